@@ -1,0 +1,170 @@
+/* app.c — the application context, the API-key auth cache and shared handler helpers. */
+#include "api/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "model/records.h"
+
+#include "base/banned.h"
+
+#define AUTH_TTL_MS 5000    /* a revoke on another node takes effect within this */
+#define TOUCH_EVERY_MS 60000 /* last_used_at precision: avoids a write per request */
+
+void kz_app_init(kz_app *app, kz_store *store, const char *base_url, const char *country)
+{
+	memset(app, 0, sizeof *app);
+	app->store = store;
+	app->base_url = base_url;
+	app->default_country = country;
+	app->started_ms = kz_now_ms();
+	pthread_mutex_init(&app->auth_mu, NULL);
+}
+
+void kz_app_release(kz_app *app)
+{
+	pthread_mutex_destroy(&app->auth_mu);
+}
+
+void kz_app_auth_flush(kz_app *app)
+{
+	pthread_mutex_lock(&app->auth_mu);
+	app->nauth = 0;
+	pthread_mutex_unlock(&app->auth_mu);
+}
+
+int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
+{
+	kz_app *app = appv;
+	char hash[65];
+	int64_t now = kz_now_ms(), touch_id = 0;
+	json_t *rec = NULL;
+	kz_conn *c;
+	kz_err err;
+	int i, rc = -1;
+	if (strlen(token) > 200)
+		return -1;
+	kz_sha256_hex(token, strlen(token), hash);
+	pthread_mutex_lock(&app->auth_mu);
+	for (i = 0; i < app->nauth; i++) {
+		kz_auth_entry *e = &app->auth[i];
+		if (kz_const_eq(e->hash, hash, 64) && now - e->checked_ms < AUTH_TTL_MS) {
+			*role = e->role;
+			*key_id = e->key_id;
+			if (now - e->touched_ms > TOUCH_EVERY_MS) {
+				e->touched_ms = now;
+				touch_id = e->key_id;
+			}
+			pthread_mutex_unlock(&app->auth_mu);
+			if (touch_id) {
+				c = kz_store_acquire(app->store);
+				kz_store_apikey_touch(c, touch_id, now, NULL);
+				kz_store_release(c);
+			}
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&app->auth_mu);
+
+	c = kz_store_acquire(app->store);
+	if (kz_apikey_lookup(c, token, &rec, &err) == 0 && rec) {
+		*role = kz_role_parse(json_string_value(json_object_get(rec, "role")));
+		*key_id = json_integer_value(json_object_get(rec, "id"));
+		kz_store_apikey_touch(c, *key_id, now, NULL);
+		rc = 0;
+	}
+	kz_store_release(c);
+	json_decref(rec);
+	if (rc < 0)
+		return -1;
+	pthread_mutex_lock(&app->auth_mu);
+	for (i = 0; i < app->nauth; i++)
+		if (!strcmp(app->auth[i].hash, hash))
+			break;
+	if (i == app->nauth) {
+		if (app->nauth < KZ_AUTH_CACHE)
+			app->nauth++;
+		else
+			i = (int)(now % KZ_AUTH_CACHE);
+	}
+	memcpy(app->auth[i].hash, hash, sizeof hash);
+	app->auth[i].role = *role;
+	app->auth[i].key_id = *key_id;
+	app->auth[i].checked_ms = now;
+	app->auth[i].touched_ms = now;
+	pthread_mutex_unlock(&app->auth_mu);
+	return 0;
+}
+
+kz_conn *kz_api_begin(kz_req *req, kz_resp *resp, int write)
+{
+	kz_app *app = req->app;
+	kz_conn *c = kz_store_acquire(app->store);
+	kz_err err;
+	if (kz_tx_begin(c, write, &err) < 0) {
+		kz_store_release(c);
+		kz_resp_error(resp, &err);
+		return NULL;
+	}
+	return c;
+}
+
+int kz_api_commit(kz_conn *c, kz_resp *resp)
+{
+	kz_err err;
+	int rc = kz_tx_commit(c, &err);
+	kz_store_release(c);
+	if (rc < 0) {
+		kz_resp_error(resp, &err);
+		return -1;
+	}
+	return 0;
+}
+
+int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err)
+{
+	kz_tx_rollback(c);
+	kz_store_release(c);
+	return kz_resp_error(resp, err);
+}
+
+int kz_api_limit(kz_req *req, kz_resp *resp, int *limit)
+{
+	const char *s = kz_req_query(req, "limit");
+	char *end;
+	long v;
+	*limit = 50;
+	if (!s)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || v < 1 || v > 500) {
+		kz_resp_errorf(resp, 400, "invalid_parameter", "limit",
+			       "limit must be a number from 1 to 500");
+		return -1;
+	}
+	*limit = (int)v;
+	return 0;
+}
+
+json_t *kz_api_page(json_t *data, char *cursor)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "data", data);
+	json_object_set_new(o, "next_cursor", cursor ? json_string(cursor) : json_null());
+	free(cursor);
+	return o;
+}
+
+void kz_api_register(kz_server *s)
+{
+	kz_api_meta_routes(s);
+	kz_api_contacts_routes(s);
+	kz_api_contacts_io_routes(s);
+	kz_api_companies_routes(s);
+	kz_api_fields_routes(s);
+	kz_api_users_routes(s);
+	kz_api_api_keys_routes(s);
+}

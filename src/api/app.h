@@ -1,0 +1,63 @@
+/* app.h — the application context every handler reaches through req->app. */
+#ifndef KZ_APP_H
+#define KZ_APP_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "http/server.h"
+#include "store/store.h"
+
+typedef struct kz_auth_entry {
+	char hash[65];
+	int role;
+	int64_t key_id;
+	int64_t checked_ms; /* when the store last confirmed it */
+	int64_t touched_ms; /* when last_used_at was last written */
+} kz_auth_entry;
+
+#define KZ_AUTH_CACHE 64
+
+typedef struct kz_app {
+	kz_store *store;
+	kz_server *server;
+	const char *base_url;
+	const char *default_country;
+	int64_t started_ms;
+	pthread_mutex_t auth_mu;
+	kz_auth_entry auth[KZ_AUTH_CACHE];
+	int nauth;
+} kz_app;
+
+/* Set up the context (no routes yet). */
+void kz_app_init(kz_app *app, kz_store *store, const char *base_url, const char *country);
+void kz_app_release(kz_app *app);
+/* The server's auth hook: resolve a bearer key (cached a few seconds). */
+int kz_app_auth(void *app, const char *token, int *role, int64_t *key_id);
+/* Forget cached keys (after a revoke). */
+void kz_app_auth_flush(kz_app *app);
+/* Register every route of every resource. */
+void kz_api_register(kz_server *s);
+
+/* Each resource file registers its own routes. */
+void kz_api_meta_routes(kz_server *s);
+void kz_api_contacts_routes(kz_server *s);
+void kz_api_contacts_io_routes(kz_server *s);
+void kz_api_companies_routes(kz_server *s);
+void kz_api_fields_routes(kz_server *s);
+void kz_api_users_routes(kz_server *s);
+void kz_api_api_keys_routes(kz_server *s);
+
+/* Shared handler helpers. */
+/* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */
+kz_conn *kz_api_begin(kz_req *req, kz_resp *resp, int write);
+/* Commit and return the connection; on failure fill resp with the error and return -1. */
+int kz_api_commit(kz_conn *c, kz_resp *resp);
+/* Roll back, give the connection back, and answer with err. */
+int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err);
+/* Parse ?limit= (default 50, 1..500); on failure fill resp and return -1. */
+int kz_api_limit(kz_req *req, kz_resp *resp, int *limit);
+/* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */
+json_t *kz_api_page(json_t *data, char *cursor);
+
+#endif

@@ -1,0 +1,283 @@
+/* contacts.c — /api/v1/contacts: create/upsert, read, patch, delete, list, merge, person export,
+ * duplicates. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "base/cleanse.h"
+#include "model/contact.h"
+
+#include "base/banned.h"
+
+/* Load field definitions and fill the options for contact writes. */
+static int opts_load(kz_conn *c, kz_app *app, kz_contact_opts *o, json_t **defs, kz_err *err)
+{
+	memset(o, 0, sizeof *o);
+	if (kz_store_field_list(c, defs, err) < 0)
+		return -1;
+	o->field_defs = *defs;
+	o->default_country = app->default_country;
+	return 0;
+}
+
+static int create(kz_req *req, kz_resp *resp)
+{
+	json_t *in = kz_req_json(req, resp), *defs = NULL, *out = NULL;
+	kz_contact_opts o;
+	kz_conn *c;
+	kz_err err;
+	int created = 0;
+	int64_t id = 0;
+	if (!in)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (opts_load(c, req->app, &o, &defs, &err) < 0 ||
+	    kz_contact_upsert(c, in, &o, &created, &id, &err) < 0 ||
+	    kz_store_contact_get(c, id, &out, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (kz_api_commit(c, resp) == 0) {
+		kz_resp_json(resp, created ? 201 : 200, out);
+		out = NULL;
+	}
+done:
+	json_decref(in);
+	json_decref(defs);
+	json_decref(out);
+	return 0;
+}
+
+static int get_one(kz_req *req, kz_resp *resp)
+{
+	int64_t id;
+	json_t *out = NULL;
+	kz_app *app = req->app;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	if (kz_store_contact_get(c, id, &out, &err) < 0) {
+		kz_store_release(c);
+		return kz_resp_error(resp, &err);
+	}
+	kz_store_release(c);
+	return kz_resp_json(resp, 200, out);
+}
+
+static int patch(kz_req *req, kz_resp *resp)
+{
+	int64_t id;
+	json_t *in, *defs = NULL, *out = NULL;
+	kz_contact_opts o;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	in = kz_req_json(req, resp);
+	if (!in)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (opts_load(c, req->app, &o, &defs, &err) < 0 || kz_contact_patch(c, id, in, &o, &err) < 0 ||
+	    kz_store_contact_get(c, id, &out, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (kz_api_commit(c, resp) == 0) {
+		kz_resp_json(resp, 200, out);
+		out = NULL;
+	}
+done:
+	json_decref(in);
+	json_decref(defs);
+	json_decref(out);
+	return 0;
+}
+
+static int delete_one(kz_req *req, kz_resp *resp)
+{
+	int64_t id;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		return 0;
+	if (kz_store_contact_delete(c, id, &err) < 0)
+		return kz_api_fail(c, resp, &err);
+	if (kz_api_commit(c, resp) == 0)
+		kz_resp_empty(resp, 204);
+	return 0;
+}
+
+static int list(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	kz_contact_query q;
+	json_t *data = NULL;
+	char *cursor = NULL, *email = NULL, *fold = NULL;
+	const char *s;
+	kz_conn *c;
+	kz_err err;
+	memset(&q, 0, sizeof q);
+	if (kz_api_limit(req, resp, &q.limit) < 0)
+		return 0;
+	s = kz_req_query(req, "email");
+	if (s) {
+		if (kz_clean_email(s, &email) < 0)
+			return kz_resp_errorf(resp, 400, "invalid_parameter", "email",
+					      "email is not a valid address");
+		q.email = email;
+	}
+	s = kz_req_query(req, "q");
+	if (s && *s) {
+		fold = kz_fold_search(s);
+		if (!fold)
+			return kz_resp_errorf(resp, 400, "invalid_parameter", "q",
+					      "q must be valid UTF-8");
+		q.q = fold;
+	}
+	q.tag = kz_req_query(req, "tag");
+	q.sort = kz_req_query(req, "sort");
+	q.cursor = kz_req_query(req, "cursor");
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "owner" : "company_id";
+		char *end;
+		s = kz_req_query(req, name);
+		if (!s)
+			continue;
+		long long v = strtoll(s, &end, 10);
+		if (end == s || *end || v <= 0) {
+			free(email);
+			free(fold);
+			return kz_resp_errorf(resp, 400, "invalid_parameter", name,
+					      "%s must be a record id", name);
+		}
+		if (i)
+			q.owner_id = v;
+		else
+			q.company_id = v;
+	}
+	c = kz_store_acquire(app->store);
+	if (kz_store_contact_list(c, &q, &data, &cursor, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, kz_api_page(data, cursor));
+	kz_store_release(c);
+	free(email);
+	free(fold);
+	return 0;
+}
+
+static int merge(kz_req *req, kz_resp *resp)
+{
+	json_t *in = kz_req_json(req, resp), *out = NULL;
+	json_t *into, *from;
+	kz_conn *c;
+	kz_err err;
+	if (!in)
+		return 0;
+	into = json_object_get(in, "into");
+	from = json_object_get(in, "from");
+	if (!json_is_integer(into) || !json_is_integer(from)) {
+		kz_resp_errorf(resp, 422, "invalid_field", json_is_integer(into) ? "from" : "into",
+			       "send {\"into\": <contact id>, \"from\": <contact id>}");
+		goto done;
+	}
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (kz_contact_merge(c, json_integer_value(into), json_integer_value(from), &err) < 0 ||
+	    kz_store_contact_get(c, json_integer_value(into), &out, &err) < 0) {
+		if (err.status == 404)
+			err.status = 422; /* the ids are in the body, not the URL */
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (kz_api_commit(c, resp) == 0) {
+		kz_resp_json(resp, 200, out);
+		out = NULL;
+	}
+done:
+	json_decref(in);
+	json_decref(out);
+	return 0;
+}
+
+static int person_export(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	int64_t id;
+	json_t *contact = NULL, *company = NULL, *out;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	if (kz_store_contact_get(c, id, &contact, &err) < 0) {
+		kz_store_release(c);
+		return kz_resp_error(resp, &err);
+	}
+	if (json_is_integer(json_object_get(contact, "company_id")))
+		kz_store_company_get(c, json_integer_value(json_object_get(contact, "company_id")),
+				     &company, &err);
+	kz_store_release(c);
+	out = json_pack("{s:s, s:o, s:o, s:[], s:[]}", "kind", "kizuna.person_export", "contact",
+			contact, "company", company ? company : json_null(), "events", "consents");
+	return kz_resp_json(resp, 200, out);
+}
+
+static int duplicates(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *groups = NULL, *out;
+	size_t i;
+	json_t *g;
+	kz_conn *c;
+	kz_err err;
+	int limit;
+	if (kz_api_limit(req, resp, &limit) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	if (kz_store_contact_duplicates(c, limit, &groups, &err) < 0) {
+		kz_store_release(c);
+		return kz_resp_error(resp, &err);
+	}
+	out = json_array();
+	json_array_foreach(groups, i, g)
+	{
+		json_t *contacts = json_array(), *id;
+		size_t k;
+		json_array_foreach(json_object_get(g, "ids"), k, id)
+		{
+			json_t *rec = NULL;
+			if (kz_store_contact_get(c, json_integer_value(id), &rec, &err) == 0)
+				json_array_append_new(contacts, rec);
+		}
+		json_array_append_new(out, json_pack("{s:O, s:o}", "reason",
+						     json_object_get(g, "reason"), "contacts",
+						     contacts));
+	}
+	kz_store_release(c);
+	json_decref(groups);
+	return kz_resp_json(resp, 200, json_pack("{s:o}", "data", out));
+}
+
+void kz_api_contacts_routes(kz_server *s)
+{
+	kz_server_route(s, "POST", "/api/v1/contacts", KZ_ROLE_SALES, 0, create);
+	kz_server_route(s, "GET", "/api/v1/contacts", KZ_ROLE_VIEWER, 0, list);
+	kz_server_route(s, "GET", "/api/v1/contacts/duplicates", KZ_ROLE_VIEWER, 0, duplicates);
+	kz_server_route(s, "POST", "/api/v1/contacts/merge", KZ_ROLE_SALES, 0, merge);
+	kz_server_route(s, "GET", "/api/v1/contacts/{id}", KZ_ROLE_VIEWER, 0, get_one);
+	kz_server_route(s, "PATCH", "/api/v1/contacts/{id}", KZ_ROLE_SALES, 0, patch);
+	kz_server_route(s, "DELETE", "/api/v1/contacts/{id}", KZ_ROLE_SALES, 0, delete_one);
+	kz_server_route(s, "GET", "/api/v1/contacts/{id}/export", KZ_ROLE_VIEWER, 0, person_export);
+}

@@ -1,0 +1,39 @@
+/* log.c — structured one-line logs on stderr. */
+#include "base/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "base/banned.h"
+
+static enum kz_log_level min_level = KZ_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void kz_log_set_level(enum kz_log_level lvl)
+{
+	min_level = lvl;
+}
+
+void kz_log(enum kz_log_level lvl, const char *fmt, ...)
+{
+	char line[2048], ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+	int n;
+	if (lvl < min_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s ", ts, now.tv_nsec / 1000000L,
+		     level_names[lvl]);
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof line)
+		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One fputs per line: stdio locks the stream, so lines never interleave. */
+	fputs(line, stderr);
+	fputs("\n", stderr);
+}

@@ -1,0 +1,17 @@
+/* log.h — structured one-line logs on stderr (level, time, message). */
+#ifndef KZ_LOG_H
+#define KZ_LOG_H
+
+enum kz_log_level { KZ_LOG_DEBUG, KZ_LOG_INFO, KZ_LOG_WARN, KZ_LOG_ERROR };
+
+/* Set the minimum level written (default INFO; KIZUNA_LOG=debug|info|warn|error). */
+void kz_log_set_level(enum kz_log_level lvl);
+/* Write one line: `ts=... level=... msg` to stderr; thread-safe. */
+void kz_log(enum kz_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define kz_info(...) kz_log(KZ_LOG_INFO, __VA_ARGS__)
+#define kz_warn(...) kz_log(KZ_LOG_WARN, __VA_ARGS__)
+#define kz_error(...) kz_log(KZ_LOG_ERROR, __VA_ARGS__)
+#define kz_debug(...) kz_log(KZ_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,18 @@
+/* export.h — all contacts as CSV or JSON Lines, produced page by page (for HTTP and the CLI). */
+#ifndef KZ_MODEL_EXPORT_H
+#define KZ_MODEL_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct kz_export kz_export;
+
+/* A new export over every contact, in id order; csv=0 gives JSON Lines. */
+kz_export *kz_export_new(kz_store *s, int csv);
+/* Copy up to max bytes of the export into buf; returns bytes, 0 at the end, -1 on error. */
+long kz_export_read(void *exp, uint64_t pos, char *buf, size_t max);
+void kz_export_free(void *exp);
+
+#endif
