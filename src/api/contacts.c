@@ -196,8 +196,6 @@ static int merge(kz_req *req, kz_resp *resp)
 		goto done;
 	if (kz_contact_merge(c, json_integer_value(into), json_integer_value(from), &err) < 0 ||
 	    kz_store_contact_get(c, json_integer_value(into), &out, &err) < 0) {
-		if (err.status == 404)
-			err.status = 422; /* the ids are in the body, not the URL */
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}

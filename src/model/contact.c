@@ -398,11 +398,18 @@ static int apply_tags(json_t *rec, const json_t *v, enum kz_apply_mode mode, kz_
 	return tags_add(tags, v, err);
 }
 
+static const char *fname_of(const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "fields.%s", key);
+	return buf;
+}
+
 static int apply_fields(json_t *rec, const json_t *v, const kz_contact_opts *o, kz_err *err)
 {
 	json_t *fields = json_object_get(rec, "fields");
 	const char *k;
 	json_t *x;
+	char fname[96];
 	if (!json_is_object(v))
 		return kz_err_set(err, 422, "invalid_field", "fields",
 				  "fields must be an object of custom field values");
@@ -415,7 +422,7 @@ static int apply_fields(json_t *rec, const json_t *v, const kz_contact_opts *o, 
 		const json_t *def = find_def(o->field_defs, k);
 		json_t *val;
 		if (!def)
-			return kz_err_set(err, 422, "unknown_field", "fields",
+			return kz_err_set(err, 422, "unknown_field", fname_of(k, fname, sizeof fname),
 					  "fields.%s is not a defined custom field; create it with POST "
 					  "/api/v1/fields first",
 					  k);

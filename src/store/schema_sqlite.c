@@ -1,4 +1,5 @@
 /* schema_sqlite.c — SQLite migrations; version N is entry N-1. Never edit a shipped entry. */
+/* Ids use AUTOINCREMENT: a deleted contact's id is never handed to someone else. */
 #include <stddef.h>
 
 extern const char *const kz_sqlite_migrations[];
@@ -7,21 +8,21 @@ const char *const kz_sqlite_migrations[] = {
 	/* 1: users, keys, settings, companies, contacts, tags, custom fields */
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name TEXT,"
 	"  role TEXT NOT NULL, password_hash TEXT, active INTEGER NOT NULL DEFAULT 1,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 	"CREATE TABLE api_keys ("
-	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, prefix TEXT NOT NULL,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL, prefix TEXT NOT NULL,"
 	"  key_hash TEXT NOT NULL UNIQUE, user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
 	"  created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER);"
 	"CREATE TABLE companies ("
-	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL, name_fold TEXT NOT NULL, domain TEXT,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, name_fold TEXT NOT NULL, domain TEXT,"
 	"  fields TEXT NOT NULL DEFAULT '{}',"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 	"CREATE INDEX companies_domain ON companies(domain);"
 	"CREATE INDEX companies_name_fold ON companies(name_fold);"
 	"CREATE TABLE contacts ("
-	"  id INTEGER PRIMARY KEY, email TEXT UNIQUE,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE,"
 	"  first_name TEXT, last_name TEXT, first_name_kana TEXT, last_name_kana TEXT,"
 	"  phone TEXT, company_id INTEGER REFERENCES companies(id) ON DELETE SET NULL,"
 	"  owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
@@ -40,7 +41,7 @@ const char *const kz_sqlite_migrations[] = {
 	"  tag TEXT NOT NULL, PRIMARY KEY (contact_id, tag));"
 	"CREATE INDEX contact_tags_tag ON contact_tags(tag, contact_id);"
 	"CREATE TABLE fields ("
-	"  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,"
 	"  type TEXT NOT NULL, options TEXT,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 	NULL,

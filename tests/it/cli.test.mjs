@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, describe, expectStatus, listAll, newDatabase, parseCsv, runCli, startServer, tempFile, test, toCp932,
+  assertKeys, describe, expectStatus, listAll, newDatabase, parseCsv, pick, REPO, runCli, startServer,
+  tempFile, test, toCp932,
 } from './harness.mjs';
 
+const INIT_KEYS = ['admin_created', 'admin_email', 'admin_password', 'api_key'];
 const COMMANDS = ['init', 'serve', 'migrate', 'import', 'export', 'demo', 'version'];
 
 function projectVersion() {
@@ -61,7 +63,7 @@ describe('init and migrate', () => {
     assert.equal(first.code, 0, first.info);
     const a = first.json;
     assert.ok(a, `init prints one JSON object: ${first.info}`);
-    assert.deepEqual(Object.keys(a).sort(), ['admin_created', 'admin_email', 'admin_password', 'api_key']);
+    assertKeys(a, INIT_KEYS, { what: 'init output' });
     assert.equal(a.admin_created, true);
     assert.match(a.admin_email, /^[^@\s]+@[^@\s]+$/);
     assert.equal(typeof a.admin_password, 'string');
@@ -71,7 +73,7 @@ describe('init and migrate', () => {
     const second = await runCli(['init', '--db', dbUrl]);
     assert.equal(second.code, 0, second.info);
     const b = second.json;
-    assert.deepEqual(Object.keys(b).sort(), ['admin_created', 'admin_email', 'admin_password', 'api_key']);
+    assertKeys(b, INIT_KEYS, { what: 'second init output' });
     assert.equal(b.admin_created, false);
     assert.equal(b.admin_password, null);
     assert.equal(b.admin_email, a.admin_email);
@@ -103,7 +105,7 @@ describe('import, export, demo', () => {
     const good = tempFile('good.csv', toCp932('姓,名,メールアドレス\r\n山田,太郎,cli1@example.com\r\n髙橋,花子,cli2@example.com\r\n'));
     const r = await runCli(['import', '--db', dbUrl, good]);
     assert.equal(r.code, 0, r.info);
-    assert.deepEqual(r.json, { created: 2, updated: 0, failed: [] }, r.info);
+    assert.deepEqual(pick(r.json || {}, ['created', 'updated', 'failed']), { created: 2, updated: 0, failed: [] }, r.info);
 
     const mixed = tempFile('mixed.csv', 'メール,名\ncli1@example.com,Taro\nbroken,X\ncli3@example.com,Three\n');
     const m = await runCli(['import', '--db', dbUrl, mixed]);

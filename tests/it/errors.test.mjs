@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import {
-  assertError, before, countCompanies, countContacts, describe, expectStatus, listAll, rawRequest, startServer, test,
-  uniqueEmail,
+  assertError, before, countCompanies, countContacts, describe, expectStatus, listAll, rawRequest, startServer,
+  test, uniqueEmail,
 } from './harness.mjs';
 
 let srv;

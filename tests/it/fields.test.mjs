@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import {
-  ISO_UTC, assertError, before, countContacts, describe, expectStatus, startServer, test, uniqueEmail,
+  assertError, assertKeys, before, countContacts, describe, expectStatus, ISO_UTC, startServer, test,
+  uniqueEmail,
 } from './harness.mjs';
 
 const FIELD_KEYS = ['created_at', 'id', 'key', 'label', 'options', 'type'];
@@ -19,7 +20,7 @@ async function define(s, body) {
 describe('field definitions', () => {
   test('field_create_returns_201_with_documented_shape', async () => {
     const f = await define(srv, { key: 'plan', label: 'Plan', type: 'select', options: ['free', 'pro'] });
-    assert.deepEqual(Object.keys(f).sort(), FIELD_KEYS);
+    assertKeys(f, FIELD_KEYS, { what: 'field' });
     assert.equal(Number.isInteger(f.id), true);
     assert.equal(f.key, 'plan');
     assert.equal(f.label, 'Plan');

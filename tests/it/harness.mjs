@@ -615,3 +615,20 @@ export async function waitFor(fn, { timeout = 5000, interval = 50, what = 'condi
     await new Promise((r) => setTimeout(r, interval));
   }
 }
+
+/**
+ * Assert `obj` has every documented key in `keys` and none of `forbidden`
+ * (extra, undocumented keys are allowed: later features may add some).
+ */
+export function assertKeys(obj, keys, { forbidden = [], what = 'object' } = {}) {
+  assert.ok(obj && typeof obj === 'object', `${what} must be an object: ${JSON.stringify(obj)}`);
+  const missing = keys.filter((k) => !(k in obj));
+  assert.deepEqual(missing, [], `${what} lacks documented keys ${missing.join(', ')}: ${JSON.stringify(obj)}`);
+  const bad = forbidden.filter((k) => k in obj);
+  assert.deepEqual(bad, [], `${what} must not contain ${bad.join(', ')}: ${JSON.stringify(obj)}`);
+}
+
+/** The subset of `obj` with only `keys`. */
+export function pick(obj, keys) {
+  return Object.fromEntries(keys.filter((k) => k in obj).map((k) => [k, obj[k]]));
+}

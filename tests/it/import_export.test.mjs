@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import {
-  assertError, before, countContacts, describe, expectStatus, listAll, parseCsv, sorted, startServer, test,
-  toCp932,
+  assertError, assertKeys, before, countContacts, describe, expectStatus, listAll, parseCsv, sorted,
+  startServer, test, toCp932,
 } from './harness.mjs';
 
 const IMPORT = '/api/v1/contacts/import';
@@ -24,7 +24,7 @@ async function byEmail(s, email) {
 /** Assert an import result: counts and, for failures, [row, field] pairs (error text must be non-empty). */
 function assertImport(res, created, updated, failures = []) {
   const body = expectStatus(res, 200);
-  assert.deepEqual(Object.keys(body).sort(), ['created', 'failed', 'updated'], res.info);
+  assertKeys(body, ['created', 'failed', 'updated'], { what: 'import result' });
   assert.equal(body.created, created, res.info);
   assert.equal(body.updated, updated, res.info);
   assert.deepEqual(body.failed.map((f) => [f.row, f.field]), failures, res.info);
