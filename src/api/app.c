@@ -8,6 +8,8 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "model/records.h"
+#include "model/session.h"
+#include <stdio.h>
 
 #include "base/banned.h"
 
@@ -21,6 +23,7 @@ void kz_app_init(kz_app *app, kz_store *store, const char *base_url, const char 
 	app->base_url = base_url;
 	app->default_country = country;
 	app->started_ms = kz_now_ms();
+	app->session_idle_ms = (int64_t)30 * 60 * 1000;
 	pthread_mutex_init(&app->auth_mu, NULL);
 }
 
@@ -99,6 +102,27 @@ int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
 	return 0;
 }
 
+int kz_app_session(void *appv, const char *cookie, int *role, int64_t *user_id, char *csrf,
+		   size_t csrflen)
+{
+	kz_app *app = appv;
+	kz_conn *c = kz_store_acquire(app->store);
+	int rc = kz_session_check(c, cookie, app->session_idle_ms, role, user_id, csrf, csrflen);
+	kz_store_release(c);
+	return rc;
+}
+
+void kz_api_country(kz_conn *c, kz_app *app, char *out, size_t outlen)
+{
+	char *v = NULL;
+	kz_err err;
+	if (kz_store_setting_get(c, "default_country", &v, &err) == 0 && v && *v)
+		snprintf(out, outlen, "%s", v);
+	else
+		snprintf(out, outlen, "%s", app->default_country ? app->default_country : "JP");
+	free(v);
+}
+
 kz_conn *kz_api_begin(kz_req *req, kz_resp *resp, int write)
 {
 	kz_app *app = req->app;
@@ -167,4 +191,7 @@ void kz_api_register(kz_server *s)
 	kz_api_fields_routes(s);
 	kz_api_users_routes(s);
 	kz_api_api_keys_routes(s);
+	kz_api_session_routes(s);
+	kz_api_settings_routes(s);
+	kz_api_tags_routes(s);
 }

@@ -24,6 +24,7 @@ typedef struct kz_app {
 	const char *base_url;
 	const char *default_country;
 	int64_t started_ms;
+	int64_t session_idle_ms; /* sign out after this long without a request */
 	pthread_mutex_t auth_mu;
 	kz_auth_entry auth[KZ_AUTH_CACHE];
 	int nauth;
@@ -34,6 +35,9 @@ void kz_app_init(kz_app *app, kz_store *store, const char *base_url, const char 
 void kz_app_release(kz_app *app);
 /* The server's auth hook: resolve a bearer key (cached a few seconds). */
 int kz_app_auth(void *app, const char *token, int *role, int64_t *key_id);
+/* The server's session hook: resolve the admin UI's cookie. */
+int kz_app_session(void *app, const char *cookie, int *role, int64_t *user_id, char *csrf,
+		   size_t csrflen);
 /* Forget cached keys (after a revoke). */
 void kz_app_auth_flush(kz_app *app);
 /* Register every route of every resource. */
@@ -47,6 +51,9 @@ void kz_api_companies_routes(kz_server *s);
 void kz_api_fields_routes(kz_server *s);
 void kz_api_users_routes(kz_server *s);
 void kz_api_api_keys_routes(kz_server *s);
+void kz_api_session_routes(kz_server *s);
+void kz_api_settings_routes(kz_server *s);
+void kz_api_tags_routes(kz_server *s);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */
@@ -55,6 +62,9 @@ kz_conn *kz_api_begin(kz_req *req, kz_resp *resp, int write);
 int kz_api_commit(kz_conn *c, kz_resp *resp);
 /* Roll back, give the connection back, and answer with err. */
 int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err);
+/* The default country for phones: the settings table, else $KIZUNA_DEFAULT_COUNTRY, else JP.
+ * Copied into out. */
+void kz_api_country(kz_conn *c, kz_app *app, char *out, size_t outlen);
 /* Parse ?limit= (default 50, 1..500); on failure fill resp and return -1. */
 int kz_api_limit(kz_req *req, kz_resp *resp, int *limit);
 /* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */

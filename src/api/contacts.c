@@ -11,13 +11,15 @@
 #include "base/banned.h"
 
 /* Load field definitions and fill the options for contact writes. */
-static int opts_load(kz_conn *c, kz_app *app, kz_contact_opts *o, json_t **defs, kz_err *err)
+static int opts_load(kz_conn *c, kz_app *app, kz_contact_opts *o, json_t **defs, char *country,
+		     size_t countrylen, kz_err *err)
 {
 	memset(o, 0, sizeof *o);
 	if (kz_store_field_list(c, defs, err) < 0)
 		return -1;
 	o->field_defs = *defs;
-	o->default_country = app->default_country;
+	kz_api_country(c, app, country, countrylen);
+	o->default_country = country;
 	return 0;
 }
 
@@ -25,6 +27,7 @@ static int create(kz_req *req, kz_resp *resp)
 {
 	json_t *in = kz_req_json(req, resp), *defs = NULL, *out = NULL;
 	kz_contact_opts o;
+	char country[8];
 	kz_conn *c;
 	kz_err err;
 	int created = 0;
@@ -34,7 +37,7 @@ static int create(kz_req *req, kz_resp *resp)
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		goto done;
-	if (opts_load(c, req->app, &o, &defs, &err) < 0 ||
+	if (opts_load(c, req->app, &o, &defs, country, sizeof country, &err) < 0 ||
 	    kz_contact_upsert(c, in, &o, &created, &id, &err) < 0 ||
 	    kz_store_contact_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
@@ -74,6 +77,7 @@ static int patch(kz_req *req, kz_resp *resp)
 	int64_t id;
 	json_t *in, *defs = NULL, *out = NULL;
 	kz_contact_opts o;
+	char country[8];
 	kz_conn *c;
 	kz_err err;
 	if (kz_req_id(req, 0, &id, resp) < 0)
@@ -84,7 +88,7 @@ static int patch(kz_req *req, kz_resp *resp)
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		goto done;
-	if (opts_load(c, req->app, &o, &defs, &err) < 0 || kz_contact_patch(c, id, in, &o, &err) < 0 ||
+	if (opts_load(c, req->app, &o, &defs, country, sizeof country, &err) < 0 || kz_contact_patch(c, id, in, &o, &err) < 0 ||
 	    kz_store_contact_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
 		goto done;
@@ -268,8 +272,78 @@ static int duplicates(kz_req *req, kz_resp *resp)
 	return kz_resp_json(resp, 200, json_pack("{s:o}", "data", out));
 }
 
+#define BULK_MAX 1000
+
+static int bulk(kz_req *req, kz_resp *resp)
+{
+	json_t *in = kz_req_json(req, resp), *ids, *tags, *defs = NULL, *patchdoc = NULL, *id;
+	const char *action;
+	kz_contact_opts o;
+	char country[8];
+	long affected = 0;
+	size_t i;
+	kz_conn *c;
+	kz_err err;
+	int del;
+	if (!in)
+		return 0;
+	ids = json_object_get(in, "ids");
+	tags = json_object_get(in, "tags");
+	action = json_string_value(json_object_get(in, "action"));
+	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > BULK_MAX) {
+		kz_resp_errorf(resp, 422, "invalid_field", "ids",
+			       "ids must be an array of 1 to %d contact ids", BULK_MAX);
+		goto done;
+	}
+	json_array_foreach(ids, i, id) if (!json_is_integer(id))
+	{
+		kz_resp_errorf(resp, 422, "invalid_field", "ids", "ids must be contact ids");
+		goto done;
+	}
+	if (!action || (strcmp(action, "add_tags") && strcmp(action, "remove_tags") &&
+			strcmp(action, "delete"))) {
+		kz_resp_errorf(resp, 422, "invalid_field", "action",
+			       "action must be add_tags, remove_tags or delete");
+		goto done;
+	}
+	del = !strcmp(action, "delete");
+	if (!del && (!json_is_array(tags) || json_array_size(tags) == 0)) {
+		kz_resp_errorf(resp, 422, "invalid_field", "tags", "tags must be a non-empty array");
+		goto done;
+	}
+	if (!del)
+		patchdoc = json_pack("{s:{s:O}}", "tags", !strcmp(action, "add_tags") ? "add" : "remove",
+				     tags);
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (!del && opts_load(c, req->app, &o, &defs, country, sizeof country, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	json_array_foreach(ids, i, id)
+	{
+		int r = del ? kz_store_contact_delete(c, json_integer_value(id), &err)
+			    : kz_contact_patch(c, json_integer_value(id), patchdoc, &o, &err);
+		if (r < 0 && err.status != 404) {
+			kz_api_fail(c, resp, &err);
+			goto done;
+		}
+		if (r == 0)
+			affected++;
+	}
+	if (kz_api_commit(c, resp) == 0)
+		kz_resp_json(resp, 200, json_pack("{s:I}", "affected", (json_int_t)affected));
+done:
+	json_decref(in);
+	json_decref(defs);
+	json_decref(patchdoc);
+	return 0;
+}
+
 void kz_api_contacts_routes(kz_server *s)
 {
+	kz_server_route(s, "POST", "/api/v1/contacts/bulk", KZ_ROLE_SALES, 0, bulk);
 	kz_server_route(s, "POST", "/api/v1/contacts", KZ_ROLE_SALES, 0, create);
 	kz_server_route(s, "GET", "/api/v1/contacts", KZ_ROLE_VIEWER, 0, list);
 	kz_server_route(s, "GET", "/api/v1/contacts/duplicates", KZ_ROLE_VIEWER, 0, duplicates);

@@ -34,7 +34,7 @@ static int import(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
 	const char *ctype = kz_req_header(req, "Content-Type");
-	char charset[64];
+	char charset[64], country[8];
 	json_t *result = NULL;
 	kz_err err;
 	if (!ctype || (strncasecmp(ctype, "text/csv", 8) && strncasecmp(ctype, "application/csv", 15) &&
@@ -47,8 +47,13 @@ static int import(kz_req *req, kz_resp *resp)
 				      "the body is empty; send a CSV file whose first row names the "
 				      "columns");
 	charset_of(ctype, charset, sizeof charset);
+	{
+		kz_conn *c = kz_store_acquire(app->store);
+		kz_api_country(c, app, country, sizeof country);
+		kz_store_release(c);
+	}
 	if (kz_import_csv(app->store, req->body.data, req->body.len, charset[0] ? charset : NULL,
-			  kz_req_query(req, "map"), app->default_country, &result, &err) < 0)
+			  kz_req_query(req, "map"), country, &result, &err) < 0)
 		return kz_resp_error(resp, &err);
 	return kz_resp_json(resp, 200, result);
 }

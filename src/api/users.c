@@ -94,6 +94,12 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
+	/* A deactivated user, or one whose password changed, is signed out everywhere. */
+	if ((json_is_false(json_object_get(in, "active")) || json_object_get(in, "password")) &&
+	    kz_store_session_delete_user(c, id, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
 	if (kz_api_commit(c, resp) == 0) {
 		kz_resp_json(resp, 200, out);
 		out = NULL;

@@ -8,6 +8,7 @@
 #include "api/app.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "http/static.h"
 
 #include "base/banned.h"
 
@@ -83,10 +84,14 @@ int kz_cmd_serve(int argc, char **argv)
 	cfg.threads = (int)env_size("KIZUNA_THREADS", 16);
 	cfg.app = &app;
 	cfg.auth = kz_app_auth;
+	cfg.session = kz_app_session;
 	srv = kz_server_new(&cfg);
 	kz_app_init(&app, store, NULL, kz_cli_country());
 	app.server = srv;
 	kz_api_register(srv);
+	kz_static_set_dir(getenv("KIZUNA_WEB_DIR"));
+	kz_server_fallback(srv, kz_static_handler);
+	app.session_idle_ms = (int64_t)env_size("KIZUNA_SESSION_IDLE_MINUTES", 30) * 60 * 1000;
 	if (kz_server_start(srv, host, port, errbuf, sizeof errbuf) < 0) {
 		fprintf(stderr, "kizuna serve: %s\n", errbuf);
 		kz_server_free(srv);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/crypto.h"
 #include "base/log.h"
 
 #include "base/banned.h"
@@ -286,6 +287,26 @@ const char *kz_req_header(kz_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *kz_req_cookie(kz_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+void kz_req_client_ip(kz_req *req, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	buf[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
+			  (socklen_t)len);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, buf,
+			  (socklen_t)len);
+}
+
 json_t *kz_req_json(kz_req *req, kz_resp *resp)
 {
 	json_error_t je;
@@ -468,11 +489,17 @@ static const char *bearer(struct MHD_Connection *conn)
 	return *h ? h : NULL;
 }
 
+static int cookie_present(kz_req *req)
+{
+	return kz_req_cookie(req, KZ_SESSION_COOKIE) != NULL;
+}
+
 static void dispatch(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn, kz_resp *resp)
 {
 	kz_req *req = &ctx->req;
 	route *rt = ctx->rt;
-	const char *token;
+	const char *token, *cookie;
+	int session_ok = 0;
 	if (ctx->too_large) {
 		kz_resp_errorf(resp, 413, "body_too_large", NULL,
 			       "the request body is larger than the limit of %zu bytes", ctx->limit);
@@ -496,6 +523,7 @@ static void dispatch(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn, kz
 		return;
 	}
 	token = bearer(conn);
+	cookie = token ? NULL : kz_req_cookie(req, KZ_SESSION_COOKIE);
 	if (token && s->cfg.auth) {
 		if (s->cfg.auth(s->cfg.app, token, &req->role, &req->api_key_id) < 0 &&
 		    !(rt->flags & KZ_ROUTE_PUBLIC)) {
@@ -503,12 +531,35 @@ static void dispatch(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn, kz
 				       "the API key is unknown or revoked");
 			return;
 		}
+	} else if (s->cfg.session && cookie) {
+		char csrf[96];
+		int safe = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD") ||
+			   !strcmp(req->method, "OPTIONS");
+		if (s->cfg.session(s->cfg.app, cookie, &req->role, &req->user_id, csrf,
+				   sizeof csrf) == 0) {
+			const char *sent = kz_req_header(req, "X-CSRF-Token");
+			/* A cookie rides along on cross-site requests; the token does not. */
+			if (!safe && !(rt->flags & KZ_ROUTE_PUBLIC) &&
+			    (!sent || strlen(sent) != strlen(csrf) ||
+			     !kz_const_eq(sent, csrf, strlen(csrf)))) {
+				kz_resp_errorf(resp, 403, "csrf_failed", NULL,
+					       "send the session's CSRF token in the X-CSRF-Token "
+					       "header (reload the page if it expired)");
+				return;
+			}
+			session_ok = 1;
+		} else {
+			req->role = KZ_ROLE_NONE;
+			req->user_id = 0;
+		}
 	}
 	if (!(rt->flags & KZ_ROUTE_PUBLIC)) {
-		if (!token) {
+		if (!token && !session_ok) {
 			kz_resp_header(resp, "WWW-Authenticate", "Bearer");
 			kz_resp_errorf(resp, 401, "unauthorized", NULL,
-				       "send an API key: Authorization: Bearer <key>");
+				       cookie_present(req)
+					       ? "your session has expired; sign in again"
+					       : "send an API key: Authorization: Bearer <key>");
 			return;
 		}
 		if (req->role < rt->min_role) {
@@ -621,11 +672,12 @@ int kz_server_start(kz_server *s, const char *host, int port, char *err, size_t 
 	}
 	s->d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		(unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		(unsigned)1024, MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s:%d (is the port in use?)", host, port);
 		return -1;

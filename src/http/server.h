@@ -29,6 +29,7 @@ typedef struct kz_req {
 	kz_buf body;
 	int role;           /* the caller's role (KZ_ROLE_NONE on public routes without a key) */
 	int64_t api_key_id; /* 0 when none */
+	int64_t user_id;    /* the signed-in user (session cookie), 0 when none */
 	void *app;          /* the application context given to kz_server_new */
 	void *conn;         /* struct MHD_Connection *, for query arguments and headers */
 } kz_req;
@@ -53,12 +54,20 @@ typedef int (*kz_handler)(kz_req *req, kz_resp *resp);
 /* Resolve a bearer token to a role; returns 0 and fills role/key_id, or -1 (unknown key). */
 typedef int (*kz_auth_fn)(void *app, const char *token, int *role, int64_t *key_id);
 
+/* Resolve a session cookie to a role and user; copies the session's CSRF token into csrf.
+ * Returns 0, or -1 (unknown, expired, or the user was deactivated). */
+typedef int (*kz_session_fn)(void *app, const char *cookie, int *role, int64_t *user_id,
+			     char *csrf, size_t csrflen);
+
+#define KZ_SESSION_COOKIE "kz_session"
+
 typedef struct kz_server_config {
 	size_t max_body;   /* JSON bodies (default 1 MiB) */
 	size_t max_upload; /* raw bodies such as CSV imports (default 256 MiB) */
 	int threads;       /* worker threads (default 8) */
 	void *app;
 	kz_auth_fn auth;
+	kz_session_fn session;
 } kz_server_config;
 
 kz_server *kz_server_new(const kz_server_config *cfg);
@@ -83,6 +92,10 @@ json_t *kz_server_routes_json(const kz_server *s);
 const char *kz_req_query(kz_req *req, const char *name);
 /* A request header or NULL. */
 const char *kz_req_header(kz_req *req, const char *name);
+/* A cookie or NULL. */
+const char *kz_req_cookie(kz_req *req, const char *name);
+/* The client's IP address as text into buf ("" when unknown). */
+void kz_req_client_ip(kz_req *req, char *buf, size_t len);
 /* Parse the body as a JSON object; on failure fill resp with 400/422 and return NULL. */
 json_t *kz_req_json(kz_req *req, kz_resp *resp);
 /* Path parameter i as a positive integer id; on failure fill resp with 404. */

@@ -28,6 +28,7 @@ typedef struct import_state {
 	int header_done;
 	int in_batch;
 	int batch_rows;
+	size_t records; /* records seen, header included: a spreadsheet's row number */
 	long created, updated;
 	json_t *failed, *ignored;
 	kz_err fatal;
@@ -241,6 +242,9 @@ static int on_row(void *ud, size_t row_no, char **fields, size_t n)
 	kz_err err;
 	int created = 0;
 	int64_t id = 0;
+	/* A quoted cell may span lines; spreadsheets count records, so we do too. */
+	(void)row_no;
+	row_no = ++st->records;
 	if (!st->header_done)
 		return take_header(st, fields, n);
 	if (!st->in_batch) {

@@ -262,3 +262,76 @@ int kz_apikey_lookup(kz_conn *c, const char *secret, json_t **rec, kz_err *err)
 	kz_sha256_hex(secret, strlen(secret), hash);
 	return kz_store_apikey_by_hash(c, hash, rec, err);
 }
+
+static const char *const setting_keys[] = {"default_country", "timezone", "sender_name",
+					   "sender_email", "reply_to", NULL};
+
+int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_err *err)
+{
+	*out = json_object();
+	for (int i = 0; setting_keys[i]; i++) {
+		char *v = NULL;
+		const char *def = "";
+		if (kz_store_setting_get(c, setting_keys[i], &v, err) < 0) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		if (!strcmp(setting_keys[i], "default_country"))
+			def = default_country ? default_country : "JP";
+		else if (!strcmp(setting_keys[i], "timezone"))
+			def = "Asia/Tokyo";
+		json_object_set_new(*out, setting_keys[i], json_string(v ? v : def));
+		free(v);
+	}
+	return 0;
+}
+
+static int valid_zone(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '/' || strstr(s, ".."))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
+			return 0;
+	return 1;
+}
+
+int kz_settings_apply(kz_conn *c, const json_t *in, kz_err *err)
+{
+	const char *k;
+	json_t *v;
+	if (check_known(in, setting_keys, err) < 0)
+		return -1;
+	json_object_foreach((json_t *)in, k, v)
+	{
+		const char *s = json_string_value(v);
+		char *clean = NULL;
+		if (!s)
+			return kz_err_set(err, 422, "invalid_field", k, "%s must be a string", k);
+		if (!strcmp(k, "default_country") && !kz_phone_country_known(s))
+			return kz_err_set(err, 422, "invalid_field", k,
+					  "default_country must be a supported ISO code such as JP, "
+					  "US, GB");
+		if (!strcmp(k, "timezone") && !valid_zone(s))
+			return kz_err_set(err, 422, "invalid_field", k,
+					  "timezone must be an IANA zone such as Asia/Tokyo");
+		if ((!strcmp(k, "sender_email") || !strcmp(k, "reply_to")) && *s) {
+			if (kz_clean_email(s, &clean) < 0)
+				return kz_err_set(err, 422, "invalid_field", k,
+						  "%s must be an email address", k);
+			s = clean;
+		}
+		if (strlen(s) > 200) {
+			free(clean);
+			return kz_err_set(err, 422, "invalid_field", k, "%s is too long", k);
+		}
+		if (kz_store_setting_set(c, k, s, err) < 0) {
+			free(clean);
+			return -1;
+		}
+		free(clean);
+	}
+	return 0;
+}

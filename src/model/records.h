@@ -24,4 +24,10 @@ int kz_apikey_create(kz_conn *c, const char *name, int role, int64_t user_id, in
 /* Resolve a presented key to its record (NULL when unknown or revoked). */
 int kz_apikey_lookup(kz_conn *c, const char *secret, json_t **rec, kz_err *err);
 
+/* Workspace settings with defaults filled in:
+ * {"default_country","timezone","sender_name","sender_email","reply_to"}. */
+int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_err *err);
+/* Validate and store the given settings (unknown keys are refused). */
+int kz_settings_apply(kz_conn *c, const json_t *in, kz_err *err);
+
 #endif

@@ -44,5 +44,12 @@ const char *const kz_sqlite_migrations[] = {
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,"
 	"  type TEXT NOT NULL, options TEXT,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+	/* 2: browser sessions of the admin UI */
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_user ON sessions(user_id);",
 	NULL,
 };

@@ -113,4 +113,18 @@ int kz_store_apikey_revoke(kz_conn *c, int64_t id, int64_t now_ms, kz_err *err);
 int kz_store_apikey_by_hash(kz_conn *c, const char *hash, json_t **out, kz_err *err);
 int kz_store_apikey_touch(kz_conn *c, int64_t id, int64_t now_ms, kz_err *err);
 
+/* ---- browser sessions (token and CSRF hashes/values are made by the model) ---- */
+int kz_store_session_insert(kz_conn *c, const char *token_hash, int64_t user_id,
+			    const char *csrf, int64_t now_ms, int64_t expires_ms, kz_err *err);
+/* {"user_id","csrf","last_seen_at_ms","expires_at_ms","role","active"}; *out NULL if none. */
+int kz_store_session_get(kz_conn *c, const char *token_hash, json_t **out, kz_err *err);
+int kz_store_session_touch(kz_conn *c, const char *token_hash, int64_t now_ms, kz_err *err);
+int kz_store_session_delete(kz_conn *c, const char *token_hash, kz_err *err);
+/* Sign a user out everywhere (deactivation, password change). */
+int kz_store_session_delete_user(kz_conn *c, int64_t user_id, kz_err *err);
+
+/* ---- tags ---- */
+/* [{"tag","count"}], most used first. */
+int kz_store_tag_counts(kz_conn *c, int limit, json_t **data, kz_err *err);
+
 #endif

@@ -80,6 +80,8 @@ test('company_search_q_matches_name_case_insensitively', async () => {
   assert.deepEqual(await q('HOLDINGS'), [acme.id]);
   assert.deepEqual(await q('サンプル'), [sample.id]);
   assert.deepEqual(await q('initech'), []);
+  assert.deepEqual(await q('%'), []);
+  assert.deepEqual(await q('_'), []);
 });
 
 test('company_name_is_required', async () => {

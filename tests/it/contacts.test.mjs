@@ -296,6 +296,14 @@ describe('contact search and filters', () => {
     assert.deepEqual(await ids(s, q('acme corp')), [smith.id]);
   });
 
+  test('contact_search_treats_wildcards_and_quotes_literally', async () => {
+    for (const text of ['%', '_', '%%', "' OR '1'='1", '\\', '*']) {
+      const res = await s.api('GET', `/api/v1/contacts?${q(text)}`);
+      assert.deepEqual(expectStatus(res, 200), { data: [], next_cursor: null }, `q=${text}`);
+    }
+    assert.deepEqual(await ids(s, q('taro@yamada')), [yamada.id]);
+  });
+
   test('contact_search_without_match_is_empty', async () => {
     const page = expectStatus(await s.api('GET', `/api/v1/contacts?${q('zzz-no-such-person')}`), 200);
     assert.deepEqual(page, { data: [], next_cursor: null });
