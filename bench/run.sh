@@ -127,6 +127,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+# tracked CMD...: runs CMD like a foreground command, but a signal to this script stops it at
+# once (bash runs traps only between commands, and `wait` is the one it interrupts).
+tracked() {
+	local pid rc=0
+	"$@" &
+	pid=$!
+	LIVE[$pid]=client
+	wait "$pid" || rc=$?
+	unset "LIVE[$pid]"
+	return "$rc"
+}
+
 free_port() {
 	"$NODE" -e 'const s=require("net").createServer();
 		s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
@@ -267,8 +279,8 @@ probe() {
 wrk_run() {
 	local out=$1 script=$2 url=$3
 	shift 3
-	"$WRK" -t"$THREADS" -c"$CONNS" -d"${WRK_SECONDS:-$DURATION}s" --latency -s "$script" "$url" -- "$@" \
-		>"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	tracked "$WRK" -t"$THREADS" -c"$CONNS" -d"${WRK_SECONDS:-$DURATION}s" --latency -s "$script" \
+		"$url" -- "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
 	grep -q '^BENCH ' "$out" || { cat "$out" >&2; die "wrk printed no BENCH line"; }
 }
 
@@ -363,7 +375,7 @@ bench_csv_import() {
 
 	init_db "$dir/kizuna.db" >/dev/null
 	t0=$EPOCHREALTIME
-	"$KIZUNA" import --db "$dir/kizuna.db" "$csv" >"$dir/import.json" 2>"$dir/import.log" ||
+	tracked "$KIZUNA" import --db "$dir/kizuna.db" "$csv" >"$dir/import.json" 2>"$dir/import.log" ||
 		{ cat "$dir/import.log" "$dir/import.json" >&2; die "kizuna import failed"; }
 	t1=$EPOCHREALTIME
 	kz_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -418,7 +430,7 @@ bench_contact_get_p99() {
 # ---------------------------------------------------------------- main
 
 main() {
-	local only=${1:-} b ran=0
+	local only=${1:-} b
 	case "$only" in -h | --help) usage; return 0 ;; esac
 	if [ -n "$only" ] && [[ ! " ${BENCHES[*]} " =~ " $only " ]]; then
 		usage >&2
@@ -428,11 +440,12 @@ main() {
 	TMP=$(mktemp -d "${KZ_BENCH_TMPDIR:-/tmp}/kz-bench.XXXXXX")
 	chmod 755 "$TMP"
 	echo "kizuna: $KIZUNA ($("$KIZUNA" version)); $(nproc) cores; results: $RESULTS"
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every number)"
 	for b in "${BENCHES[@]}"; do
 		[ -z "$only" ] || [ "$only" = "$b" ] || continue
 		"bench_$b"
-		ran=$((ran + 1))
 	done
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 main "$@"

@@ -10,6 +10,7 @@ PKGS=(
   libcurl4-openssl-dev libsodium-dev libssl-dev
   libgmime-3.0-dev libutf8proc-dev libcmocka-dev
   nginx-light wrk postfix
+  chromium fonts-noto-cjk
 )
 
 missing=()

@@ -141,7 +141,8 @@ describe('CSV import', () => {
       '',
     ].join('\n');
     assertImport(await importCsv(s, csv), 2, 0, [[3, 'email'], [5, 'phone']]);
-    assert.equal((await byEmail(s, 'ok1@rows.example')).company.name, 'Multi\nLine KK');
+    // The quoted newline is kept by the CSV reader, then name cleansing folds it to a space.
+    assert.equal((await byEmail(s, 'ok1@rows.example')).company.name, 'Multi Line KK');
     assert.equal((await byEmail(s, 'ok2@rows.example')).company.name, 'Comma, "Quoted" KK');
     assert.equal(await countContacts(s), 2);
   });
