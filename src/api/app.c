@@ -148,6 +148,15 @@ int kz_api_commit(kz_conn *c, kz_resp *resp)
 	return 0;
 }
 
+int kz_api_done(kz_conn *c, kz_resp *resp, int status, json_t **out)
+{
+	if (kz_api_commit(c, resp) < 0)
+		return -1;
+	kz_resp_json(resp, status, *out);
+	*out = NULL;
+	return 0;
+}
+
 int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err)
 {
 	kz_tx_rollback(c);

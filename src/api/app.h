@@ -60,6 +60,8 @@ void kz_api_tags_routes(kz_server *s);
 kz_conn *kz_api_begin(kz_req *req, kz_resp *resp, int write);
 /* Commit and return the connection; on failure fill resp with the error and return -1. */
 int kz_api_commit(kz_conn *c, kz_resp *resp);
+/* Commit, give the connection back and answer `status` with *out (taken; set to NULL). */
+int kz_api_done(kz_conn *c, kz_resp *resp, int status, json_t **out);
 /* Roll back, give the connection back, and answer with err. */
 int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err);
 /* The default country for phones: the settings table, else $KIZUNA_DEFAULT_COUNTRY, else JP.

@@ -29,10 +29,7 @@ static int create(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0) {
-		kz_resp_json(resp, 201, out);
-		out = NULL;
-	}
+	kz_api_done(c, resp, 201, &out);
 done:
 	json_decref(in);
 	json_decref(rec);
@@ -88,10 +85,7 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0) {
-		kz_resp_json(resp, 200, out);
-		out = NULL;
-	}
+	kz_api_done(c, resp, 200, &out);
 done:
 	json_decref(in);
 	json_decref(rec);

@@ -43,10 +43,7 @@ static int create(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0) {
-		kz_resp_json(resp, created ? 201 : 200, out);
-		out = NULL;
-	}
+	kz_api_done(c, resp, created ? 201 : 200, &out);
 done:
 	json_decref(in);
 	json_decref(defs);
@@ -93,10 +90,7 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0) {
-		kz_resp_json(resp, 200, out);
-		out = NULL;
-	}
+	kz_api_done(c, resp, 200, &out);
 done:
 	json_decref(in);
 	json_decref(defs);
@@ -203,10 +197,7 @@ static int merge(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0) {
-		kz_resp_json(resp, 200, out);
-		out = NULL;
-	}
+	kz_api_done(c, resp, 200, &out);
 done:
 	json_decref(in);
 	json_decref(out);
