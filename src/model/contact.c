@@ -137,6 +137,12 @@ static int lenient_bool(const char *s, int *b)
 int kz_field_value_check(const json_t *def, const json_t *v, int lenient, json_t **out,
 			 kz_err *err)
 {
+	return kz_field_value_check_cc(def, v, lenient, "JP", out, err);
+}
+
+int kz_field_value_check_cc(const json_t *def, const json_t *v, int lenient, const char *country,
+			    json_t **out, kz_err *err)
+{
 	const char *type = json_string_value(json_object_get(def, "type"));
 	const char *key = json_string_value(json_object_get(def, "key"));
 	char fname[96];
@@ -266,7 +272,7 @@ int kz_field_value_check(const json_t *def, const json_t *v, int lenient, json_t
 	}
 	if (!strcmp(type, "phone")) {
 		char *clean = NULL;
-		if (!s || kz_clean_phone(s, "JP", &clean) < 0)
+		if (!s || kz_clean_phone(s, country ? country : "JP", &clean) < 0)
 			return kz_err_set(err, 422, "invalid_field", fname,
 					  "%s must be a phone number", fname);
 		*out = json_string(clean);
@@ -426,7 +432,8 @@ static int apply_fields(json_t *rec, const json_t *v, const kz_contact_opts *o, 
 					  "fields.%s is not a defined custom field; create it with POST "
 					  "/api/v1/fields first",
 					  k);
-		if (kz_field_value_check(def, x, o->lenient_strings, &val, err) < 0)
+		if (kz_field_value_check_cc(def, x, o->lenient_strings, o->default_country, &val,
+					    err) < 0)
 			return -1;
 		if (json_is_null(val)) {
 			json_object_del(fields, k);

@@ -31,9 +31,13 @@ int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_
 		     kz_err *err);
 /* Merge contact `from` into `into`: tags union, `into` wins where both set; `from` is deleted. */
 int kz_contact_merge(kz_conn *c, int64_t into, int64_t from, kz_err *err);
-/* Validate one custom field value against its definition; *out is the normalized value. */
+/* Validate one custom field value against its definition; *out is the normalized value.
+ * Phone fields use JP as their default country; see kz_field_value_check_cc. */
 int kz_field_value_check(const json_t *def, const json_t *v, int lenient, json_t **out,
 			 kz_err *err);
+/* The same with the workspace's default country for phone fields. */
+int kz_field_value_check_cc(const json_t *def, const json_t *v, int lenient, const char *country,
+			    json_t **out, kz_err *err);
 /* Normalize a company domain ("https://www.Example.co.jp/x" → "example.co.jp"); malloc'd. */
 char *kz_domain_normalize(const char *in);
 

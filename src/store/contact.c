@@ -206,6 +206,9 @@ int kz_store_contact_move_related(kz_conn *c, int64_t from, int64_t into, kz_err
 		       "WHERE contact_id = $1 ON CONFLICT DO NOTHING",
 		       p, 2, err) < 0)
 		return -1;
+	/* Events, visitors (devices), web sessions and attribution follow the survivor. */
+	if (kz_store_track_move_contact(c, from, into, err) < 0)
+		return -1;
 	return 0;
 }
 

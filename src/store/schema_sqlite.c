@@ -51,5 +51,47 @@ const char *const kz_sqlite_migrations[] = {
 	"  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL);"
 	"CREATE INDEX sessions_user ON sessions(user_id);",
+	/* 3: tracking — sites, visitors (anonymous identities), web sessions, events and
+	 * first/last-touch attribution per contact. visitors.site_id is 0 for identities seen
+	 * only through the server API and -1 for server-side userIds (anon_id holds the userId).
+	 * events use a plain rowid (no AUTOINCREMENT bookkeeping on the hot insert path). */
+	"CREATE TABLE sites ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, site_key TEXT NOT NULL UNIQUE,"
+	"  allowed_origins TEXT NOT NULL DEFAULT '[]', bot_filter INTEGER NOT NULL DEFAULT 1,"
+	"  anonymize_ip INTEGER NOT NULL DEFAULT 0, respect_dnt INTEGER NOT NULL DEFAULT 0,"
+	"  retention_days INTEGER NOT NULL DEFAULT 400,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE visitors ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, site_id INTEGER NOT NULL DEFAULT 0,"
+	"  anon_id TEXT NOT NULL, contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, ip TEXT, user_agent TEXT,"
+	"  first_touch TEXT, last_touch TEXT, last_direct INTEGER NOT NULL DEFAULT 1);"
+	"CREATE UNIQUE INDEX visitors_anon ON visitors(anon_id, site_id);"
+	"CREATE INDEX visitors_contact ON visitors(contact_id);"
+	"CREATE INDEX visitors_last_seen ON visitors(last_seen, id);"
+	"CREATE TABLE sessions_web ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  visitor_id INTEGER NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,"
+	"  contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  started_at INTEGER NOT NULL, last_at INTEGER NOT NULL, landing_url TEXT, source TEXT,"
+	"  medium TEXT, campaign TEXT, referrer_domain TEXT, page_count INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_web_visitor ON sessions_web(visitor_id, last_at);"
+	"CREATE INDEX sessions_web_contact ON sessions_web(contact_id, started_at);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  visitor_id INTEGER REFERENCES visitors(id) ON DELETE CASCADE,"
+	"  site_id INTEGER, type TEXT NOT NULL, name TEXT NOT NULL,"
+	"  properties TEXT NOT NULL DEFAULT '{}', context TEXT NOT NULL DEFAULT '{}',"
+	"  message_id TEXT, occurred_at INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	"  session_id INTEGER);"
+	"CREATE UNIQUE INDEX events_message ON events(message_id) WHERE message_id IS NOT NULL;"
+	"CREATE INDEX events_contact ON events(contact_id, occurred_at, id);"
+	"CREATE INDEX events_visitor ON events(visitor_id, occurred_at, id);"
+	"CREATE INDEX events_name ON events(name, occurred_at);"
+	"CREATE TABLE contact_attribution ("
+	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  first_touch TEXT, first_at INTEGER, last_touch TEXT, last_at INTEGER,"
+	"  last_direct INTEGER NOT NULL DEFAULT 1);",
 	NULL,
 };

@@ -127,4 +127,121 @@ int kz_store_session_delete_user(kz_conn *c, int64_t user_id, kz_err *err);
 /* [{"tag","count"}], most used first. */
 int kz_store_tag_counts(kz_conn *c, int limit, json_t **data, kz_err *err);
 
+/* ---- tracking: sites ---- */
+/* {"id","name","site_key","allowed_origins":[...],"bot_filter","anonymize_ip","respect_dnt"
+ * (booleans),"retention_days","created_at","updated_at"}; 404 in err when absent. */
+int kz_store_site_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write every column of `rec`; *id 0 inserts (and gets the new id). 409 on a taken key. */
+int kz_store_site_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err);
+/* Delete a site; its visitors and events stay (history). 404 when absent. */
+int kz_store_site_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every site, by id. */
+int kz_store_site_list(kz_conn *c, json_t **data, kz_err *err);
+
+/* ---- tracking: visitors (anonymous identities) ---- */
+/* visitors.site_id: a site, 0 for anonymousIds seen only through the server API, or
+ * KZ_SITE_USERID for server-side userIds (the userId is kept as the anon_id). */
+#define KZ_SITE_USERID (-1)
+#define KZ_SITE_ANY (-2) /* kz_store_visitor_find: any site or the server API, not userIds */
+
+typedef struct kz_visitor_ref {
+	int64_t id; /* 0 when none */
+	int64_t site_id;
+	int64_t contact_id; /* 0 when anonymous */
+} kz_visitor_ref;
+
+/* Insert the visitor (site_id, anon_id) or refresh its last_seen, ip and user agent
+ * (ip/ua may be NULL: kept as they are). */
+int kz_store_visitor_upsert(kz_conn *c, int64_t site_id, const char *anon_id, int64_t at,
+			    const char *ip, const char *ua, kz_visitor_ref *out /* OUT */,
+			    kz_err *err);
+/* Find a visitor by anon_id in site_id (or KZ_SITE_ANY: the oldest match); out->id 0 if none. */
+int kz_store_visitor_find(kz_conn *c, int64_t site_id, const char *anon_id,
+			  kz_visitor_ref *out /* OUT */, kz_err *err);
+/* Tie a visitor to a contact. The visitor's events and sessions that have no contact yet
+ * become the contact's (the path before the inquiry). */
+int kz_store_visitor_link(kz_conn *c, int64_t visitor_id, int64_t contact_id, kz_err *err);
+/* Hand the events and sessions of visitor `from` to visitor `into` (alias). */
+int kz_store_visitor_move(kz_conn *c, int64_t from, int64_t into, kz_err *err);
+/* Note a session's touch on a visitor: first_touch when it has none; last_touch unless the
+ * touch is direct and a non-direct one is already kept. */
+int kz_store_visitor_touch(kz_conn *c, int64_t visitor_id, const json_t *touch, int direct,
+			   kz_err *err);
+/* {"id","site_id","anonymous_id","user_id","contact_id","first_seen","last_seen","ip",
+ * "user_agent","first_touch","last_touch"}; 404 in err when absent. */
+int kz_store_visitor_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+
+typedef struct kz_visitor_query {
+	int64_t contact_id; /* 0: any */
+	int64_t site_id;    /* 0: any */
+	int anonymous;      /* 1: only visitors not tied to a contact */
+	const char *cursor;
+	int limit;
+} kz_visitor_query;
+/* A page of visitors, most recently seen first; *next_cursor NULL on the last page. */
+int kz_store_visitor_list(kz_conn *c, const kz_visitor_query *q, json_t **data,
+			  char **next_cursor, kz_err *err);
+
+/* ---- tracking: web sessions of a visitor ---- */
+typedef struct kz_wsession {
+	int64_t id; /* 0 when none */
+	int64_t started_at, last_at;
+} kz_wsession;
+/* The visitor's most recent session. */
+int kz_store_wsession_last(kz_conn *c, int64_t visitor_id, kz_wsession *out /* OUT */,
+			   kz_err *err);
+/* Start a session; `touch` holds landing_url, source, medium, campaign, referrer_domain. */
+int kz_store_wsession_start(kz_conn *c, int64_t visitor_id, int64_t contact_id, int64_t at,
+			    const json_t *touch, int pages, int64_t *id /* OUT */, kz_err *err);
+/* Extend a session to `at` and add `pages` page views. */
+int kz_store_wsession_extend(kz_conn *c, int64_t id, int64_t at, int pages, kz_err *err);
+/* The visitor's sessions, newest first (at most limit). */
+int kz_store_wsession_list(kz_conn *c, int64_t visitor_id, int limit, json_t **data,
+			   kz_err *err);
+/* The visitor's first session and its latest non-direct one (else the latest) as touches;
+ * both NULL when it has none. */
+int kz_store_wsession_touches(kz_conn *c, int64_t visitor_id, json_t **first, int64_t *first_at,
+			      json_t **last, int64_t *last_at, int *last_direct, kz_err *err);
+
+/* ---- tracking: first/last-touch attribution of contacts ---- */
+/* Fold a touch into the contact's attribution: the earliest is first touch; the latest
+ * non-direct (else latest direct) is last touch. */
+int kz_store_attribution_touch(kz_conn *c, int64_t contact_id, const json_t *touch, int64_t at,
+			       int direct, kz_err *err);
+/* {"first_touch","last_touch"} (null when unknown); never 404. */
+int kz_store_attribution_get(kz_conn *c, int64_t contact_id, json_t **out, kz_err *err);
+/* Merge: hand the events, visitors, sessions and attribution of contact `from` to `into`
+ * (called by kz_store_contact_move_related). */
+int kz_store_track_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
+
+/* ---- tracking: events ---- */
+typedef struct kz_event_row {
+	int64_t contact_id, visitor_id, site_id, session_id; /* 0 = none */
+	const char *type;       /* "track", "page", "identify", "alias" */
+	const char *name;       /* "page_view" for pages */
+	const char *properties; /* JSON text */
+	const char *context;    /* JSON text */
+	const char *message_id; /* may be NULL */
+	int64_t occurred_at, received_at;
+} kz_event_row;
+/* Insert one event; *inserted 0 when its message_id was stored before (ignored). */
+int kz_store_event_insert(kz_conn *c, const kz_event_row *e, int *inserted, kz_err *err);
+/* *seen 1 when an event with this message_id is stored. */
+int kz_store_event_seen(kz_conn *c, const char *message_id, int *seen, kz_err *err);
+/* Events named `name` (NULL: any), of contact_id (0: any), occurred at or after since_ms. */
+int kz_store_event_count(kz_conn *c, const char *name, int64_t contact_id, int64_t since_ms,
+			 int64_t *n, kz_err *err);
+
+typedef struct kz_event_query {
+	int64_t contact_id; /* one of contact_id, visitor_id */
+	int64_t visitor_id;
+	const char *type; /* NULL: all */
+	const char *cursor;
+	int limit;
+} kz_event_query;
+/* A page of events, newest first: {"id","type","name","properties","context","contact_id",
+ * "visitor_id","site_id","session_id","message_id","occurred_at","received_at"}. */
+int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char **next_cursor,
+			kz_err *err);
+
 #endif
