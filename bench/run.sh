@@ -82,7 +82,7 @@ check_tools() {
 
 # ---------------------------------------------------------------- processes
 
-declare -A LIVE=() # pid → kind (kizuna, nginx, pg) of every server still running
+declare -A LIVE=() # pid → kind (kizuna, nginx, pg, client) of every process still running
 TMP=""
 
 stop_pid() { # pid [signal]: signal it, wait up to 10 s, then SIGKILL
@@ -166,7 +166,7 @@ start_kizuna() {
 # start_nginx DIR: writes DIR/nginx.conf (204 for POST /api/v1/contacts, DIR/www/contact.json
 # for GET /api/v1/contacts/{id}) and runs nginx in the foreground; sets NGX_PID and NGX_PORT.
 start_nginx() {
-	local dir=$1 attempt i temp="" m
+	local dir=$1 i temp="" m _
 	mkdir -p "$dir/www" "$dir/tmp"
 	chmod 755 "$dir" "$dir/www" "$dir/tmp"
 	# Temp paths of the modules this nginx has, so it never touches /var/lib/nginx.
@@ -175,7 +175,7 @@ start_nginx() {
 			temp+="	${m//-/_}_temp_path $dir/tmp/$m;"$'\n'
 		fi
 	done
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		NGX_PORT=$(free_port)
 		cat >"$dir/nginx.conf" <<-EOF
 			# Written by bench/run.sh: the baseline server, doing no work beyond HTTP itself.
@@ -202,7 +202,7 @@ start_nginx() {
 				}
 			}
 		EOF
-		"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>>"$dir/error.log" &
+		"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/stderr.log" &
 		NGX_PID=$!
 		LIVE[$NGX_PID]=nginx
 		for ((i = 0; i < 100; i++)); do
@@ -211,9 +211,9 @@ start_nginx() {
 			sleep 0.1
 		done
 		stop_server "$NGX_PID"
-		grep -q "Address already in use" "$dir/error.log" || break
+		grep -q "Address already in use" "$dir/error.log" "$dir/stderr.log" || break
 	done
-	cat "$dir/error.log" >&2
+	cat "$dir/error.log" "$dir/stderr.log" >&2
 	die "nginx did not start (error log above)"
 }
 
@@ -223,7 +223,7 @@ as_pg() { # runs a command as the postgres user when we are root (PostgreSQL ref
 
 # start_pg DIR: initdb + postgres (fsync on, default durability) on a random port; sets PG_PID, PG_PORT.
 start_pg() {
-	local dir=$1 attempt i
+	local dir=$1 i _
 	PG_DATA=$dir/data
 	mkdir -p "$PG_DATA" "$dir/sock"
 	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$dir"
@@ -233,7 +233,7 @@ start_pg() {
 		(cd "$dir" && as_pg "$PGBIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 \
 			--no-locale >"$dir/initdb.log" 2>&1) || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
 	fi
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		PG_PORT=$(free_port)
 		(cd "$dir" && runuser_or_exec "$PGBIN/postgres" -D "$PG_DATA" -p "$PG_PORT" -k "$dir/sock" \
 			-c listen_addresses=127.0.0.1 -c max_connections=200) >"$dir/pg.log" 2>&1 &
@@ -263,6 +263,7 @@ init_db() { # db-url → the API key of a fresh admin
 
 # probe METHOD URL KEY [BODY] [OUTFILE]: one request; dies unless the answer is 2xx.
 probe() {
+	# shellcheck disable=SC2016 # the ${...} below are JavaScript template strings
 	"$NODE" -e '
 		const [m, url, key, body, out] = process.argv.slice(1);
 		const h = { Authorization: `Bearer ${key}` };
@@ -432,14 +433,16 @@ bench_contact_get_p99() {
 main() {
 	local only=${1:-} b
 	case "$only" in -h | --help) usage; return 0 ;; esac
-	if [ -n "$only" ] && [[ ! " ${BENCHES[*]} " =~ " $only " ]]; then
+	if [ -n "$only" ] && ! printf '%s\n' "${BENCHES[@]}" | grep -qx -- "$only"; then
 		usage >&2
 		die "unknown benchmark \"$only\""
 	fi
 	check_tools
 	TMP=$(mktemp -d "${KZ_BENCH_TMPDIR:-/tmp}/kz-bench.XXXXXX")
 	chmod 755 "$TMP"
-	echo "kizuna: $KIZUNA ($("$KIZUNA" version)); $(nproc) cores; results: $RESULTS"
+	echo "kizuna: $KIZUNA ($("$KIZUNA" version)); results: $RESULTS"
+	echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)," \
+		"$(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every number)"
 	for b in "${BENCHES[@]}"; do
 		[ -z "$only" ] || [ "$only" = "$b" ] || continue

@@ -23,6 +23,22 @@ static int opts_load(kz_conn *c, kz_app *app, kz_contact_opts *o, json_t **defs,
 	return 0;
 }
 
+/* Read the field definitions and settings first, then start the write transaction: the
+ * writer lock is held only for the writes. */
+static kz_conn *begin_with_opts(kz_req *req, kz_resp *resp, kz_contact_opts *o, json_t **defs,
+				char *country, size_t countrylen)
+{
+	kz_app *app = req->app;
+	kz_conn *c = kz_store_acquire(app->store);
+	kz_err err;
+	if (opts_load(c, app, o, defs, country, countrylen, &err) < 0 || kz_tx_begin(c, 1, &err) < 0) {
+		kz_store_release(c);
+		kz_resp_error(resp, &err);
+		return NULL;
+	}
+	return c;
+}
+
 static int create(kz_req *req, kz_resp *resp)
 {
 	json_t *in = kz_req_json(req, resp), *defs = NULL, *out = NULL;
@@ -34,11 +50,10 @@ static int create(kz_req *req, kz_resp *resp)
 	int64_t id = 0;
 	if (!in)
 		return 0;
-	c = kz_api_begin(req, resp, 1);
+	c = begin_with_opts(req, resp, &o, &defs, country, sizeof country);
 	if (!c)
 		goto done;
-	if (opts_load(c, req->app, &o, &defs, country, sizeof country, &err) < 0 ||
-	    kz_contact_upsert(c, in, &o, &created, &id, &err) < 0 ||
+	if (kz_contact_upsert(c, in, &o, &created, &id, &err) < 0 ||
 	    kz_store_contact_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
 		goto done;
@@ -82,10 +97,10 @@ static int patch(kz_req *req, kz_resp *resp)
 	in = kz_req_json(req, resp);
 	if (!in)
 		return 0;
-	c = kz_api_begin(req, resp, 1);
+	c = begin_with_opts(req, resp, &o, &defs, country, sizeof country);
 	if (!c)
 		goto done;
-	if (opts_load(c, req->app, &o, &defs, country, sizeof country, &err) < 0 || kz_contact_patch(c, id, in, &o, &err) < 0 ||
+	if (kz_contact_patch(c, id, in, &o, &err) < 0 ||
 	    kz_store_contact_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
 		goto done;

@@ -82,6 +82,26 @@ static int load(const char *name, char **data, size_t *len)
 	return -1;
 }
 
+/* The admin UI's own paths (web/js/app.js routes). Anything else is a 404, so a typo in
+ * an integration gets an error rather than the login page. */
+static int is_app_path(const char *path)
+{
+	static const char *const prefixes[] = {"login",   "dashboard", "contacts", "import",
+					       "companies", "segments", "emails",   "journeys",
+					       "forms",   "reports",  "settings", "visitors",
+					       "sites",   NULL};
+	size_t n;
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return 1;
+	n = strcspn(path, "/");
+	for (int i = 0; prefixes[i]; i++)
+		if (strlen(prefixes[i]) == n && !strncmp(path, prefixes[i], n))
+			return 1;
+	return 0;
+}
+
 int kz_static_handler(kz_req *req, kz_resp *resp)
 {
 	const char *name = req->path;
@@ -96,7 +116,7 @@ int kz_static_handler(kz_req *req, kz_resp *resp)
 		return kz_resp_text(resp, 200, kz_static_mime(name), data, len);
 	}
 	/* App routes (/contacts/12) have no extension: give them the single-page app. */
-	if (!last || !strchr(last, '.')) {
+	if ((!last || !strchr(last, '.')) && is_app_path(req->path)) {
 		if (load("index.html", &data, &len) == 0) {
 			kz_resp_header(resp, "Cache-Control", "no-cache");
 			kz_resp_header(resp, "Content-Security-Policy",

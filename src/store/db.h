@@ -56,6 +56,7 @@ struct kz_conn {
 	const kz_db_driver *drv;
 	void *h;
 	int in_tx;
+	int holds_write; /* SQLite: this connection holds the store's writer lock */
 	int broken; /* the connection failed; the pool reconnects it */
 };
 

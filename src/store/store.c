@@ -21,6 +21,9 @@ struct kz_store {
 	uint64_t waits;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* SQLite allows one writer at a time; writers queue here instead of in SQLite's
+	 * sleep-and-retry busy handler, which wastes whole milliseconds per retry. */
+	pthread_mutex_t write_mu;
 };
 
 static int is_pg_url(const char *url)
@@ -45,6 +48,7 @@ int kz_store_open(const char *url, int pool_size, kz_store **out, kz_err *err)
 	s->free_stack = calloc((size_t)pool_size, sizeof *s->free_stack);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->write_mu, NULL);
 	if (!s->url || !s->conns || !s->free_stack) {
 		kz_store_close(s);
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
@@ -72,6 +76,7 @@ void kz_store_close(kz_store *s)
 			s->drv->disconnect(s->conns[i].h);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->write_mu);
 	free(s->conns);
 	free(s->free_stack);
 	free(s->url);
@@ -129,9 +134,22 @@ void kz_store_pool_stats(kz_store *s, int *size, int *in_use, uint64_t *waits)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static void write_unlock(kz_conn *c)
+{
+	if (c->holds_write) {
+		c->holds_write = 0;
+		pthread_mutex_unlock(&c->store->write_mu);
+	}
+}
+
 int kz_tx_begin(kz_conn *c, int write, kz_err *err)
 {
+	if (write && c->drv == &kz_sqlite_driver) {
+		pthread_mutex_lock(&c->store->write_mu);
+		c->holds_write = 1;
+	}
 	if (c->drv->begin(c->h, write) < 0) {
+		write_unlock(c);
 		c->broken = 1;
 		return kz_err_set(err, 503, "database_unavailable", NULL,
 				  "the database could not start a transaction; try again");
@@ -144,8 +162,10 @@ int kz_tx_commit(kz_conn *c, kz_err *err)
 {
 	int r = c->drv->commit(c->h);
 	c->in_tx = 0;
-	if (r < 0) {
+	if (r < 0)
 		c->drv->rollback(c->h);
+	write_unlock(c);
+	if (r < 0) {
 		return kz_err_set(err, 503, "database_unavailable", NULL,
 				  "the database could not commit; nothing was changed");
 	}
@@ -156,23 +176,32 @@ void kz_tx_rollback(kz_conn *c)
 {
 	c->drv->rollback(c->h);
 	c->in_tx = 0;
+	write_unlock(c);
+}
+
+/* SQLite can prepare savepoint statements once (cached); PostgreSQL cannot prepare them. */
+static int run_simple(kz_conn *c, const char *sql, kz_err *err)
+{
+	if (c->drv == &kz_sqlite_driver)
+		return kz_db_exec(c, sql, NULL, 0, err) < 0 ? -1 : 0;
+	return c->drv->exec_script(c->h, sql, err) < 0 ? -1 : 0;
 }
 
 int kz_tx_savepoint(kz_conn *c, kz_err *err)
 {
-	return c->drv->exec_script(c->h, "SAVEPOINT kz_row", err) < 0 ? -1 : 0;
+	return run_simple(c, "SAVEPOINT kz_row", err);
 }
 
 int kz_tx_savepoint_release(kz_conn *c, kz_err *err)
 {
-	return c->drv->exec_script(c->h, "RELEASE SAVEPOINT kz_row", err) < 0 ? -1 : 0;
+	return run_simple(c, "RELEASE SAVEPOINT kz_row", err);
 }
 
 void kz_tx_savepoint_rollback(kz_conn *c)
 {
 	kz_err e;
-	c->drv->exec_script(c->h, "ROLLBACK TO SAVEPOINT kz_row", &e);
-	c->drv->exec_script(c->h, "RELEASE SAVEPOINT kz_row", &e);
+	run_simple(c, "ROLLBACK TO SAVEPOINT kz_row", &e);
+	run_simple(c, "RELEASE SAVEPOINT kz_row", &e);
 }
 
 int kz_store_ping(kz_store *s)

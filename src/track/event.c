@@ -1,0 +1,506 @@
+/* event.c — validating Segment-style events (track, page, identify, alias) into kz_track_event. */
+#include "track/event.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanse.h"
+#include "base/timeutil.h"
+
+#include "base/banned.h"
+
+#define MAX_NAME 200
+#define MAX_ID 200
+#define MAX_DOC 32768 /* properties, traits, context: compact JSON bytes */
+#define MAX_URL 2048
+#define MAX_TITLE 512
+#define MAX_SHORT 256
+#define FUTURE_SLACK_MS ((int64_t)24 * 3600 * 1000)
+
+const char *kz_track_type_name(kz_ev_type t)
+{
+	switch (t) {
+	case KZ_EV_TRACK:
+		return "track";
+	case KZ_EV_PAGE:
+		return "page";
+	case KZ_EV_IDENTIFY:
+		return "identify";
+	case KZ_EV_ALIAS:
+		return "alias";
+	}
+	return "track";
+}
+
+void kz_track_event_release(kz_track_event *ev)
+{
+	free(ev->name);
+	free(ev->message_id);
+	free(ev->anon_id);
+	free(ev->user_id);
+	free(ev->previous_id);
+	free(ev->email);
+	json_decref(ev->properties);
+	json_decref(ev->traits);
+	json_decref(ev->context);
+	memset(ev, 0, sizeof *ev);
+}
+
+/* ---- small helpers ---- */
+
+/* Copy at most max bytes of s, cut back to a UTF-8 character boundary. */
+static char *dup_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	char *out;
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return out;
+}
+
+/* An identifier: a non-empty string (or a number, as Segment allows) of at most MAX_ID bytes.
+ * 0 with *out NULL when absent or null; -1 when malformed. */
+static int get_id(const json_t *in, const char *key, char **out, kz_err *err)
+{
+	const json_t *v = json_object_get(in, key);
+	char buf[32];
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		*out = strdup(buf);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > MAX_ID ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return kz_err_set(err, 422, "invalid_field", key,
+				  "%s must be a non-empty string of at most %d bytes", key, MAX_ID);
+	*out = strdup(json_string_value(v));
+	return 0;
+}
+
+/* An object member that must be an object when present; a new reference (an empty object
+ * when absent) or NULL with err filled. */
+static json_t *get_doc(const json_t *in, const char *key, kz_err *err)
+{
+	const json_t *v = json_object_get(in, key);
+	char *text;
+	size_t len;
+	if (!v || json_is_null(v))
+		return json_object();
+	if (!json_is_object(v)) {
+		kz_err_set(err, 422, "invalid_field", key, "%s must be a JSON object", key);
+		return NULL;
+	}
+	text = json_dumps(v, JSON_COMPACT);
+	len = text ? strlen(text) : 0;
+	free(text);
+	if (len > MAX_DOC) {
+		kz_err_set(err, 422, "invalid_field", key, "%s is larger than %d bytes", key, MAX_DOC);
+		return NULL;
+	}
+	return json_deep_copy(v);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *kz_track_url_param(const char *url, const char *key)
+{
+	const char *q = url ? strchr(url, '?') : NULL;
+	size_t klen = strlen(key);
+	if (!q)
+		return NULL;
+	q++;
+	while (*q && *q != '#') {
+		size_t seg = strcspn(q, "&#");
+		if (seg > klen && !strncmp(q, key, klen) && q[klen] == '=') {
+			const char *v = q + klen + 1;
+			size_t vlen = seg - klen - 1, o = 0;
+			char *out = malloc(vlen + 1);
+			if (!out)
+				return NULL;
+			for (size_t i = 0; i < vlen; i++) {
+				if (v[i] == '+') {
+					out[o++] = ' ';
+				} else if (v[i] == '%' && i + 2 < vlen && hexval(v[i + 1]) >= 0 &&
+					   hexval(v[i + 2]) >= 0) {
+					out[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+					i += 2;
+				} else {
+					out[o++] = v[i];
+				}
+			}
+			out[o] = '\0';
+			if (!o || !kz_utf8_valid(out, o) || memchr(out, 0, o)) {
+				free(out);
+				return NULL;
+			}
+			return out;
+		}
+		q += seg;
+		if (*q == '&')
+			q++;
+	}
+	return NULL;
+}
+
+char *kz_track_url_host(const char *url)
+{
+	const char *p;
+	size_t n;
+	char *out;
+	if (!url)
+		return NULL;
+	if (!strncasecmp(url, "https://", 8))
+		p = url + 8;
+	else if (!strncasecmp(url, "http://", 7))
+		p = url + 7;
+	else
+		return NULL;
+	n = strcspn(p, "/?#:");
+	if (n == 0)
+		return NULL;
+	if (n > 4 && !strncasecmp(p, "www.", 4)) {
+		p += 4;
+		n -= 4;
+	}
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+	return out;
+}
+
+/* ---- context ---- */
+
+/* Set ctx[key] to the first string among the candidates, cut to max bytes. */
+static void ctx_pick(json_t *ctx, const char *key, size_t max, const json_t *a, const json_t *b,
+		     const json_t *c)
+{
+	const json_t *cand[3] = {a, b, c};
+	for (int i = 0; i < 3; i++) {
+		const char *s = json_string_value(cand[i]);
+		if (s && *s) {
+			char *cut = dup_cut(s, max);
+			if (cut)
+				json_object_set_new(ctx, key, json_string(cut));
+			free(cut);
+			return;
+		}
+	}
+}
+
+static void ctx_path_from_url(json_t *ctx)
+{
+	const char *url = json_string_value(json_object_get(ctx, "url"));
+	const char *p;
+	size_t n;
+	char *path;
+	if (json_object_get(ctx, "path") || !url)
+		return;
+	p = strstr(url, "://");
+	if (!p)
+		return;
+	p = strchr(p + 3, '/');
+	if (!p)
+		p = "/";
+	n = strcspn(p, "?#");
+	path = dup_cut(p, n < MAX_URL ? n : MAX_URL);
+	if (path)
+		json_object_set_new(ctx, "path", json_string(path));
+	free(path);
+}
+
+static const char *const utm_keys[][2] = {
+	{"utm_source", "source"}, {"utm_medium", "medium"},   {"utm_campaign", "name"},
+	{"utm_term", "term"},     {"utm_content", "content"},
+};
+
+/* Flatten Segment's context (page, campaign, userAgent, locale, screen) and page
+ * properties into the stored context. Unknown members are kept as they are. */
+static json_t *build_context(const json_t *in, const json_t *props, const kz_track_src *src,
+			     int *headless, kz_err *err)
+{
+	const json_t *raw = json_object_get(in, "context");
+	const json_t *page, *campaign, *screen;
+	json_t *ctx;
+	const char *k;
+	json_t *v;
+	char *text;
+	size_t len;
+	if (raw && !json_is_null(raw) && !json_is_object(raw)) {
+		kz_err_set(err, 422, "invalid_field", "context", "context must be a JSON object");
+		return NULL;
+	}
+	ctx = json_object();
+	page = json_object_get(raw, "page");
+	campaign = json_object_get(raw, "campaign");
+	json_object_foreach((json_t *)raw, k, v)
+	{
+		static const char *const known[] = {"page", "campaign", "userAgent", "locale",
+						    "language", "webdriver", "screen", "ip", "ua",
+						    "url", "path", "title", "referrer", "lang"};
+		int skip = !strncmp(k, "utm_", 4);
+		for (size_t i = 0; !skip && i < sizeof known / sizeof known[0]; i++)
+			skip = !strcmp(k, known[i]);
+		if (!skip)
+			json_object_set(ctx, k, v);
+	}
+	ctx_pick(ctx, "url", MAX_URL, json_object_get(page, "url"), json_object_get(raw, "url"),
+		 json_object_get(props, "url"));
+	ctx_pick(ctx, "path", MAX_URL, json_object_get(page, "path"), json_object_get(raw, "path"),
+		 json_object_get(props, "path"));
+	ctx_path_from_url(ctx);
+	ctx_pick(ctx, "title", MAX_TITLE, json_object_get(page, "title"),
+		 json_object_get(raw, "title"), json_object_get(props, "title"));
+	ctx_pick(ctx, "referrer", MAX_URL, json_object_get(page, "referrer"),
+		 json_object_get(raw, "referrer"), json_object_get(props, "referrer"));
+	for (size_t i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
+		ctx_pick(ctx, utm_keys[i][0], MAX_SHORT, json_object_get(campaign, utm_keys[i][1]),
+			 json_object_get(raw, utm_keys[i][0]), NULL);
+		if (!json_object_get(ctx, utm_keys[i][0])) {
+			char *fromurl = kz_track_url_param(
+				json_string_value(json_object_get(ctx, "url")), utm_keys[i][0]);
+			if (fromurl) {
+				json_t *s = json_string(fromurl);
+				ctx_pick(ctx, utm_keys[i][0], MAX_SHORT, s, NULL, NULL);
+				json_decref(s);
+			}
+			free(fromurl);
+		}
+	}
+	ctx_pick(ctx, "lang", MAX_SHORT, json_object_get(raw, "locale"), json_object_get(raw, "lang"),
+		 json_object_get(raw, "language"));
+	screen = json_object_get(raw, "screen");
+	if (json_is_object(screen) && json_is_integer(json_object_get(screen, "width")) &&
+	    json_is_integer(json_object_get(screen, "height"))) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(screen, "width")),
+			 json_integer_value(json_object_get(screen, "height")));
+		json_object_set_new(ctx, "screen", json_string(buf));
+	} else {
+		ctx_pick(ctx, "screen", 32, screen, NULL, NULL);
+	}
+	if (src->browser) {
+		/* The request itself says who sent it; the body may not. */
+		if (src->ip && *src->ip)
+			json_object_set_new(ctx, "ip", json_string(src->ip));
+		if (src->ua && *src->ua) {
+			json_t *s = json_string(src->ua);
+			ctx_pick(ctx, "ua", MAX_URL, s, NULL, NULL);
+			json_decref(s);
+		}
+		*headless = json_is_true(json_object_get(raw, "webdriver"));
+	} else {
+		ctx_pick(ctx, "ip", 64, json_object_get(raw, "ip"), NULL, NULL);
+		ctx_pick(ctx, "ua", MAX_URL, json_object_get(raw, "userAgent"),
+			 json_object_get(raw, "ua"), NULL);
+	}
+	text = json_dumps(ctx, JSON_COMPACT);
+	len = text ? strlen(text) : 0;
+	free(text);
+	if (len > MAX_DOC) {
+		json_decref(ctx);
+		kz_err_set(err, 422, "invalid_field", "context", "context is larger than %d bytes",
+			   MAX_DOC);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* ---- the event ---- */
+
+static int parse_type(const json_t *in, kz_ev_type *t, kz_err *err)
+{
+	const char *s = json_string_value(json_object_get(in, "type"));
+	if (!s)
+		return kz_err_set(err, 422, "invalid_field", "type",
+				  "type is required: track, page, identify or alias");
+	if (!strcmp(s, "track"))
+		*t = KZ_EV_TRACK;
+	else if (!strcmp(s, "page"))
+		*t = KZ_EV_PAGE;
+	else if (!strcmp(s, "identify"))
+		*t = KZ_EV_IDENTIFY;
+	else if (!strcmp(s, "alias"))
+		*t = KZ_EV_ALIAS;
+	else
+		return kz_err_set(err, 422, "invalid_field", "type",
+				  "type must be track, page, identify or alias (got \"%.40s\")", s);
+	return 0;
+}
+
+static int parse_time(const json_t *in, const kz_track_src *src, kz_track_event *ev, kz_err *err)
+{
+	const json_t *v = json_object_get(in, "timestamp");
+	int64_t ms;
+	ev->received_at = src->received_at;
+	ev->occurred_at = src->received_at;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || kz_time_parse_iso(json_string_value(v), &ms) < 0) {
+		if (src->browser)
+			return 0; /* a browser's odd clock is no reason to lose the event */
+		return kz_err_set(err, 422, "invalid_field", "timestamp",
+				  "timestamp must be an ISO 8601 time like 2026-11-24T09:00:00+09:00");
+	}
+	ms += src->skew_ms;
+	if (ms > src->received_at + FUTURE_SLACK_MS) {
+		if (src->browser)
+			return 0;
+		return kz_err_set(err, 422, "invalid_field", "timestamp",
+				  "timestamp is more than a day in the future; send the time the "
+				  "event happened");
+	}
+	if (ms < 0)
+		return kz_err_set(err, 422, "invalid_field", "timestamp",
+				  "timestamp is before 1970");
+	ev->occurred_at = ms;
+	return 0;
+}
+
+static int parse_name(const json_t *in, kz_track_event *ev, kz_err *err)
+{
+	const char *s;
+	char *clean;
+	if (ev->type != KZ_EV_TRACK) {
+		ev->name = strdup(ev->type == KZ_EV_PAGE ? KZ_PAGE_VIEW : kz_track_type_name(ev->type));
+		return 0;
+	}
+	s = json_string_value(json_object_get(in, "event"));
+	if (!s)
+		return kz_err_set(err, 422, "invalid_field", "event",
+				  "a track event needs \"event\": its name, like \"Signed Up\"");
+	clean = kz_clean_name(s);
+	if (!clean || !*clean || strlen(clean) > MAX_NAME) {
+		free(clean);
+		return kz_err_set(err, 422, "invalid_field", "event",
+				  "event must be a non-empty name of at most %d bytes", MAX_NAME);
+	}
+	ev->name = clean;
+	return 0;
+}
+
+static int parse_email(const json_t *in, kz_track_event *ev, kz_err *err)
+{
+	const json_t *v = json_object_get(in, "email");
+	const char *field = "email";
+	if ((!v || json_is_null(v)) && ev->traits) {
+		v = json_object_get(ev->traits, "email");
+		field = "traits.email";
+	}
+	if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+		return 0;
+	if (!json_is_string(v) || kz_clean_email(json_string_value(v), &ev->email) < 0)
+		return kz_err_set(err, 422, "invalid_field", field,
+				  "%s is not a valid address (like taro@example.jp)", field);
+	return 0;
+}
+
+static int parse_identity(const json_t *in, const kz_track_src *src, kz_track_event *ev,
+			  kz_err *err)
+{
+	const json_t *cid;
+	if (get_id(in, "anonymousId", &ev->anon_id, err) < 0 ||
+	    (!src->browser && get_id(in, "userId", &ev->user_id, err) < 0) ||
+	    get_id(in, "previousId", &ev->previous_id, err) < 0 || parse_email(in, ev, err) < 0)
+		return -1;
+	cid = json_object_get(in, "contactId");
+	if (!src->browser && cid && !json_is_null(cid)) {
+		if (!json_is_integer(cid) || json_integer_value(cid) <= 0)
+			return kz_err_set(err, 422, "invalid_field", "contactId",
+					  "contactId must be a contact id (a positive integer)");
+		ev->contact_id = json_integer_value(cid);
+	}
+	if (src->browser && !ev->anon_id)
+		return kz_err_set(err, 422, "invalid_field", "anonymousId",
+				  "anonymousId is required: the visitor id kz.js keeps");
+	if (ev->type == KZ_EV_ALIAS) {
+		if (!ev->previous_id)
+			return kz_err_set(err, 422, "invalid_field", "previousId",
+					  "an alias needs previousId: the identity being aliased");
+		if (!ev->user_id && !ev->email && !ev->contact_id)
+			return kz_err_set(err, 422, "invalid_field", "userId",
+					  "an alias needs userId, email or contactId: the identity "
+					  "previousId becomes");
+		return 0;
+	}
+	if (!ev->anon_id && !ev->user_id && !ev->email && !ev->contact_id)
+		return kz_err_set(err, 422, "invalid_field", "anonymousId",
+				  "an event needs anonymousId, userId, email or contactId to say "
+				  "whose it is");
+	return 0;
+}
+
+int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_event *ev,
+			 kz_err *err)
+{
+	const char *mid;
+	memset(ev, 0, sizeof *ev);
+	if (!json_is_object(in))
+		return kz_err_set(err, 422, "invalid_field", NULL, "an event must be a JSON object");
+	ev->site_id = src->site_id;
+	ev->browser = src->browser;
+	if (parse_type(in, &ev->type, err) < 0 || parse_name(in, ev, err) < 0 ||
+	    parse_time(in, src, ev, err) < 0)
+		goto fail;
+	if (!ev->name) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		goto fail;
+	}
+	ev->properties = get_doc(in, "properties", err);
+	if (!ev->properties)
+		goto fail;
+	if (ev->type == KZ_EV_IDENTIFY) {
+		ev->traits = get_doc(in, "traits", err);
+		if (!ev->traits)
+			goto fail;
+	}
+	if (parse_identity(in, src, ev, err) < 0)
+		goto fail;
+	mid = json_string_value(json_object_get(in, "messageId"));
+	if (json_object_get(in, "messageId") && !json_is_null(json_object_get(in, "messageId")) &&
+	    (!mid || !*mid || strlen(mid) > MAX_ID)) {
+		kz_err_set(err, 422, "invalid_field", "messageId",
+			   "messageId must be a non-empty string of at most %d bytes", MAX_ID);
+		goto fail;
+	}
+	if (mid && *mid)
+		ev->message_id = strdup(mid);
+	if (ev->type == KZ_EV_PAGE) {
+		/* Segment's page "name" (and category) describe the page: keep them as properties. */
+		const json_t *pn = json_object_get(in, "name"), *pc = json_object_get(in, "category");
+		if (json_is_string(pn) && !json_object_get(ev->properties, "name"))
+			json_object_set(ev->properties, "name", (json_t *)pn);
+		if (json_is_string(pc) && !json_object_get(ev->properties, "category"))
+			json_object_set(ev->properties, "category", (json_t *)pc);
+	}
+	ev->context = build_context(in, ev->type == KZ_EV_PAGE ? ev->properties : NULL, src,
+				    &ev->headless, err);
+	if (!ev->context)
+		goto fail;
+	return 0;
+fail:
+	kz_track_event_release(ev);
+	return -1;
+}

@@ -1,0 +1,316 @@
+/* writer.c — the group-commit writer: request threads queue events and wait; one thread writes
+ * everything queued in one transaction, commits, and only then wakes them. */
+#include "track/writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "track/ingest.h"
+
+#include "base/banned.h"
+
+/* Events per transaction: large enough that a burst costs few commits, small enough that
+ * one group holds the write lock for milliseconds, not seconds. */
+#define MAX_GROUP 2000
+
+/* One caller's events, on the caller's stack until `done`. */
+typedef struct job {
+	kz_track_event *evs;
+	int n;
+	int done;
+	struct job *next;
+} job;
+
+struct kz_track_writer {
+	kz_store *store;
+	kz_conn *conn;
+	const char *default_country;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* the writer waits here for jobs */
+	pthread_cond_t done; /* callers wait here for their job */
+	job *head, *tail;
+	int queued; /* events waiting */
+	int stopping;
+	int started;
+};
+
+static _Atomic unsigned long long n_stored, n_dup, n_failed, n_groups, n_fallbacks;
+static _Atomic unsigned long long n_drop[3];
+
+void kz_track_count_drop(enum kz_track_drop why, int n)
+{
+	if ((int)why >= 0 && why < 3 && n > 0)
+		atomic_fetch_add(&n_drop[why], (unsigned long long)n);
+}
+
+/* ---- writing one group ---- */
+
+static void reset_states(job *jobs)
+{
+	for (job *j = jobs; j; j = j->next)
+		for (int i = 0; i < j->n; i++)
+			if (j->evs[i].state != KZ_EV_FAILED || j->evs[i].err.status >= 500) {
+				j->evs[i].state = KZ_EV_PENDING;
+				kz_err_clear(&j->evs[i].err);
+			}
+}
+
+static void fail_event(kz_track_event *ev, const kz_err *err)
+{
+	ev->state = KZ_EV_FAILED;
+	ev->err = *err;
+	if (!ev->err.status)
+		kz_err_set(&ev->err, 500, "internal", NULL, "the event could not be written");
+}
+
+/* Everything in one transaction. Events that can fail on their own account (contact rules)
+ * run in a savepoint and fail alone; a database error fails the whole group (-1). */
+static int write_group(kz_conn *c, kz_ingest_ctx *x, job *jobs, kz_err *err)
+{
+	if (kz_tx_begin(c, 1, err) < 0)
+		return -1;
+	for (job *j = jobs; j; j = j->next)
+		for (int i = 0; i < j->n; i++) {
+			kz_track_event *ev = &j->evs[i];
+			kz_err e;
+			kz_err_clear(&e);
+			if (ev->state != KZ_EV_PENDING)
+				continue;
+			if (!kz_ingest_needs_savepoint(ev)) {
+				if (kz_ingest(c, x, ev, err) < 0)
+					goto fail;
+				continue;
+			}
+			if (kz_tx_savepoint(c, err) < 0)
+				goto fail;
+			if (kz_ingest(c, x, ev, &e) == 0) {
+				if (kz_tx_savepoint_release(c, err) < 0)
+					goto fail;
+				continue;
+			}
+			kz_tx_savepoint_rollback(c);
+			if (e.status >= 500 || e.status == 0) {
+				*err = e;
+				goto fail;
+			}
+			fail_event(ev, &e);
+		}
+	return kz_tx_commit(c, err);
+fail:
+	kz_tx_rollback(c);
+	return -1;
+}
+
+/* After a failed group: each event on its own, so one bad row cannot sink the others. */
+static void write_one_by_one(kz_conn *c, kz_ingest_ctx *x, job *jobs)
+{
+	for (job *j = jobs; j; j = j->next)
+		for (int i = 0; i < j->n; i++) {
+			kz_track_event *ev = &j->evs[i];
+			kz_err e;
+			kz_err_clear(&e);
+			if (ev->state != KZ_EV_PENDING)
+				continue;
+			if (kz_tx_begin(c, 1, &e) < 0) {
+				fail_event(ev, &e);
+				continue;
+			}
+			if (kz_ingest(c, x, ev, &e) < 0) {
+				kz_tx_rollback(c);
+				fail_event(ev, &e);
+				continue;
+			}
+			if (kz_tx_commit(c, &e) < 0)
+				fail_event(ev, &e);
+		}
+}
+
+static void count(job *jobs)
+{
+	unsigned long long s = 0, d = 0, f = 0;
+	for (job *j = jobs; j; j = j->next)
+		for (int i = 0; i < j->n; i++) {
+			int st = j->evs[i].state;
+			s += st == KZ_EV_STORED;
+			d += st == KZ_EV_DUPLICATE;
+			f += st == KZ_EV_FAILED;
+		}
+	atomic_fetch_add(&n_stored, s);
+	atomic_fetch_add(&n_dup, d);
+	atomic_fetch_add(&n_failed, f);
+	atomic_fetch_add(&n_groups, 1);
+}
+
+static void process(kz_track_writer *w, job *jobs)
+{
+	kz_ingest_ctx x;
+	kz_err err;
+	kz_err_clear(&err);
+	kz_ingest_ctx_init(&x, w->default_country);
+	if (write_group(w->conn, &x, jobs, &err) < 0) {
+		kz_warn("track writer: group failed (%s); writing its events one by one",
+			err.message);
+		atomic_fetch_add(&n_fallbacks, 1);
+		/* A broken connection is replaced when it goes back to the pool. */
+		kz_store_release(w->conn);
+		w->conn = kz_store_acquire(w->store);
+		kz_ingest_ctx_release(&x);
+		reset_states(jobs);
+		write_one_by_one(w->conn, &x, jobs);
+	}
+	kz_ingest_ctx_release(&x);
+	count(jobs);
+}
+
+static void *writer_main(void *arg)
+{
+	kz_track_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		job *take, *last;
+		int n;
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->head)
+			break;
+		/* Everything queued, up to MAX_GROUP events (a caller's batch is never split). */
+		take = last = w->head;
+		n = take->n;
+		while (last->next && n + last->next->n <= MAX_GROUP) {
+			last = last->next;
+			n += last->n;
+		}
+		w->head = last->next;
+		if (!w->head)
+			w->tail = NULL;
+		last->next = NULL;
+		w->queued -= n;
+		pthread_mutex_unlock(&w->mu);
+
+		process(w, take);
+
+		pthread_mutex_lock(&w->mu);
+		for (job *j = take; j;) {
+			job *next = j->next; /* the caller may return as soon as done is set */
+			j->done = 1;
+			j = next;
+		}
+		pthread_cond_broadcast(&w->done);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_country,
+				       kz_err *err)
+{
+	kz_track_writer *w = calloc(1, sizeof *w);
+	if (!w) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	w->store = store;
+	w->default_country = default_country;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->conn = kz_store_acquire(store);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		kz_store_release(w->conn);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->work);
+		pthread_cond_destroy(&w->done);
+		free(w);
+		kz_err_set(err, 500, "internal", NULL, "cannot start the event writer thread");
+		return NULL;
+	}
+	w->started = 1;
+	return w;
+}
+
+void kz_track_writer_stop(kz_track_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	kz_store_release(w->conn);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	free(w);
+}
+
+int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err)
+{
+	job j;
+	if (!w)
+		return kz_err_set(err, 503, "unavailable", NULL, "the event writer is not running");
+	if (n <= 0)
+		return 0;
+	memset(&j, 0, sizeof j);
+	j.evs = evs;
+	j.n = n;
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->mu);
+		return kz_err_set(err, 503, "unavailable", NULL,
+				  "the server is shutting down; send the events again");
+	}
+	if (w->tail)
+		w->tail->next = &j;
+	else
+		w->head = &j;
+	w->tail = &j;
+	w->queued += n;
+	pthread_cond_signal(&w->work);
+	while (!j.done)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void kz_track_metrics(kz_track_writer *w, kz_buf *out)
+{
+	int queued = 0;
+	if (w) {
+		pthread_mutex_lock(&w->mu);
+		queued = w->queued;
+		pthread_mutex_unlock(&w->mu);
+	}
+	kz_buf_addf(out,
+		    "# HELP kizuna_track_events_total Tracked events by outcome.\n"
+		    "# TYPE kizuna_track_events_total counter\n"
+		    "kizuna_track_events_total{outcome=\"stored\"} %llu\n"
+		    "kizuna_track_events_total{outcome=\"duplicate\"} %llu\n"
+		    "kizuna_track_events_total{outcome=\"failed\"} %llu\n"
+		    "# HELP kizuna_track_dropped_total Collector events dropped before storage.\n"
+		    "# TYPE kizuna_track_dropped_total counter\n"
+		    "kizuna_track_dropped_total{reason=\"bot\"} %llu\n"
+		    "kizuna_track_dropped_total{reason=\"dnt\"} %llu\n"
+		    "kizuna_track_dropped_total{reason=\"origin\"} %llu\n"
+		    "# HELP kizuna_track_bot_dropped_total Events from bots and headless browsers dropped.\n"
+		    "# TYPE kizuna_track_bot_dropped_total counter\n"
+		    "kizuna_track_bot_dropped_total %llu\n"
+		    "# HELP kizuna_track_commits_total Transactions the event writer committed.\n"
+		    "# TYPE kizuna_track_commits_total counter\n"
+		    "kizuna_track_commits_total %llu\n"
+		    "# HELP kizuna_track_group_fallbacks_total Groups retried event by event.\n"
+		    "# TYPE kizuna_track_group_fallbacks_total counter\n"
+		    "kizuna_track_group_fallbacks_total %llu\n"
+		    "# HELP kizuna_track_queue_events Events waiting for the writer.\n"
+		    "# TYPE kizuna_track_queue_events gauge\n"
+		    "kizuna_track_queue_events %d\n",
+		    atomic_load(&n_stored), atomic_load(&n_dup), atomic_load(&n_failed),
+		    atomic_load(&n_drop[KZ_DROP_BOT]), atomic_load(&n_drop[KZ_DROP_DNT]),
+		    atomic_load(&n_drop[KZ_DROP_ORIGIN]), atomic_load(&n_drop[KZ_DROP_BOT]),
+		    atomic_load(&n_groups), atomic_load(&n_fallbacks), queued);
+}
