@@ -4,7 +4,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git ca-certificates
-  clang libclang-rt-14-dev clang-tidy cppcheck
+  clang libclang-rt-14-dev clang-tidy clang-format cppcheck
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
   libpq-dev postgresql-15 postgresql-client-15 libyaml-dev
   libcurl4-openssl-dev libsodium-dev libssl-dev

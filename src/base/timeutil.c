@@ -41,9 +41,11 @@ void kz_time_iso(int64_t ms, char *out, size_t outlen)
 	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
 	int milli = (int)(ms - (int64_t)secs * 1000);
 	struct tm tm;
-	char base[32];
+	char base[48];
 	gmtime_r(&secs, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* %04d, not strftime's %Y: year 90 must read 0090 to parse back. */
+	snprintf(base, sizeof base, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (milli)
 		snprintf(out, outlen, "%s.%03dZ", base, milli);
 	else
@@ -142,6 +144,9 @@ int kz_time_parse_iso(const char *s, int64_t *ms)
 done:;
 	int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
 	secs -= sign * (oh * 3600 + om * 60);
+	/* Keep to years 0001..9999 in UTC, so every time we store formats and parses back. */
+	if (secs < days_from_civil(1, 1, 1) * 86400 || secs >= days_from_civil(10000, 1, 1) * 86400)
+		return -1;
 	*ms = secs * 1000 + frac;
 	return 0;
 }

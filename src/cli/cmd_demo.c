@@ -158,7 +158,9 @@ int kz_cmd_demo(int argc, char **argv)
 	const char *db = kz_cli_db(argc, argv);
 	const char *n_s = kz_cli_opt(argc, argv, "contacts");
 	int force = kz_cli_flag(argc, argv, "force");
-	int n = n_s ? atoi(n_s) : 300, created = 0, rc = 1;
+	char *end = NULL;
+	long nl = n_s ? strtol(n_s, &end, 10) : 300;
+	int n = (int)nl, created = 0, rc = 1;
 	int64_t have = 0;
 	kz_store *s;
 	kz_conn *c;
@@ -167,7 +169,7 @@ int kz_cmd_demo(int argc, char **argv)
 	kz_contact_opts o;
 	if (kz_cli_leftover(argc, argv, "demo"))
 		return 2;
-	if (n < 1 || n > 1000000) {
+	if ((n_s && *end) || nl < 1 || nl > 1000000) {
 		fprintf(stderr, "kizuna demo: --contacts must be 1 to 1000000\n");
 		return 2;
 	}

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +173,12 @@ int kz_field_value_check_cc(const json_t *def, const json_t *v, int lenient, con
 		if (s && lenient && *s) {
 			char *end;
 			double d = strtod(s, &end);
-			if (*end == '\0') {
-				*out = (d == (double)(long long)d && !strchr(s, '.'))
-					       ? json_integer((long long)d)
-					       : json_real(d);
-				return 0;
+			/* finite, and within the range where integers are exact in a double */
+			if (*end == '\0' && isfinite(d) && fabs(d) < 9007199254740992.0) {
+				*out = (d == floor(d) && !strpbrk(s, ".eE")) ? json_integer((json_int_t)d)
+									      : json_real(d);
+				if (*out)
+					return 0;
 			}
 		}
 		return kz_err_set(err, 422, "invalid_field", fname, "%s must be a number", fname);
@@ -337,7 +339,7 @@ static int tags_add(json_t *tags, const json_t *list, kz_err *err)
 		return kz_err_set(err, 422, "invalid_field", "tags", "tags must be an array of strings");
 	json_array_foreach(list, i, e)
 	{
-		char *t;
+		char *t = NULL;
 		if (clean_tag(e, &t, err) < 0)
 			return -1;
 		if (!tags_has(tags, t))
@@ -359,7 +361,7 @@ static int tags_remove(json_t *tags, const json_t *list, kz_err *err)
 				  "tags.remove must be an array of strings");
 	json_array_foreach(list, i, e)
 	{
-		char *t;
+		char *t = NULL;
 		if (clean_tag(e, &t, err) < 0)
 			return -1;
 		for (size_t k = 0; k < json_array_size(tags); k++)

@@ -259,6 +259,15 @@ static char *make_cursor(int64_t id, const char *value)
 	return kz_buf_detach(&b, NULL);
 }
 
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
 static int parse_cursor(const char *cur, int64_t *id, char **value)
 {
 	char *end;
@@ -279,13 +288,13 @@ static int parse_cursor(const char *cur, int64_t *id, char **value)
 	if (!*value)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		unsigned int byte;
-		if (sscanf(colon + 2 * i, "%2x", &byte) != 1) {
+		int hi = hexval(colon[2 * i]), lo = hexval(colon[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
 			free(*value);
 			*value = NULL;
 			return -1;
 		}
-		(*value)[i] = (char)byte;
+		(*value)[i] = (char)(hi * 16 + lo);
 	}
 	(*value)[n / 2] = '\0';
 	return 0;
@@ -299,7 +308,7 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 	int n = 0, rc = -1, desc = 0, limit = q->limit > 0 ? q->limit : 50;
 	const sort_spec *sort;
 	const char *sname = q->sort && *q->sort ? q->sort : "id";
-	char *like = NULL, *cur_val = NULL, *cur_num = NULL;
+	char *like = NULL, *cur_val = NULL;
 	int64_t cur_id = 0;
 	kz_rows rows;
 
@@ -355,7 +364,7 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 			kz_buf_addf(&sql, " AND c.id %s $%d", op, n);
 		} else {
 			if (sort->is_int) {
-				p[n++] = KZ_INT(strtoll(cur_val, NULL, 10));
+				p[n++] = KZ_INT(cur_val ? strtoll(cur_val, NULL, 10) : 0);
 			} else {
 				p[n++] = KZ_TEXT(cur_val);
 			}
@@ -400,7 +409,6 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 out:
 	free(like);
 	free(cur_val);
-	free(cur_num);
 	kz_buf_release(&sql);
 	return rc;
 }

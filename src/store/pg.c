@@ -159,7 +159,7 @@ static int pg_query(void *h, const char *sql, const kz_val *p, int n, kz_rows *o
 		}
 	} else if (st == PGRES_COMMAND_OK) {
 		const char *t = PQcmdTuples(res);
-		rc = t && *t ? atoi(t) : 0;
+		rc = t && *t ? (int)strtol(t, NULL, 10) : 0;
 	} else {
 		rc = map_error(c, res, sql, err);
 	}

@@ -218,7 +218,7 @@ static int sq_query(void *h, const char *sql, const kz_val *p, int n, kz_rows *o
 	sqlite3_clear_bindings(st);
 	return rc;
 fail:
-	for (int i = 0; i < nrows * ncols; i++)
+	for (int i = 0; cells && i < nrows * ncols; i++)
 		free(cells[i]);
 	free(cells);
 	sqlite3_reset(st);

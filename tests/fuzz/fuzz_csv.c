@@ -1,4 +1,4 @@
-/* fuzz_csv.c — libFuzzer target: uploaded CSV bytes through charset decoding, parsing and header mapping. */
+/* fuzz_csv.c — libFuzzer target: CSV uploads through charset detection, parsing and mapping. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

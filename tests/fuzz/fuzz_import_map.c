@@ -1,4 +1,4 @@
-/* fuzz_import_map.c — libFuzzer target: CSV header mapping and full-name splitting on arbitrary text. */
+/* fuzz_import_map.c — libFuzzer target: header mapping and full-name splitting on any text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

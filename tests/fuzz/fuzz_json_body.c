@@ -1,4 +1,4 @@
-/* fuzz_json_body.c — libFuzzer target: JSON request bodies through parsing, field validation and cleansing. */
+/* fuzz_json_body.c — libFuzzer target: JSON request bodies, field validation and cleansing. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,20 +17,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One custom field definition of every type (plus an unknown type and a
  * missing one), as kz_store_field_list would return them. */
-static const char field_defs_json[] =
-	"[{\"key\":\"memo\",\"type\":\"text\"},"
-	"{\"key\":\"score\",\"type\":\"number\"},"
-	"{\"key\":\"birthday\",\"type\":\"date\"},"
-	"{\"key\":\"last_seen\",\"type\":\"datetime\"},"
-	"{\"key\":\"vip\",\"type\":\"boolean\"},"
-	"{\"key\":\"plan\",\"type\":\"select\",\"options\":[\"free\",\"pro\",\"エンタープライズ\"]},"
+static const char *const field_defs_json[] = {
+	"{\"key\":\"memo\",\"type\":\"text\"}",
+	"{\"key\":\"score\",\"type\":\"number\"}",
+	"{\"key\":\"birthday\",\"type\":\"date\"}",
+	"{\"key\":\"last_seen\",\"type\":\"datetime\"}",
+	"{\"key\":\"vip\",\"type\":\"boolean\"}",
+	"{\"key\":\"plan\",\"type\":\"select\","
+	"\"options\":[\"free\",\"pro\",\"エンタープライズ\"]}",
 	"{\"key\":\"interests\",\"type\":\"multiselect\","
-	"\"options\":[\"seminar\",\"newsletter\",\"展示会\"]},"
-	"{\"key\":\"alt_email\",\"type\":\"email\"},"
-	"{\"key\":\"site\",\"type\":\"url\"},"
-	"{\"key\":\"mobile\",\"type\":\"phone\"},"
-	"{\"key\":\"odd\",\"type\":\"colour\"},"
-	"{\"key\":\"untyped\"}]";
+	"\"options\":[\"seminar\",\"newsletter\",\"展示会\"]}",
+	"{\"key\":\"alt_email\",\"type\":\"email\"}",
+	"{\"key\":\"site\",\"type\":\"url\"}",
+	"{\"key\":\"mobile\",\"type\":\"phone\"}",
+	"{\"key\":\"odd\",\"type\":\"colour\"}",
+	"{\"key\":\"untyped\"}",
+};
 
 static json_t *field_defs;
 
@@ -43,10 +45,15 @@ static void fail(const char *what, const char *detail)
 
 static void load_defs(void)
 {
-	json_error_t je;
-	field_defs = json_loads(field_defs_json, 0, &je);
-	if (!json_is_array(field_defs))
-		fail("field definitions do not parse", je.text);
+	size_t i;
+	field_defs = json_array();
+	for (i = 0; i < sizeof field_defs_json / sizeof field_defs_json[0]; i++) {
+		json_error_t je;
+		json_t *def = json_loads(field_defs_json[i], 0, &je);
+		if (!json_is_object(def))
+			fail("a field definition does not parse", je.text);
+		json_array_append_new(field_defs, def);
+	}
 }
 
 /* Validate v against def; a value that passes must come back in a form that
@@ -84,8 +91,7 @@ static void check_all_defs(const json_t *v)
 {
 	size_t i;
 	json_t *def;
-	json_array_foreach(field_defs, i, def)
-	{
+	json_array_foreach(field_defs, i, def) {
 		check_field(def, v, 0);
 		check_field(def, v, 1);
 	}
@@ -176,13 +182,13 @@ static void walk(const json_t *j)
 	if (json_is_string(j)) {
 		check_string(json_string_value(j));
 	} else if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, v)
-		{
+		json_object_foreach((json_t *)j, k, v) {
 			check_string(k);
 			walk(v);
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) walk(v);
+		json_array_foreach(j, i, v)
+			walk(v);
 	}
 }
 
@@ -198,13 +204,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!body)
 		return 0;
 	if (json_is_object(body)) {
-		json_object_foreach(body, k, v)
-		{
+		json_object_foreach(body, k, v) {
 			check_all_defs(v);
 			if (!strcmp(k, "fields") && json_is_object(v)) {
 				const char *fk;
 				json_t *fv;
-				json_object_foreach(v, fk, fv) check_all_defs(fv);
+				json_object_foreach(v, fk, fv)
+					check_all_defs(fv);
 			}
 		}
 	}
