@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 BENCH      ?=
 
-.PHONY: all build deps run test unit it asan lint fuzz bench clean node_modules format
+.PHONY: all build deps run test unit it e2e screenshots asan lint fuzz bench clean node_modules format
 
 all: build
 
@@ -38,6 +38,12 @@ unit: build
 
 it: build node_modules
 	node tests/it/run.mjs
+
+e2e: build node_modules
+	bash scripts/e2e.sh
+
+screenshots: build node_modules
+	bash scripts/screenshots.sh
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKZ_SANITIZE=ON >/dev/null

@@ -15,6 +15,11 @@ step "unit tests (release build)"
 step "black-box tests (release build; SQLite and PostgreSQL)"
 KIZUNA_BIN="$PWD/build/kizuna" node tests/it/run.mjs || failed+=("it")
 
+step "browser tests (Chromium; SQLite and PostgreSQL)"
+if [ -f scripts/e2e.sh ]; then
+  KIZUNA_BIN="$PWD/build/kizuna" bash scripts/e2e.sh || failed+=("e2e")
+fi
+
 step "building with AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKZ_SANITIZE=ON >/dev/null &&
   cmake --build build-asan -j "$JOBS" -- --no-print-directory >/dev/null || failed+=("asan-build")

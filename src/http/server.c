@@ -564,7 +564,9 @@ static void dispatch(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn, kz
 		}
 		if (req->role < rt->min_role) {
 			kz_resp_errorf(resp, 403, "forbidden", NULL,
-				       "this API key's role may not %s %s", req->method, rt->pattern);
+				       token ? "this API key's role may not %s %s"
+					     : "your role may not do this (%s %s); ask an admin",
+				       req->method, rt->pattern);
 			return;
 		}
 	}

@@ -126,5 +126,11 @@ int kz_static_handler(kz_req *req, kz_resp *resp)
 			return kz_resp_text(resp, 200, "text/html; charset=utf-8", data, len);
 		}
 	}
+	/* A person typing a wrong address gets the app's own not-found page (still a 404). */
+	{
+		const char *accept = kz_req_header(req, "Accept");
+		if (accept && strstr(accept, "text/html") && load("index.html", &data, &len) == 0)
+			return kz_resp_text(resp, 404, "text/html; charset=utf-8", data, len);
+	}
 	return kz_resp_errorf(resp, 404, "not_found", NULL, "no file %s", req->path);
 }

@@ -6,9 +6,12 @@
 //                               {t, page, context, newPage(locale)}. On failure it saves
 //                               build/e2e-failures/<test-name>-<backend>.png (one per open page)
 //                               and prints the pages' console errors.
-//   login(page, server|url, email, password), logout(page)
-//   msg(lang, key)              a string of web/i18n/<lang>.json, so selectors follow the catalogue
-// Uncaught exceptions in a page fail the test: a product page must not throw.
+//   login(page, server|url, email, password), fillLogin(), logout(page), sessionStatus()
+//   msg(lang, key, vars)        a string of web/i18n/<lang>.json, so selectors follow the catalogue
+//   createUser(), createContact()  seed data through the REST API (fast, no clicking)
+//   expectCount(), expectText()    wait for a list or a text to settle (debounced search, toasts)
+// Uncaught exceptions in a page, and i18n.js's "missing key" warnings, fail the test:
+// a product page must not throw, and every string it shows must come from the catalogue.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -102,15 +105,21 @@ export function catalogue(lang) {
 
 /**
  * The string for `key` ("nav.contacts" looks up both a flat key and a nested
- * path) in `lang`, with {name} placeholders replaced from `vars`. Throws when the
+ * path) in `lang`, with {name} placeholders replaced from `vars` (numbers formatted
+ * per locale, plural entries {one, other} chosen by vars.n, as the UI does). Throws when the
  * catalogue lacks the key, so a renamed key fails loudly, not as a timeout.
  */
 export function msg(lang, key, vars = {}) {
   const cat = catalogue(lang);
   let v = cat[key];
   if (v === undefined) v = key.split('.').reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), cat);
+  if (v && typeof v === 'object' && 'other' in v) {
+    // a plural entry {one, other}: pick the form for vars.n, as web/js/i18n.js does
+    v = v[new Intl.PluralRules(lang).select(Number(vars.n) || 0)] ?? v.other;
+  }
   if (typeof v !== 'string') throw new Error(`web/i18n/${lang}.json has no string "${key}"`);
-  return v.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  const fmt = (x) => (typeof x === 'number' ? new Intl.NumberFormat(lang === 'ja' ? 'ja-JP' : 'en-US').format(x) : String(x));
+  return v.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? fmt(vars[k]) : m));
 }
 
 /** A RegExp matching `s` exactly (trimmed), for getByRole({name}) and hasText. */
@@ -134,25 +143,21 @@ export async function login(page, base, email, password, { lang = langOf(page) }
   const url = typeof base === 'string' ? base : base.url;
   await page.goto(`${url}/`);
   await fillLogin(page, email, password, lang);
-  await page.getByRole('navigation').first().waitFor({ state: 'visible' });
+  await page.getByRole('navigation', { name: msg(lang, 'nav.main') }).waitFor({ state: 'visible' });
 }
 
 /** Fill and submit the login form already on screen (no waiting for the result). */
 export async function fillLogin(page, email, password, lang = langOf(page)) {
-  await page.getByLabel(msg(lang, 'login.email')).fill(email);
-  await page.getByLabel(msg(lang, 'login.password'), { exact: true }).fill(password);
-  await page.getByRole('button', { name: msg(lang, 'login.submit') }).click();
+  await page.getByLabel(msg(lang, 'auth.email'), { exact: true }).fill(email);
+  await page.getByLabel(msg(lang, 'auth.password'), { exact: true }).fill(password);
+  await page.getByRole('button', { name: msg(lang, 'auth.sign_in'), exact: true }).click();
 }
 
-/** Sign out through the header's user menu (or a direct sign-out button). */
+/** Sign out through the header's user menu; waits for the login page. */
 export async function logout(page, lang = langOf(page)) {
-  const direct = page.getByRole('button', { name: msg(lang, 'header.logout') });
-  if (!(await direct.isVisible())) {
-    await page.getByRole('button', { name: msg(lang, 'header.user_menu') }).click();
-  }
-  const item = page.getByRole('menuitem', { name: msg(lang, 'header.logout') })
-    .or(page.getByRole('button', { name: msg(lang, 'header.logout') }));
-  await item.first().click();
+  await page.getByTestId('user-button').click();
+  await page.getByRole('menuitem', { name: msg(lang, 'auth.sign_out') }).click();
+  await page.getByRole('button', { name: msg(lang, 'auth.sign_in'), exact: true }).waitFor();
 }
 
 /** GET /api/v1/session with the page's cookies: the status code (200 signed in, 401 not). */
@@ -179,6 +184,40 @@ export async function createContact(server, contact) {
   const r = await server.api('POST', '/api/v1/contacts', contact);
   if (r.status !== 201) throw new Error(`creating contact failed: ${r.info}`);
   return r.json;
+}
+
+// ---------------------------------------------------------------- waiting
+
+/**
+ * Wait until `locator` matches exactly `n` elements (search results settle after a
+ * debounce and a fetch); fails with the last count seen.
+ */
+export async function expectCount(locator, n, { timeout = ACTION_TIMEOUT_MS, what = String(locator) } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await locator.count();
+    if (last === n) return;
+    if (Date.now() > deadline) throw new Error(`expected ${n} of ${what}, found ${last} after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Wait until `locator`'s innerText matches `re` (a RegExp or an exact string). */
+export async function expectText(locator, re, { timeout = ACTION_TIMEOUT_MS } = {}) {
+  const test = typeof re === 'string' ? (s) => s.trim() === re : (s) => re.test(s);
+  const deadline = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    try {
+      last = await locator.innerText({ timeout: Math.max(1, deadline - Date.now()) });
+      if (test(last)) return last;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`expected ${locator} to show ${re}, it shows ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 // ---------------------------------------------------------------- test wrapper
@@ -209,6 +248,8 @@ export function test(name, ...rest) {
       const tag = `page ${pages.length + 1} (${loc})`;
       page.on('pageerror', (e) => problems.push(`${tag}: uncaught ${e.stack || e.message}`));
       page.on('console', (m) => {
+        // i18n.js warns about keys missing from the catalogue: every string must come from it.
+        if (/^i18n: missing key/.test(m.text())) problems.push(`${tag}: ${m.text()}`);
         if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(`${tag} console.${m.type()}: ${m.text()}`);
       });
       pages.push(page);
@@ -217,7 +258,7 @@ export function test(name, ...rest) {
     try {
       const { page, context } = await newPage(locale);
       await fn({ t, page, context, newPage: async (loc) => (await newPage(loc)).page });
-      if (problems.length) throw new Error(`the page threw:\n${problems.join('\n')}`);
+      if (problems.length) throw new Error(`the page went wrong:\n${problems.join('\n')}`);
     } catch (e) {
       await saveFailure(name, pages);
       if (consoleLines.length || problems.length) {

@@ -1,0 +1,220 @@
+// screenshots.mjs — `make screenshots`: one 1366×800 PNG of every screen, in Japanese and English, on demo data.
+//
+// Run by scripts/screenshots.sh (node --test tests/e2e/screenshots.mjs). Writes
+// build/screenshots/<lang>-<screen>.png (KZ_SCREENSHOT_DIR overrides the folder).
+// Each screen is its own test: a screen the UI cannot show fails, the others are still taken.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as h from '../it/harness.mjs';
+import { fillLogin, msg, newContext, REPO } from './browser.mjs';
+
+const OUT = process.env.KZ_SCREENSHOT_DIR || path.join(REPO, 'build', 'screenshots');
+const LANGS = [['ja', 'ja-JP'], ['en', 'en-US']];
+
+// A business-card list from a trade show, as Excel in Japan saves it (Shift_JIS), with one bad row.
+const IMPORT_CSV = [
+  '氏名,フリガナ,メールアドレス,電話番号,会社名,部署,タグ',
+  '小川 拓海,オガワ タクミ,takumi.ogawa@example.co.jp,090-2345-6789,株式会社サクラテック,営業部,展示会2026;資料請求',
+  '森 美優,モリ ミユ,miyu.mori@example.jp,03-5555-0101,みどり商事株式会社,マーケティング部,展示会2026',
+  '石井 大和,イシイ ヤマト,yamato.ishii@@example.jp,080-1111-2222,株式会社青空システムズ,情報システム部,展示会2026',
+  '前田 結菜,マエダ ユイナ,yuina.maeda@example.jp,,合同会社ひかりデザイン,,セミナー',
+  '藤田 陸,フジタ リク,riku.fujita@example.jp,070-3333-4444,株式会社北斗物流,物流企画課,展示会2026',
+  '',
+].join('\r\n');
+
+let server;
+let ids = {};
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  const { dbUrl } = await h.newDatabase();
+  const init = await h.runCli(['init', '--db', dbUrl]);
+  assert.equal(init.code, 0, init.info);
+  const demo = await h.runCli(['demo', '--db', dbUrl]);
+  assert.equal(demo.code, 0, demo.info);
+  server = await h.startServer({ dbUrl, init: false, apiKey: init.json.api_key });
+  server.admin = { email: init.json.admin_email, password: init.json.admin_password };
+  // A team, so Settings › Users and the owner columns look like a real workspace.
+  const team = [
+    ['yui.tanaka@example.co.jp', '田中 結衣', 'marketer'],
+    ['ken.suzuki@example.co.jp', '鈴木 健一', 'sales'],
+    ['emily.clark@example.com', 'Emily Clark', 'viewer'],
+  ];
+  const userIds = [];
+  for (const [email, name, role] of team) {
+    const r = await server.api('POST', '/api/v1/users', { email, name, role });
+    assert.equal(r.status, 201, r.info);
+    userIds.push(r.json.id);
+  }
+  await server.api('PATCH', '/api/v1/users/1', { name: '管理者' });
+  await server.api('POST', '/api/v1/api-keys', { name: 'Webサイトのフォーム', role: 'sales' });
+  const list = (await server.api('GET', '/api/v1/contacts?limit=200')).json.data;
+  // Give some contacts an owner.
+  for (const [i, c] of list.slice(0, 60).entries()) {
+    await server.api('PATCH', `/api/v1/contacts/${c.id}`, { owner: userIds[i % 2] });
+  }
+  const rich = list.find((c) => c.last_name_kana && c.company && c.tags.length >= 2 && c.phone) || list[0];
+  ids.contact = rich.id;
+  ids.company = rich.company.id;
+});
+
+after(async () => {
+  if (server) await server.stop();
+});
+
+/** Wait until the page has nothing loading: no skeletons, no spinners, fonts ready. */
+async function settle(page) {
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => !document.querySelector('.skeleton, .spinner, [aria-busy="true"]:not(#app)'), null, { timeout: 15_000 });
+  await page.evaluate(() => document.fonts.ready);
+}
+
+async function shot(page, lang, name, { keepToasts = false } = {}) {
+  await settle(page);
+  if (!keepToasts) await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+  await page.mouse.move(0, 799); // no hover effects
+  await page.screenshot({ path: path.join(OUT, `${lang}-${name}.png`), animations: 'disabled', caret: 'hide' });
+}
+
+for (const [lang, locale] of LANGS) {
+  describe(`screens in ${lang}`, () => {
+    let context;
+    let page;
+    const go = async (p) => {
+      await page.goto(`${server.url}${p}`);
+      await page.getByTestId('page-title').or(page.locator('main h1')).first().waitFor();
+    };
+
+    before(async () => {
+      context = await newContext(locale);
+      page = await context.newPage();
+      page.on('pageerror', (e) => process.stderr.write(`[${lang}] page error: ${e.stack || e.message}\n`));
+    });
+    after(async () => {
+      await context?.close();
+    });
+
+    test(`${lang}: login`, async () => {
+      await page.goto(`${server.url}/login`);
+      await page.getByRole('button', { name: msg(lang, 'auth.sign_in'), exact: true }).waitFor();
+      await shot(page, lang, 'login');
+      await page.getByLabel(msg(lang, 'auth.email'), { exact: true }).fill(server.admin.email);
+      await page.getByLabel(msg(lang, 'auth.password'), { exact: true }).fill('wrong password');
+      await page.getByRole('button', { name: msg(lang, 'auth.sign_in'), exact: true }).click();
+      await page.getByTestId('login-error').waitFor();
+      await shot(page, lang, 'login-error');
+      await fillLogin(page, server.admin.email, server.admin.password, lang);
+      await page.getByRole('navigation', { name: msg(lang, 'nav.main') }).waitFor();
+    });
+
+    test(`${lang}: dashboard`, async () => {
+      await go('/');
+      await shot(page, lang, 'dashboard');
+    });
+
+    test(`${lang}: contacts`, async () => {
+      await go('/contacts');
+      await page.getByTestId('contact-row').first().waitFor();
+      await shot(page, lang, 'contacts');
+      await page.getByRole('searchbox').pressSequentially('やま', { delay: 50 });
+      await page.waitForURL(/q=/);
+      await shot(page, lang, 'contacts-search');
+      await page.goto(`${server.url}/contacts`);
+      await page.getByTestId('row-check').nth(1).check();
+      await page.getByTestId('row-check').nth(2).check();
+      await shot(page, lang, 'contacts-bulk');
+      await page.getByTestId('bulk-clear').click();
+      await page.getByTestId('new-contact').click();
+      await page.getByTestId('new-contact-dialog').waitFor();
+      await shot(page, lang, 'contacts-new');
+      await page.keyboard.press('Escape');
+    });
+
+    test(`${lang}: contact`, async () => {
+      await go(`/contacts/${ids.contact}`);
+      await page.getByTestId('contact-name').waitFor();
+      await shot(page, lang, 'contact');
+      await page.getByTestId('field-phone').click();
+      await page.getByTestId('edit-phone').waitFor();
+      await shot(page, lang, 'contact-edit');
+      await page.keyboard.press('Escape');
+      await page.getByTestId('contact-delete').click();
+      await page.getByTestId('delete-contact-dialog').waitFor();
+      await shot(page, lang, 'contact-delete');
+      await page.keyboard.press('Escape');
+    });
+
+    test(`${lang}: import wizard`, async () => {
+      await go('/import');
+      await page.getByTestId('import-step-upload').waitFor();
+      await shot(page, lang, 'import-1-upload');
+      const sjis = execFileSync('iconv', ['-f', 'UTF-8', '-t', 'CP932'], { input: Buffer.from(IMPORT_CSV, 'utf8') });
+      await page.getByTestId('import-file-input').setInputFiles({ name: '展示会2026_名刺.csv', mimeType: 'text/csv', buffer: sjis });
+      await page.getByTestId('import-step-map').waitFor();
+      await shot(page, lang, 'import-2-map');
+      // Hold the upload so the running step can be seen.
+      let release;
+      const held = new Promise((r) => { release = r; });
+      await page.route('**/api/v1/contacts/import*', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.getByTestId('import-run').click();
+      await page.getByTestId('import-step-run').waitFor();
+      await page.evaluate(() => document.fonts.ready);
+      await page.screenshot({ path: path.join(OUT, `${lang}-import-3-run.png`), animations: 'disabled', caret: 'hide' });
+      release();
+      await page.getByTestId('import-step-result').waitFor({ timeout: 30_000 });
+      await page.unroute('**/api/v1/contacts/import*');
+      await shot(page, lang, 'import-4-result');
+    });
+
+    test(`${lang}: companies`, async () => {
+      await go('/companies');
+      await page.getByTestId('company-row').first().waitFor();
+      await shot(page, lang, 'companies');
+      await go(`/companies/${ids.company}`);
+      await page.getByTestId('company-name').waitFor();
+      await shot(page, lang, 'company');
+    });
+
+    test(`${lang}: settings`, async () => {
+      await go('/settings/users');
+      await page.getByTestId('user-row').first().waitFor();
+      await shot(page, lang, 'settings-users');
+      await go('/settings/api-keys');
+      await page.getByTestId('key-row').first().waitFor();
+      await shot(page, lang, 'settings-api-keys');
+      await page.getByTestId('create-key').click();
+      await page.getByTestId('key-name').fill(lang === 'ja' ? 'Slack 通知' : 'Slack alerts');
+      await page.getByTestId('create-key-submit').click();
+      await page.getByTestId('key-created-dialog').waitFor();
+      await shot(page, lang, 'settings-api-key-created');
+      await page.getByTestId('key-done').click();
+      await go('/settings/fields');
+      await page.getByTestId('field-row').first().waitFor();
+      await shot(page, lang, 'settings-fields');
+      await page.getByTestId('create-field').click();
+      await page.getByRole('dialog').waitFor();
+      await shot(page, lang, 'settings-fields-new');
+      await page.keyboard.press('Escape');
+      await go('/settings/general');
+      await page.getByTestId('settings-general-form').waitFor();
+      await shot(page, lang, 'settings-general');
+    });
+
+    test(`${lang}: coming soon and not found`, async () => {
+      await go('/segments');
+      await page.getByTestId('coming-soon').waitFor();
+      await shot(page, lang, 'coming-soon');
+      // An unknown page under an app prefix (the server answers other unknown paths with a JSON 404).
+      await page.goto(`${server.url}/contacts/12/no-such-tab`);
+      await page.getByTestId('not-found').waitFor();
+      await shot(page, lang, 'not-found');
+    });
+  });
+}
