@@ -697,9 +697,14 @@ int kz_server_port(const kz_server *s)
 void kz_server_stop(kz_server *s, int timeout_ms)
 {
 	int waited = 0;
+	MHD_socket lsock;
 	if (!s->d)
 		return;
-	MHD_quiesce_daemon(s->d);
+	/* Quiescing hands the listening socket back to us: close it so the port is free and
+	 * new clients are refused at once rather than left waiting. */
+	lsock = MHD_quiesce_daemon(s->d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
 	while (atomic_load(&s->inflight) > 0 && waited < timeout_ms) {
 		usleep(10000);
 		waited += 10;

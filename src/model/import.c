@@ -28,7 +28,8 @@ typedef struct import_state {
 	int header_done;
 	int in_batch;
 	int batch_rows;
-	size_t records; /* records seen, header included: a spreadsheet's row number */
+	size_t sheet_row; /* the spreadsheet row of the last record (header = 1) */
+	size_t next_line; /* the text line where the next record would start without blanks */
 	long created, updated;
 	json_t *failed, *ignored;
 	kz_err fatal;
@@ -242,9 +243,19 @@ static int on_row(void *ud, size_t row_no, char **fields, size_t n)
 	kz_err err;
 	int created = 0;
 	int64_t id = 0;
-	/* A quoted cell may span lines; spreadsheets count records, so we do too. */
-	(void)row_no;
-	row_no = ++st->records;
+	/* Spreadsheets count records and blank lines, not text lines: a quoted cell may span
+	 * several lines, while a skipped blank line is still a row of its own. */
+	{
+		size_t line = row_no, blanks = 0, spanned = 1;
+		if (st->next_line && line > st->next_line)
+			blanks = line - st->next_line;
+		for (size_t i = 0; i < n; i++)
+			for (const char *p = fields[i]; p && *p; p++)
+				spanned += *p == '\n';
+		st->sheet_row += 1 + blanks;
+		st->next_line = line + spanned;
+		row_no = st->sheet_row;
+	}
 	if (!st->header_done)
 		return take_header(st, fields, n);
 	if (!st->in_batch) {

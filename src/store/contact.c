@@ -364,7 +364,15 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 			kz_buf_addf(&sql, " AND c.id %s $%d", op, n);
 		} else {
 			if (sort->is_int) {
-				p[n++] = KZ_INT(cur_val ? strtoll(cur_val, NULL, 10) : 0);
+				char *end = NULL;
+				long long v = cur_val ? strtoll(cur_val, &end, 10) : 0;
+				if (!cur_val || end == cur_val || *end) {
+					kz_err_set(err, 400, "invalid_parameter", "cursor",
+						   "cursor is not one this server gave out; start again "
+						   "without it");
+					goto out;
+				}
+				p[n++] = KZ_INT(v);
 			} else {
 				p[n++] = KZ_TEXT(cur_val);
 			}

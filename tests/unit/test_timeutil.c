@@ -269,12 +269,10 @@ static void parse_then_format_is_canonical_utc(void **state)
 static void iso_output_has_four_digit_year_before_1000(void **state)
 {
 	(void)state;
-	/* BUG: src/base/timeutil.c:44 formats with strftime("%Y"), which glibc does not pad:
-	 * year 999 comes out as "999-01-01T00:00:00Z", which kz_time_parse_iso refuses. A datetime
-	 * custom field given "0999-01-01T00:00:00Z" is accepted but stored in that broken form.
-	 * Expected "0999-01-01T00:00:00Z". Skipped until fixed. */
-	skip();
+	/* strftime's %Y does not pad: "999-01-01..." would not parse back */
 	assert_iso(parse_ok("0999-01-01T00:00:00Z"), "0999-01-01T00:00:00Z");
+	assert_iso(parse_ok("0090-06-15T12:00:00Z"), "0090-06-15T12:00:00Z");
+	assert_iso(INT64_C(-62135596800000), "0001-01-01T00:00:00Z");
 }
 
 static void output_is_truncated_to_the_buffer(void **state)
