@@ -9,8 +9,8 @@ failed=()
 
 step() { echo; echo "==== $*"; }
 
-step "unit tests (release build)"
-(cd build && ctest --output-on-failure -j "$JOBS") || failed+=("unit")
+step "unit tests (release build; SQLite, and PostgreSQL through a throwaway server)"
+node tests/it/with-pg.mjs ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("unit")
 
 step "black-box tests (release build; SQLite and PostgreSQL)"
 KIZUNA_BIN="$PWD/build/kizuna" node tests/it/run.mjs || failed+=("it")
@@ -28,7 +28,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ -x build-asan/kizuna ]; then
   step "unit tests under ASan+UBSan"
-  (cd build-asan && ctest --output-on-failure -j "$JOBS") || failed+=("unit-asan")
+  node tests/it/with-pg.mjs ctest --test-dir build-asan --output-on-failure -j "$JOBS" || failed+=("unit-asan")
   step "black-box tests under ASan+UBSan (SQLite and PostgreSQL)"
   KIZUNA_BIN="$PWD/build-asan/kizuna" node tests/it/run.mjs || failed+=("it-asan")
 fi
