@@ -75,7 +75,7 @@ static int export(kz_req *req, kz_resp *resp)
 	kz_resp_header(resp, "Content-Disposition",
 		       csv ? "attachment; filename=\"contacts.csv\""
 			   : "attachment; filename=\"contacts.jsonl\"");
-	resp->stream_cls = kz_export_new(app->store, csv);
+	resp->stream_cls = kz_export_new(app->store, csv ? 2 : 0);
 	if (!resp->stream_cls)
 		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
 	resp->stream = kz_export_read;

@@ -1,4 +1,5 @@
-/* users.c — /api/v1/users: people who log in (admins manage them; marketers may read). */
+/* users.c — /api/v1/users: people who log in. Admins manage them; every role may read the
+ * list (owners are shown by name everywhere). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,8 +130,8 @@ static int delete_one(kz_req *req, kz_resp *resp)
 void kz_api_users_routes(kz_server *s)
 {
 	kz_server_route(s, "POST", "/api/v1/users", KZ_ROLE_ADMIN, 0, create);
-	kz_server_route(s, "GET", "/api/v1/users", KZ_ROLE_MARKETER, 0, list);
-	kz_server_route(s, "GET", "/api/v1/users/{id}", KZ_ROLE_MARKETER, 0, get_one);
+	kz_server_route(s, "GET", "/api/v1/users", KZ_ROLE_VIEWER, 0, list);
+	kz_server_route(s, "GET", "/api/v1/users/{id}", KZ_ROLE_VIEWER, 0, get_one);
 	kz_server_route(s, "PATCH", "/api/v1/users/{id}", KZ_ROLE_ADMIN, 0, patch);
 	kz_server_route(s, "DELETE", "/api/v1/users/{id}", KZ_ROLE_ADMIN, 0, delete_one);
 }

@@ -16,6 +16,7 @@
 struct kz_export {
 	kz_store *store;
 	int csv;
+	int bom; /* start a CSV with a UTF-8 byte order mark */
 	int started, done, failed;
 	char *cursor;
 	json_t *defs;
@@ -37,6 +38,7 @@ kz_export *kz_export_new(kz_store *s, int csv)
 		return NULL;
 	e->store = s;
 	e->csv = csv;
+	e->bom = csv == 2;
 	kz_buf_init(&e->out, 0);
 	return e;
 }
@@ -131,8 +133,12 @@ static int fill(kz_export *e)
 		e->started = 1;
 		if (kz_store_field_list(c, &e->defs, &err) < 0)
 			goto out;
-		if (e->csv)
+		if (e->csv) {
+			/* A BOM, so Excel (which assumes Shift_JIS otherwise) reads UTF-8. */
+			if (e->bom)
+				kz_buf_add(&e->out, "\xEF\xBB\xBF", 3);
 			csv_header(e);
+		}
 	}
 	memset(&q, 0, sizeof q);
 	q.limit = PAGE;

@@ -9,7 +9,8 @@
 
 typedef struct kz_export kz_export;
 
-/* A new export over every contact, in id order; csv=0 gives JSON Lines. */
+/* A new export over every contact, in id order; csv=0 gives JSON Lines, 1 CSV, 2 CSV with a
+ * UTF-8 byte order mark (for Excel). */
 kz_export *kz_export_new(kz_store *s, int csv);
 /* Copy up to max bytes of the export into buf; returns bytes, 0 at the end, -1 on error. */
 long kz_export_read(void *exp, uint64_t pos, char *buf, size_t max);

@@ -68,7 +68,7 @@ function lookup(cat, key) {
 }
 
 /**
- * t('contacts.count', {n: 3}) — looks the key up in the catalogue (English as fallback),
+ * t('contacts.showing', {n: 3}) — looks the key up in the catalogue (English as fallback),
  * picks a plural form when the entry is {one, other}, and fills {name} placeholders.
  */
 export function t(key, vars) {
@@ -121,6 +121,12 @@ export function fmtDate(v) {
 	const d = toDate(v);
 	if (!d) return '';
 	return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone }).format(d);
+}
+
+/** The hour of day now in the workspace time zone (0–23), for greetings. */
+export function hourNow() {
+	const hr = new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone }).format(new Date());
+	return Number(hr) % 24;
 }
 
 /** A calendar date without a time ("2026-11-24"): never shifted by time zones. */
