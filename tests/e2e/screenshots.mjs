@@ -90,7 +90,7 @@ for (const [lang, locale] of LANGS) {
     };
 
     before(async () => {
-      context = await newContext(locale);
+      context = await newContext(locale, { bypassCSP: true }); // settle() polls with waitForFunction
       page = await context.newPage();
       page.on('pageerror', (e) => process.stderr.write(`[${lang}] page error: ${e.stack || e.message}\n`));
     });
