@@ -1,4 +1,5 @@
-/* tags.c — /api/v1/tags: every tag in use with its count (for filters and pickers). */
+/* tags.c — /api/v1/tags (every tag in use with its count, for filters and pickers) and
+ * /api/v1/stats (workspace totals for the dashboard). */
 #include <stdlib.h>
 
 #include "api/app.h"
@@ -25,7 +26,22 @@ static int list(kz_req *req, kz_resp *resp)
 	return 0;
 }
 
+static int stats(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *out = NULL;
+	kz_conn *c = kz_store_acquire(app->store);
+	kz_err err;
+	if (kz_store_stats(c, &out, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, out);
+	kz_store_release(c);
+	return 0;
+}
+
 void kz_api_tags_routes(kz_server *s)
 {
+	kz_server_route(s, "GET", "/api/v1/stats", KZ_ROLE_VIEWER, 0, stats);
 	kz_server_route(s, "GET", "/api/v1/tags", KZ_ROLE_VIEWER, 0, list);
 }

@@ -123,6 +123,10 @@ int kz_store_session_delete(kz_conn *c, const char *token_hash, kz_err *err);
 /* Sign a user out everywhere (deactivation, password change). */
 int kz_store_session_delete_user(kz_conn *c, int64_t user_id, kz_err *err);
 
+/* ---- totals ---- */
+/* {"contacts","companies","users" (active),"tags" (distinct)}. */
+int kz_store_stats(kz_conn *c, json_t **out, kz_err *err);
+
 /* ---- tags ---- */
 /* [{"tag","count"}], most used first. */
 int kz_store_tag_counts(kz_conn *c, int limit, json_t **data, kz_err *err);
@@ -239,6 +243,15 @@ typedef struct kz_event_query {
 	const char *cursor;
 	int limit;
 } kz_event_query;
+/* Retention: fold the events of site_id (0: events without a site) that occurred before
+ * before_ms into daily per-contact rollups and delete them, oldest first, at most about
+ * `limit` per call; *deleted says how many went (fewer than limit: done for now). On
+ * PostgreSQL one node prunes at a time (others get *deleted 0). */
+int kz_store_event_prune(kz_conn *c, int64_t site_id, int64_t before_ms, int limit,
+			 int64_t *deleted, kz_err *err);
+/* Daily counts kept for a contact: [{"day":"2026-11-24","name","count"}], oldest first. */
+int kz_store_event_rollups(kz_conn *c, int64_t contact_id, json_t **data, kz_err *err);
+
 /* A page of events, newest first: {"id","type","name","properties","context","contact_id",
  * "visitor_id","site_id","session_id","message_id","occurred_at","received_at"}. */
 int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char **next_cursor,

@@ -5,21 +5,6 @@ import { t, fmtNumber, fmtRelative, fmtDate, hourNow } from '../i18n.js';
 import { state, can, contactName, initials, avatarColor, loadFields } from '../state.js';
 import { pageHead, emptyState, skeletonBlock } from '../ui.js';
 
-const COUNT_CAP = 2000; // the API has no totals yet: count by paging, up to this many
-
-/** Count records by keyset paging; {n, more} where more means "at least n". */
-async function countAll(path, query, signal) {
-	let n = 0;
-	let cursor;
-	for (;;) {
-		const r = await api.get(path, { ...query, limit: 500, cursor }, { quiet: true, signal });
-		n += r.data.length;
-		if (!r.next_cursor) return { n, more: false };
-		if (n >= COUNT_CAP) return { n, more: true };
-		cursor = r.next_cursor;
-	}
-}
-
 function statCard({ id, label, iconName, href, foot }) {
 	const value = h('div', { class: 'value', 'data-testid': `stat-${id}` }, h('span', { class: 'skeleton skeleton-xl', style: { width: '80px' } }));
 	const footEl = h('div', { class: 'foot', text: foot || '' });
@@ -78,8 +63,15 @@ export default async function render(ctx) {
 					tagsBody))));
 
 	const sig = ctx.signal;
-	countAll('/contacts', {}, sig).then((r) => stats.contacts.set(r.n, r.more), () => stats.contacts.set(null));
-	countAll('/companies', {}, sig).then((r) => stats.companies.set(r.n, r.more), () => stats.companies.set(null));
+	api.get('/stats', null, { quiet: true, signal: sig }).then(
+		(r) => {
+			stats.contacts.set(r.contacts, false);
+			stats.companies.set(r.companies, false);
+		},
+		() => {
+			stats.contacts.set(null);
+			stats.companies.set(null);
+		});
 	loadFields().then((f) => stats.fields.set(f.length), () => stats.fields.set(null));
 
 	api.get('/tags', null, { quiet: true, signal: sig }).then((r) => {
