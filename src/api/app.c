@@ -203,4 +203,8 @@ void kz_api_register(kz_server *s)
 	kz_api_session_routes(s);
 	kz_api_settings_routes(s);
 	kz_api_tags_routes(s);
+	kz_api_events_routes(s);
+	kz_api_visitors_routes(s);
+	kz_api_sites_routes(s);
+	kz_api_collect_routes(s);
 }

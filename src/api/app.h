@@ -18,6 +18,8 @@ typedef struct kz_auth_entry {
 
 #define KZ_AUTH_CACHE 64
 
+struct kz_track_writer;
+
 typedef struct kz_app {
 	kz_store *store;
 	kz_server *server;
@@ -28,6 +30,7 @@ typedef struct kz_app {
 	pthread_mutex_t auth_mu;
 	kz_auth_entry auth[KZ_AUTH_CACHE];
 	int nauth;
+	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -54,6 +57,10 @@ void kz_api_api_keys_routes(kz_server *s);
 void kz_api_session_routes(kz_server *s);
 void kz_api_settings_routes(kz_server *s);
 void kz_api_tags_routes(kz_server *s);
+void kz_api_events_routes(kz_server *s);
+void kz_api_visitors_routes(kz_server *s);
+void kz_api_sites_routes(kz_server *s);
+void kz_api_collect_routes(kz_server *s);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

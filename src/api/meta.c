@@ -5,6 +5,7 @@
 #include "api/app.h"
 #include "base/embedded.h"
 #include "base/timeutil.h"
+#include "track/writer.h"
 
 #include "base/banned.h"
 
@@ -39,6 +40,7 @@ static int metrics(kz_req *req, kz_resp *resp)
 		    "# TYPE kizuna_uptime_seconds gauge\nkizuna_uptime_seconds %.3f\n",
 		    kz_store_backend(app->store), size, kz_store_backend(app->store), in_use,
 		    (unsigned long long)waits, (double)(kz_now_ms() - app->started_ms) / 1000.0);
+	kz_track_metrics(app->track_writer, &b);
 	{
 		size_t len;
 		char *text = kz_buf_detach(&b, &len);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "http/static.h"
+#include "track/writer.h"
 
 #include "base/banned.h"
 
@@ -88,6 +89,16 @@ int kz_cmd_serve(int argc, char **argv)
 	srv = kz_server_new(&cfg);
 	kz_app_init(&app, store, NULL, kz_cli_country());
 	app.server = srv;
+	{
+		kz_err werr;
+		app.track_writer = kz_track_writer_start(store, app.default_country, &werr);
+		if (!app.track_writer) {
+			fprintf(stderr, "kizuna serve: %s\n", werr.message);
+			kz_server_free(srv);
+			kz_store_close(store);
+			return 1;
+		}
+	}
 	kz_api_register(srv);
 	kz_static_set_dir(getenv("KIZUNA_WEB_DIR"));
 	kz_server_fallback(srv, kz_static_handler);
@@ -95,6 +106,7 @@ int kz_cmd_serve(int argc, char **argv)
 	if (kz_server_start(srv, host, port, errbuf, sizeof errbuf) < 0) {
 		fprintf(stderr, "kizuna serve: %s\n", errbuf);
 		kz_server_free(srv);
+		kz_track_writer_stop(app.track_writer);
 		kz_store_close(store);
 		return 1;
 	}
@@ -110,6 +122,7 @@ int kz_cmd_serve(int argc, char **argv)
 	kz_info("received %s: finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	kz_server_stop(srv, 10000);
 	kz_server_free(srv);
+	kz_track_writer_stop(app.track_writer); /* after the server: every answered event is in */
 	kz_app_release(&app);
 	kz_store_close(store);
 	kz_info("stopped");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/timeutil.h"
 #include "store/db.h"
 #include "store/rowjson.h"
 #include "store/store.h"
@@ -32,12 +33,13 @@ int kz_store_event_insert(kz_conn *c, const kz_event_row *e, int *inserted, kz_e
 		id_or_null(e->session_id),
 	};
 	/* A message_id stored before makes this a no-op: retries are idempotent. */
-	int r = kz_db_exec(c,
-			   "INSERT INTO events(contact_id, visitor_id, site_id, type, name, properties,"
-			   " context, message_id, occurred_at, received_at, session_id)"
-			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-			   " ON CONFLICT DO NOTHING",
-			   p, 11, err);
+	int r = kz_db_exec(
+		c,
+		"INSERT INTO events(contact_id, visitor_id, site_id, type, name, properties,"
+		" context, message_id, occurred_at, received_at, session_id)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+		" ON CONFLICT DO NOTHING",
+		p, 11, err);
 	*inserted = r > 0;
 	return r < 0 ? -1 : 0;
 }
@@ -108,8 +110,8 @@ int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char
 	if (q->cursor && *q->cursor) {
 		char *end;
 		cur_ms = strtoll(q->cursor, &end, 10);
-		if (end == q->cursor || *end != ':' ||
-		    (cur_id = strtoll(end + 1, &end, 10)) <= 0 || *end)
+		if (end == q->cursor || *end != ':' || (cur_id = strtoll(end + 1, &end, 10)) <= 0 ||
+		    *end)
 			return kz_err_set(err, 400, "invalid_parameter", "cursor",
 					  "cursor is not one this server gave out; start again "
 					  "without it");
@@ -153,4 +155,80 @@ int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char
 out:
 	kz_buf_release(&sql);
 	return rc;
+}
+
+/* ---- retention ---- */
+
+#define DAY_MS 86400000
+
+int kz_store_event_prune(kz_conn *c, int64_t site_id, int64_t before_ms, int limit,
+			 int64_t *deleted, kz_err *err)
+{
+	const char *site = site_id ? "site_id = $2" : "site_id IS NULL";
+	kz_val p[3] = {KZ_INT(before_ms), KZ_INT(site_id), KZ_INT(limit)};
+	int np = site_id ? 2 : 1, found = 0, r;
+	int64_t upto = before_ms;
+	char sql[640];
+	*deleted = 0;
+	if (kz_conn_is_pg(c)) {
+		int64_t got = 0;
+		/* Two nodes folding the same events would count them twice. */
+		if (kz_db_scalar_int(c,
+				     "SELECT CASE WHEN pg_try_advisory_xact_lock(7412002) THEN 1"
+				     " ELSE 0 END",
+				     NULL, 0, &got, &found, err) < 0)
+			return -1;
+		if (!got)
+			return 0;
+	}
+	/* This call's share: up to the time of the limit-th oldest expired event. */
+	snprintf(sql, sizeof sql,
+		 "SELECT occurred_at FROM events WHERE occurred_at < $1 AND %s"
+		 " ORDER BY occurred_at LIMIT 1 OFFSET $%d",
+		 site, np + 1);
+	p[np] = KZ_INT(limit);
+	if (kz_db_scalar_int(c, sql, p, np + 1, &upto, &found, err) < 0)
+		return -1;
+	/* Everything at that very millisecond goes too, so a call always makes progress. */
+	upto = found ? upto + 1 : before_ms;
+	p[0] = KZ_INT(upto);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO event_rollups(contact_id, day, name, count)"
+		 " SELECT contact_id, occurred_at / %d, name, COUNT(*) FROM events"
+		 " WHERE occurred_at < $1 AND %s AND contact_id IS NOT NULL"
+		 " GROUP BY contact_id, occurred_at / %d, name"
+		 " ON CONFLICT (contact_id, day, name) DO UPDATE"
+		 " SET count = event_rollups.count + excluded.count",
+		 DAY_MS, site, DAY_MS);
+	if (kz_db_exec(c, sql, p, np, err) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "DELETE FROM events WHERE occurred_at < $1 AND %s", site);
+	r = kz_db_exec(c, sql, p, np, err);
+	if (r < 0)
+		return -1;
+	*deleted = r;
+	return 0;
+}
+
+int kz_store_event_rollups(kz_conn *c, int64_t contact_id, json_t **data, kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[1] = {KZ_INT(contact_id)};
+	*data = NULL;
+	if (kz_db_query(c,
+			"SELECT day, name, count FROM event_rollups WHERE contact_id = $1"
+			" ORDER BY day, name",
+			p, 1, &rows, err) < 0)
+		return -1;
+	*data = json_array();
+	for (int i = 0; i < rows.nrows; i++) {
+		char day[40];
+		kz_time_iso(kz_rows_int(&rows, i, 0) * DAY_MS, day, sizeof day);
+		day[10] = '\0'; /* the date part of 2026-11-24T00:00:00Z */
+		json_array_append_new(*data, json_pack("{s:s, s:o, s:o}", "day", day, "name",
+						       kz_cell_str(&rows, i, 1), "count",
+						       kz_cell_int(&rows, i, 2)));
+	}
+	kz_rows_free(&rows);
+	return 0;
 }

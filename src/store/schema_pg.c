@@ -95,5 +95,12 @@ const char *const kz_pg_migrations[] = {
 	"  contact_id BIGINT PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,"
 	"  first_touch JSONB, first_at BIGINT, last_touch JSONB, last_at BIGINT,"
 	"  last_direct INTEGER NOT NULL DEFAULT 1);",
+	/* 4: event retention — daily per-contact counts outlive the raw events they summarise;
+	 * pruning walks events by time. */
+	"CREATE TABLE event_rollups ("
+	"  contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  day INTEGER NOT NULL, name TEXT NOT NULL, count BIGINT NOT NULL,"
+	"  PRIMARY KEY (contact_id, day, name));"
+	"CREATE INDEX events_occurred ON events(occurred_at);",
 	NULL,
 };

@@ -93,5 +93,12 @@ const char *const kz_sqlite_migrations[] = {
 	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,"
 	"  first_touch TEXT, first_at INTEGER, last_touch TEXT, last_at INTEGER,"
 	"  last_direct INTEGER NOT NULL DEFAULT 1);",
+	/* 4: event retention — daily per-contact counts outlive the raw events they summarise;
+	 * pruning walks events by time. */
+	"CREATE TABLE event_rollups ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  day INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,"
+	"  PRIMARY KEY (contact_id, day, name));"
+	"CREATE INDEX events_occurred ON events(occurred_at);",
 	NULL,
 };

@@ -9,8 +9,8 @@
 
 #include "base/banned.h"
 
-#define SITE_SELECT                                                                        \
-	"SELECT id, name, site_key, allowed_origins, bot_filter, anonymize_ip, respect_dnt," \
+#define SITE_SELECT                                                                                \
+	"SELECT id, name, site_key, allowed_origins, bot_filter, anonymize_ip, respect_dnt,"       \
 	" retention_days, created_at, updated_at FROM sites"
 
 static json_t *row_to_site(const kz_rows *r, int i)
@@ -63,11 +63,12 @@ int kz_store_site_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 	};
 	int r, found = 0;
 	if (*id == 0) {
-		r = kz_db_scalar_int(c,
-				     "INSERT INTO sites(name, site_key, allowed_origins, bot_filter,"
-				     " anonymize_ip, respect_dnt, retention_days, created_at, updated_at)"
-				     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-				     p, 8, id, &found, err);
+		r = kz_db_scalar_int(
+			c,
+			"INSERT INTO sites(name, site_key, allowed_origins, bot_filter,"
+			" anonymize_ip, respect_dnt, retention_days, created_at, updated_at)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+			p, 8, id, &found, err);
 	} else {
 		r = kz_db_exec(c,
 			       "UPDATE sites SET name = $1, site_key = $2, allowed_origins = $3,"
@@ -75,11 +76,13 @@ int kz_store_site_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 			       " retention_days = $7, updated_at = $8 WHERE id = $9",
 			       p, 9, err);
 		if (r == 0)
-			r = kz_err_set(err, 404, "not_found", "id", "no site with id %" PRId64, *id);
+			r = kz_err_set(err, 404, "not_found", "id", "no site with id %" PRId64,
+				       *id);
 	}
 	free(origins);
 	if (r == KZ_DB_UNIQUE)
-		kz_err_set(err, 409, "conflict", "site_key", "another site already has this site key");
+		kz_err_set(err, 409, "conflict", "site_key",
+			   "another site already has this site key");
 	return r < 0 ? -1 : 0;
 }
 

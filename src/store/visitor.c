@@ -1,4 +1,4 @@
-/* visitor.c — visitors (anonymous identities), their web sessions, and contact attribution in SQL. */
+/* visitor.c — visitors (anonymous identities), web sessions and contact attribution in SQL. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +13,8 @@
 
 /* ---- visitors ---- */
 
-#define VISITOR_SELECT                                                                    \
-	"SELECT id, site_id, anon_id, contact_id, first_seen, last_seen, ip, user_agent," \
+#define VISITOR_SELECT                                                                             \
+	"SELECT id, site_id, anon_id, contact_id, first_seen, last_seen, ip, user_agent,"          \
 	" first_touch, last_touch FROM visitors"
 
 static json_t *row_to_visitor(const kz_rows *r, int i)
@@ -44,23 +44,61 @@ static void fill_ref(const kz_rows *r, kz_visitor_ref *out)
 	out->contact_id = kz_rows_int(r, 0, 2);
 }
 
+/* last_seen is kept to the minute: a visitor's every page view need not rewrite its row. */
+#define SEEN_PRECISION_MS 60000
+
+static int same_or_unset(const char *given, const char *stored)
+{
+	return !given || (stored && !strcmp(given, stored));
+}
+
+/* The visitor as it is, when this sighting changes nothing worth a write. */
+static int visitor_fresh(kz_conn *c, int64_t site_id, const char *anon_id, int64_t at,
+			 const char *ip, const char *ua, kz_visitor_ref *out, kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[2] = {KZ_TEXT(anon_id), KZ_INT(site_id)};
+	int fresh = 0;
+	if (kz_db_query(c,
+			"SELECT id, site_id, contact_id, first_seen, last_seen, ip, user_agent"
+			" FROM visitors WHERE anon_id = $1 AND site_id = $2",
+			p, 2, &rows, err) < 0)
+		return -1;
+	if (rows.nrows > 0 && at >= kz_rows_int(&rows, 0, 3) &&
+	    at < kz_rows_int(&rows, 0, 4) + SEEN_PRECISION_MS &&
+	    same_or_unset(ip, kz_rows_get(&rows, 0, 5)) &&
+	    same_or_unset(ua, kz_rows_get(&rows, 0, 6))) {
+		fill_ref(&rows, out);
+		fresh = 1;
+	}
+	kz_rows_free(&rows);
+	return fresh;
+}
+
 int kz_store_visitor_upsert(kz_conn *c, int64_t site_id, const char *anon_id, int64_t at,
 			    const char *ip, const char *ua, kz_visitor_ref *out, kz_err *err)
 {
 	kz_rows rows;
 	kz_val p[5] = {KZ_INT(site_id), KZ_TEXT(anon_id), KZ_INT(at), KZ_TEXT(ip), KZ_TEXT(ua)};
+	int fresh;
 	memset(out, 0, sizeof *out);
-	if (kz_db_query(c,
-			"INSERT INTO visitors(site_id, anon_id, first_seen, last_seen, ip, user_agent)"
-			" VALUES ($1, $2, $3, $3, $4, $5) ON CONFLICT (anon_id, site_id) DO UPDATE SET"
-			" last_seen = CASE WHEN excluded.last_seen > visitors.last_seen"
-			"   THEN excluded.last_seen ELSE visitors.last_seen END,"
-			" first_seen = CASE WHEN excluded.first_seen < visitors.first_seen"
-			"   THEN excluded.first_seen ELSE visitors.first_seen END,"
-			" ip = COALESCE(excluded.ip, visitors.ip),"
-			" user_agent = COALESCE(excluded.user_agent, visitors.user_agent)"
-			" RETURNING id, site_id, contact_id",
-			p, 5, &rows, err) < 0)
+	/* A read first: most sightings are of a visitor seen a moment ago, and a read costs
+	 * the writer no page writes. */
+	fresh = visitor_fresh(c, site_id, anon_id, at, ip, ua, out, err);
+	if (fresh != 0)
+		return fresh < 0 ? -1 : 0;
+	if (kz_db_query(
+		    c,
+		    "INSERT INTO visitors(site_id, anon_id, first_seen, last_seen, ip, user_agent)"
+		    " VALUES ($1, $2, $3, $3, $4, $5) ON CONFLICT (anon_id, site_id) DO UPDATE SET"
+		    " last_seen = CASE WHEN excluded.last_seen > visitors.last_seen"
+		    "   THEN excluded.last_seen ELSE visitors.last_seen END,"
+		    " first_seen = CASE WHEN excluded.first_seen < visitors.first_seen"
+		    "   THEN excluded.first_seen ELSE visitors.first_seen END,"
+		    " ip = COALESCE(excluded.ip, visitors.ip),"
+		    " user_agent = COALESCE(excluded.user_agent, visitors.user_agent)"
+		    " RETURNING id, site_id, contact_id",
+		    p, 5, &rows, err) < 0)
 		return -1;
 	if (rows.nrows == 1)
 		fill_ref(&rows, out);
@@ -100,7 +138,8 @@ int kz_store_visitor_link(kz_conn *c, int64_t visitor_id, int64_t contact_id, kz
 	kz_val p[2] = {KZ_INT(visitor_id), KZ_INT(contact_id)};
 	if (kz_db_exec(c, "UPDATE visitors SET contact_id = $2 WHERE id = $1", p, 2, err) < 0 ||
 	    kz_db_exec(c,
-		       "UPDATE events SET contact_id = $2 WHERE visitor_id = $1 AND contact_id IS NULL",
+		       "UPDATE events SET contact_id = $2"
+		       " WHERE visitor_id = $1 AND contact_id IS NULL",
 		       p, 2, err) < 0 ||
 	    kz_db_exec(c,
 		       "UPDATE sessions_web SET contact_id = $2 WHERE visitor_id = $1"
@@ -113,7 +152,8 @@ int kz_store_visitor_link(kz_conn *c, int64_t visitor_id, int64_t contact_id, kz
 int kz_store_visitor_move(kz_conn *c, int64_t from, int64_t into, kz_err *err)
 {
 	kz_val p[2] = {KZ_INT(from), KZ_INT(into)};
-	if (kz_db_exec(c, "UPDATE events SET visitor_id = $2 WHERE visitor_id = $1", p, 2, err) < 0 ||
+	if (kz_db_exec(c, "UPDATE events SET visitor_id = $2 WHERE visitor_id = $1", p, 2, err) <
+		    0 ||
 	    kz_db_exec(c, "UPDATE sessions_web SET visitor_id = $2 WHERE visitor_id = $1", p, 2,
 		       err) < 0)
 		return -1;
@@ -172,12 +212,13 @@ static char *pair_cursor(const kz_rows *r, int row, int ms_col)
 {
 	kz_buf b;
 	kz_buf_init(&b, 0);
-	kz_buf_addf(&b, "%" PRId64 ":%" PRId64, kz_rows_int(r, row, ms_col), kz_rows_int(r, row, 0));
+	kz_buf_addf(&b, "%" PRId64 ":%" PRId64, kz_rows_int(r, row, ms_col),
+		    kz_rows_int(r, row, 0));
 	return kz_buf_detach(&b, NULL);
 }
 
-int kz_store_visitor_list(kz_conn *c, const kz_visitor_query *q, json_t **data,
-			  char **next_cursor, kz_err *err)
+int kz_store_visitor_list(kz_conn *c, const kz_visitor_query *q, json_t **data, char **next_cursor,
+			  kz_err *err)
 {
 	kz_buf sql;
 	kz_val p[6];
@@ -279,8 +320,8 @@ int kz_store_wsession_extend(kz_conn *c, int64_t id, int64_t at, int pages, kz_e
 		       : 0;
 }
 
-#define SESSION_COLS                                                                     \
-	"id, visitor_id, contact_id, started_at, last_at, landing_url, source, medium," \
+#define SESSION_COLS                                                                               \
+	"id, visitor_id, contact_id, started_at, last_at, landing_url, source, medium,"            \
 	" campaign, referrer_domain, page_count"
 
 static json_t *row_to_session(const kz_rows *r, int i)
@@ -300,8 +341,7 @@ static json_t *row_to_session(const kz_rows *r, int i)
 	return o;
 }
 
-int kz_store_wsession_list(kz_conn *c, int64_t visitor_id, int limit, json_t **data,
-			   kz_err *err)
+int kz_store_wsession_list(kz_conn *c, int64_t visitor_id, int limit, json_t **data, kz_err *err)
 {
 	kz_rows rows;
 	kz_val p[2] = {KZ_INT(visitor_id), KZ_INT(limit)};
@@ -376,24 +416,24 @@ int kz_store_wsession_touches(kz_conn *c, int64_t visitor_id, json_t **first, in
 
 /* The rule shared by new touches and merges: the earliest touch stays first; a non-direct
  * touch beats a direct one as last touch, and among equals the later one wins. */
-#define ATTRIBUTION_ON_CONFLICT                                                               \
-	" ON CONFLICT (contact_id) DO UPDATE SET"                                             \
-	" first_touch = CASE WHEN contact_attribution.first_at IS NULL"                       \
-	"   OR excluded.first_at < contact_attribution.first_at THEN excluded.first_touch"    \
-	"   ELSE contact_attribution.first_touch END,"                                        \
-	" first_at = CASE WHEN contact_attribution.first_at IS NULL"                          \
-	"   OR excluded.first_at < contact_attribution.first_at THEN excluded.first_at"       \
-	"   ELSE contact_attribution.first_at END,"                                           \
-	" last_touch = CASE WHEN " LAST_WINS " THEN excluded.last_touch"                      \
-	"   ELSE contact_attribution.last_touch END,"                                         \
-	" last_at = CASE WHEN " LAST_WINS " THEN excluded.last_at"                            \
-	"   ELSE contact_attribution.last_at END,"                                            \
-	" last_direct = CASE WHEN " LAST_WINS " THEN excluded.last_direct"                    \
+#define ATTRIBUTION_ON_CONFLICT                                                                    \
+	" ON CONFLICT (contact_id) DO UPDATE SET"                                                  \
+	" first_touch = CASE WHEN contact_attribution.first_at IS NULL"                            \
+	"   OR excluded.first_at < contact_attribution.first_at THEN excluded.first_touch"         \
+	"   ELSE contact_attribution.first_touch END,"                                             \
+	" first_at = CASE WHEN contact_attribution.first_at IS NULL"                               \
+	"   OR excluded.first_at < contact_attribution.first_at THEN excluded.first_at"            \
+	"   ELSE contact_attribution.first_at END,"                                                \
+	" last_touch = CASE WHEN " LAST_WINS " THEN excluded.last_touch"                           \
+	"   ELSE contact_attribution.last_touch END,"                                              \
+	" last_at = CASE WHEN " LAST_WINS " THEN excluded.last_at"                                 \
+	"   ELSE contact_attribution.last_at END,"                                                 \
+	" last_direct = CASE WHEN " LAST_WINS " THEN excluded.last_direct"                         \
 	"   ELSE contact_attribution.last_direct END"
-#define LAST_WINS                                                                             \
-	"(contact_attribution.last_at IS NULL"                                                \
-	" OR excluded.last_direct < contact_attribution.last_direct"                          \
-	" OR (excluded.last_direct = contact_attribution.last_direct"                         \
+#define LAST_WINS                                                                                  \
+	"(contact_attribution.last_at IS NULL"                                                     \
+	" OR excluded.last_direct < contact_attribution.last_direct"                               \
+	" OR (excluded.last_direct = contact_attribution.last_direct"                              \
 	"     AND excluded.last_at >= contact_attribution.last_at))"
 
 int kz_store_attribution_touch(kz_conn *c, int64_t contact_id, const json_t *touch, int64_t at,
@@ -404,10 +444,11 @@ int kz_store_attribution_touch(kz_conn *c, int64_t contact_id, const json_t *tou
 	int r;
 	if (!doc)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
-	r = kz_db_exec(c,
-		       "INSERT INTO contact_attribution(contact_id, first_touch, first_at, last_touch,"
-		       " last_at, last_direct) VALUES ($1, $2, $3, $2, $3, $4)" ATTRIBUTION_ON_CONFLICT,
-		       p, 4, err);
+	r = kz_db_exec(
+		c,
+		"INSERT INTO contact_attribution(contact_id, first_touch, first_at, last_touch,"
+		" last_at, last_direct) VALUES ($1, $2, $3, $2, $3, $4)" ATTRIBUTION_ON_CONFLICT,
+		p, 4, err);
 	free(doc);
 	return r < 0 ? -1 : 0;
 }
@@ -417,9 +458,10 @@ int kz_store_attribution_get(kz_conn *c, int64_t contact_id, json_t **out, kz_er
 	kz_rows rows;
 	kz_val p[1] = {KZ_INT(contact_id)};
 	*out = NULL;
-	if (kz_db_query(c,
-			"SELECT first_touch, last_touch FROM contact_attribution WHERE contact_id = $1",
-			p, 1, &rows, err) < 0)
+	if (kz_db_query(
+		    c,
+		    "SELECT first_touch, last_touch FROM contact_attribution WHERE contact_id = $1",
+		    p, 1, &rows, err) < 0)
 		return -1;
 	*out = json_object();
 	json_object_set_new(*out, "first_touch",
@@ -432,17 +474,22 @@ int kz_store_attribution_get(kz_conn *c, int64_t contact_id, json_t **out, kz_er
 
 int kz_store_track_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err)
 {
+	static const char *const moves[] = {
+		"UPDATE events SET contact_id = $2 WHERE contact_id = $1",
+		"UPDATE visitors SET contact_id = $2 WHERE contact_id = $1",
+		"UPDATE sessions_web SET contact_id = $2 WHERE contact_id = $1",
+		"INSERT INTO contact_attribution(contact_id, first_touch, first_at, last_touch,"
+		" last_at, last_direct) SELECT $2, first_touch, first_at, last_touch, last_at,"
+		" last_direct"
+		" FROM contact_attribution WHERE contact_id = $1" ATTRIBUTION_ON_CONFLICT,
+		"INSERT INTO event_rollups(contact_id, day, name, count)"
+		" SELECT $2, day, name, count FROM event_rollups WHERE contact_id = $1"
+		" ON CONFLICT (contact_id, day, name) DO UPDATE"
+		" SET count = event_rollups.count + excluded.count",
+	};
 	kz_val p[2] = {KZ_INT(from), KZ_INT(into)};
-	if (kz_db_exec(c, "UPDATE events SET contact_id = $2 WHERE contact_id = $1", p, 2, err) < 0 ||
-	    kz_db_exec(c, "UPDATE visitors SET contact_id = $2 WHERE contact_id = $1", p, 2, err) < 0 ||
-	    kz_db_exec(c, "UPDATE sessions_web SET contact_id = $2 WHERE contact_id = $1", p, 2,
-		       err) < 0 ||
-	    kz_db_exec(c,
-		       "INSERT INTO contact_attribution(contact_id, first_touch, first_at, last_touch,"
-		       " last_at, last_direct) SELECT $2, first_touch, first_at, last_touch, last_at,"
-		       " last_direct FROM contact_attribution WHERE contact_id = $1"
-		       ATTRIBUTION_ON_CONFLICT,
-		       p, 2, err) < 0)
-		return -1;
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
+		if (kz_db_exec(c, moves[i], p, 2, err) < 0)
+			return -1;
 	return 0;
 }

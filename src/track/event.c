@@ -107,7 +107,8 @@ static json_t *get_doc(const json_t *in, const char *key, kz_err *err)
 	len = text ? strlen(text) : 0;
 	free(text);
 	if (len > MAX_DOC) {
-		kz_err_set(err, 422, "invalid_field", key, "%s is larger than %d bytes", key, MAX_DOC);
+		kz_err_set(err, 422, "invalid_field", key, "%s is larger than %d bytes", key,
+			   MAX_DOC);
 		return NULL;
 	}
 	return json_deep_copy(v);
@@ -254,11 +255,11 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 	ctx = json_object();
 	page = json_object_get(raw, "page");
 	campaign = json_object_get(raw, "campaign");
-	json_object_foreach((json_t *)raw, k, v)
-	{
-		static const char *const known[] = {"page", "campaign", "userAgent", "locale",
-						    "language", "webdriver", "screen", "ip", "ua",
-						    "url", "path", "title", "referrer", "lang"};
+	json_object_foreach((json_t *)raw, k, v) {
+		static const char *const known[] = {"page",     "campaign",  "userAgent", "locale",
+						    "language", "webdriver", "screen",    "ip",
+						    "ua",       "url",       "path",      "title",
+						    "referrer", "lang"};
 		int skip = !strncmp(k, "utm_", 4);
 		for (size_t i = 0; !skip && i < sizeof known / sizeof known[0]; i++)
 			skip = !strcmp(k, known[i]);
@@ -288,8 +289,8 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 			free(fromurl);
 		}
 	}
-	ctx_pick(ctx, "lang", MAX_SHORT, json_object_get(raw, "locale"), json_object_get(raw, "lang"),
-		 json_object_get(raw, "language"));
+	ctx_pick(ctx, "lang", MAX_SHORT, json_object_get(raw, "locale"),
+		 json_object_get(raw, "lang"), json_object_get(raw, "language"));
 	screen = json_object_get(raw, "screen");
 	if (json_is_object(screen) && json_is_integer(json_object_get(screen, "width")) &&
 	    json_is_integer(json_object_get(screen, "height"))) {
@@ -361,8 +362,9 @@ static int parse_time(const json_t *in, const kz_track_src *src, kz_track_event 
 	if (!json_is_string(v) || kz_time_parse_iso(json_string_value(v), &ms) < 0) {
 		if (src->browser)
 			return 0; /* a browser's odd clock is no reason to lose the event */
-		return kz_err_set(err, 422, "invalid_field", "timestamp",
-				  "timestamp must be an ISO 8601 time like 2026-11-24T09:00:00+09:00");
+		return kz_err_set(
+			err, 422, "invalid_field", "timestamp",
+			"timestamp must be an ISO 8601 time like 2026-11-24T09:00:00+09:00");
 	}
 	ms += src->skew_ms;
 	if (ms > src->received_at + FUTURE_SLACK_MS) {
@@ -384,7 +386,8 @@ static int parse_name(const json_t *in, kz_track_event *ev, kz_err *err)
 	const char *s;
 	char *clean;
 	if (ev->type != KZ_EV_TRACK) {
-		ev->name = strdup(ev->type == KZ_EV_PAGE ? KZ_PAGE_VIEW : kz_track_type_name(ev->type));
+		ev->name = strdup(ev->type == KZ_EV_PAGE ? KZ_PAGE_VIEW
+							 : kz_track_type_name(ev->type));
 		return 0;
 	}
 	s = json_string_value(json_object_get(in, "event"));
@@ -452,13 +455,13 @@ static int parse_identity(const json_t *in, const kz_track_src *src, kz_track_ev
 	return 0;
 }
 
-int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_event *ev,
-			 kz_err *err)
+int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_event *ev, kz_err *err)
 {
 	const char *mid;
 	memset(ev, 0, sizeof *ev);
 	if (!json_is_object(in))
-		return kz_err_set(err, 422, "invalid_field", NULL, "an event must be a JSON object");
+		return kz_err_set(err, 422, "invalid_field", NULL,
+				  "an event must be a JSON object");
 	ev->site_id = src->site_id;
 	ev->browser = src->browser;
 	if (parse_type(in, &ev->type, err) < 0 || parse_name(in, ev, err) < 0 ||
@@ -488,8 +491,10 @@ int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_eve
 	if (mid && *mid)
 		ev->message_id = strdup(mid);
 	if (ev->type == KZ_EV_PAGE) {
-		/* Segment's page "name" (and category) describe the page: keep them as properties. */
-		const json_t *pn = json_object_get(in, "name"), *pc = json_object_get(in, "category");
+		/* Segment's page "name" (and category) describe the page: keep them as properties.
+		 */
+		const json_t *pn = json_object_get(in, "name"),
+			     *pc = json_object_get(in, "category");
 		if (json_is_string(pn) && !json_object_get(ev->properties, "name"))
 			json_object_set(ev->properties, "name", (json_t *)pn);
 		if (json_is_string(pc) && !json_object_get(ev->properties, "category"))

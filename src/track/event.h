@@ -12,7 +12,7 @@ typedef enum kz_ev_type { KZ_EV_TRACK, KZ_EV_PAGE, KZ_EV_IDENTIFY, KZ_EV_ALIAS }
 /* What became of an event handed to the writer. */
 enum kz_ev_state { KZ_EV_PENDING, KZ_EV_STORED, KZ_EV_DUPLICATE, KZ_EV_FAILED };
 
-#define KZ_TRACK_MAX_BATCH 1000 /* events in one request */
+#define KZ_TRACK_MAX_BATCH 1000  /* events in one request */
 #define KZ_PAGE_VIEW "page_view" /* the name page events are stored under */
 
 /* Where events come from; shapes validation. */
@@ -21,23 +21,23 @@ typedef struct kz_track_src {
 	int browser;         /* public collector: anonymousId required, userId/contactId ignored,
 			      * identify only fills a contact's empty attributes */
 	int64_t received_at; /* ms */
-	int64_t skew_ms;     /* received_at - sentAt when the sender said when it sent (clock fix) */
-	const char *ip;      /* the request's address (already truncated if the site wants), or NULL */
-	const char *ua;      /* the request's User-Agent, or NULL */
+	int64_t skew_ms; /* received_at - sentAt when the sender said when it sent (clock fix) */
+	const char *ip;  /* the request's address (already truncated if the site wants), or NULL */
+	const char *ua;  /* the request's User-Agent, or NULL */
 } kz_track_src;
 
 typedef struct kz_track_event {
 	kz_ev_type type;
-	char *name;        /* event name; "page_view", "identify", "alias" for the others */
-	char *message_id;  /* NULL when none was given */
-	char *anon_id;     /* anonymousId */
-	char *user_id;     /* userId (server API only) */
-	char *previous_id; /* alias: the identity being aliased */
-	char *email;       /* normalized; from "email" or identify traits */
+	char *name;         /* event name; "page_view", "identify", "alias" for the others */
+	char *message_id;   /* NULL when none was given */
+	char *anon_id;      /* anonymousId */
+	char *user_id;      /* userId (server API only) */
+	char *previous_id;  /* alias: the identity being aliased */
+	char *email;        /* normalized; from "email" or identify traits */
 	int64_t contact_id; /* contactId (server API only), 0 when none */
 	int64_t site_id;
 	int browser;
-	int headless;      /* the browser reported navigator.webdriver */
+	int headless; /* the browser reported navigator.webdriver */
 	int64_t occurred_at, received_at;
 	json_t *properties; /* object */
 	json_t *traits;     /* identify: object; otherwise NULL */

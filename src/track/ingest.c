@@ -43,7 +43,8 @@ static int ctx_load(kz_conn *c, kz_ingest_ctx *x, kz_err *err)
 	    kz_store_setting_get(c, "default_country", &v, err) < 0)
 		return -1;
 	snprintf(x->country, sizeof x->country, "%s",
-		 v && *v ? v : (x->default_country && *x->default_country ? x->default_country : "JP"));
+		 v && *v ? v
+			 : (x->default_country && *x->default_country ? x->default_country : "JP"));
 	free(v);
 	x->loaded = 1;
 	return 0;
@@ -81,8 +82,7 @@ static int has_field_def(const json_t *defs, const char *key)
 {
 	size_t i;
 	json_t *d;
-	json_array_foreach(defs, i, d)
-	{
+	json_array_foreach(defs, i, d) {
 		const char *k = json_string_value(json_object_get(d, "key"));
 		if (k && !strcmp(k, key))
 			return 1;
@@ -120,8 +120,7 @@ static json_t *traits_to_contact(const json_t *traits, const json_t *defs)
 	json_t *in = json_object(), *fields = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)traits, k, v)
-	{
+	json_object_foreach((json_t *)traits, k, v) {
 		int mapped = 0;
 		if (json_is_null(v))
 			continue;
@@ -164,16 +163,14 @@ static void keep_gaps_only(json_t *in, const json_t *rec)
 {
 	const char *k;
 	json_t *v, *tmp;
-	json_object_foreach_safe(in, tmp, k, v)
-	{
+	json_object_foreach_safe(in, tmp, k, v) {
 		const json_t *have;
 		if (!strcmp(k, "email"))
 			continue;
 		if (!strcmp(k, "fields")) {
 			const char *fk;
 			json_t *fv, *ftmp;
-			json_object_foreach_safe(v, ftmp, fk, fv)
-			{
+			json_object_foreach_safe(v, ftmp, fk, fv) {
 				have = json_object_get(json_object_get(rec, "fields"), fk);
 				if (have && !json_is_null(have))
 					json_object_del(v, fk);
@@ -198,12 +195,13 @@ static int drop_bad_trait(json_t *in, const char *field)
 
 static void trait_field(kz_err *err)
 {
-	char f[sizeof err->field];
+	char f[sizeof err->field + 8];
 	if (!err->field[0] || !strcmp(err->field, "email"))
 		return;
 	snprintf(f, sizeof f, "traits.%s",
 		 !strncmp(err->field, "fields.", 7) ? err->field + 7 : err->field);
-	snprintf(err->field, sizeof err->field, "%s", f);
+	f[sizeof err->field - 1] = '\0';
+	memcpy(err->field, f, sizeof err->field);
 }
 
 /* identify with an email: create or update the contact from the traits. */
@@ -239,6 +237,8 @@ static int identify_upsert(kz_conn *c, kz_ingest_ctx *x, kz_track_event *ev, int
 		kz_tx_savepoint_rollback(c);
 		/* A browser's form may hold one bad value: keep the rest rather than lose the
 		 * link between the visitor and the person. */
+		if (err->status == 409 && tries == 0)
+			continue; /* created elsewhere a moment ago: the retry updates it */
 		if (!ev->browser || err->status != 422 || tries >= MAX_TRAIT_RETRIES ||
 		    !drop_bad_trait(in, err->field)) {
 			trait_field(err);
@@ -281,13 +281,19 @@ static int contact_for_email(kz_conn *c, kz_ingest_ctx *x, const char *email, in
 		return -1;
 	if (*cid)
 		return 0;
-	if (ctx_load(c, x, err) < 0)
+	if (ctx_load(c, x, err) < 0 || kz_tx_savepoint(c, err) < 0)
 		return -1;
 	ctx_opts(x, &o);
 	in = json_pack("{s:s}", "email", email);
 	rc = kz_contact_upsert(c, in, &o, &created, cid, err);
 	json_decref(in);
-	return rc;
+	if (rc == 0)
+		return kz_tx_savepoint_release(c, err);
+	kz_tx_savepoint_rollback(c);
+	/* Another node (or an API call) created the same person a moment ago: use it. */
+	if (err->status == 409 && kz_store_contact_by_email(c, email, cid, err) == 0 && *cid)
+		return 0;
+	return -1;
 }
 
 /* ---- stitching and attribution ---- */
@@ -319,7 +325,8 @@ static int stitch(kz_conn *c, kz_visitor_ref *v, int64_t cid, kz_err *err)
 		const char *m = json_string_value(json_object_get(first, "medium"));
 		int first_direct = m && !strcmp(m, "(none)");
 		if (kz_store_attribution_touch(c, cid, first, first_at, first_direct, err) < 0 ||
-		    (last && kz_store_attribution_touch(c, cid, last, last_at, last_direct, err) < 0))
+		    (last &&
+		     kz_store_attribution_touch(c, cid, last, last_at, last_direct, err) < 0))
 			goto out;
 	}
 	rc = 0;
@@ -331,8 +338,8 @@ out:
 
 /* Web sessions: page views (and browser events) extend the visitor's current session or,
  * after 30 minutes of quiet, start a new one with its own source. */
-static int sessionize(kz_conn *c, const kz_track_event *ev, const kz_visitor_ref *v,
-		      int64_t cid, int64_t *sid, kz_err *err)
+static int sessionize(kz_conn *c, const kz_track_event *ev, const kz_visitor_ref *v, int64_t cid,
+		      int64_t *sid, kz_err *err)
 {
 	kz_wsession last;
 	json_t *touch;

@@ -9,22 +9,33 @@
 #include "base/banned.h"
 
 typedef struct known_host {
-	const char *label; /* matched as a whole leading label run: "google." matches google.co.jp */
+	const char
+		*label; /* matched as a whole leading label run: "google." matches google.co.jp */
 	const char *source;
 	const char *medium;
 } known_host;
 
 static const known_host known_hosts[] = {
-	{"google.", "google", "organic"},       {"bing.com", "bing", "organic"},
-	{"search.yahoo.", "yahoo", "organic"},  {"yahoo.co.jp", "yahoo", "organic"},
-	{"duckduckgo.com", "duckduckgo", "organic"}, {"baidu.com", "baidu", "organic"},
-	{"yandex.", "yandex", "organic"},       {"naver.com", "naver", "organic"},
-	{"ecosia.org", "ecosia", "organic"},    {"facebook.com", "facebook", "social"},
-	{"t.co", "twitter", "social"},          {"twitter.com", "twitter", "social"},
-	{"x.com", "twitter", "social"},         {"linkedin.com", "linkedin", "social"},
-	{"lnkd.in", "linkedin", "social"},      {"instagram.com", "instagram", "social"},
-	{"youtube.com", "youtube", "social"},   {"line.me", "line", "social"},
-	{"pinterest.com", "pinterest", "social"}, {"reddit.com", "reddit", "social"},
+	{"google.", "google", "organic"},
+	{"bing.com", "bing", "organic"},
+	{"search.yahoo.", "yahoo", "organic"},
+	{"yahoo.co.jp", "yahoo", "organic"},
+	{"duckduckgo.com", "duckduckgo", "organic"},
+	{"baidu.com", "baidu", "organic"},
+	{"yandex.", "yandex", "organic"},
+	{"naver.com", "naver", "organic"},
+	{"ecosia.org", "ecosia", "organic"},
+	{"facebook.com", "facebook", "social"},
+	{"t.co", "twitter", "social"},
+	{"twitter.com", "twitter", "social"},
+	{"x.com", "twitter", "social"},
+	{"linkedin.com", "linkedin", "social"},
+	{"lnkd.in", "linkedin", "social"},
+	{"instagram.com", "instagram", "social"},
+	{"youtube.com", "youtube", "social"},
+	{"line.me", "line", "social"},
+	{"pinterest.com", "pinterest", "social"},
+	{"reddit.com", "reddit", "social"},
 	{"note.com", "note", "social"},
 };
 

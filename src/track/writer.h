@@ -12,8 +12,7 @@ typedef struct kz_track_writer kz_track_writer;
 
 /* Start the writer thread on a connection borrowed from `store` for its whole life.
  * default_country is used for identify traits when the settings name none. */
-kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_country,
-				       kz_err *err);
+kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_country, kz_err *err);
 /* Write what is queued, then stop the thread and give the connection back. NULL is fine. */
 void kz_track_writer_stop(kz_track_writer *w);
 /* Queue n parsed events and wait until the group holding them is committed. Each event's

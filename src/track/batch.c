@@ -1,0 +1,157 @@
+/* batch.c — validating a body of events, writing the valid ones, and reporting per index. */
+#include "track/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+
+#include "base/banned.h"
+
+static json_t *error_body(const kz_err *e)
+{
+	json_t *err = json_pack("{s:s, s:s}", "code", e->code[0] ? e->code : "internal", "message",
+				e->message[0] ? e->message : "internal error");
+	json_object_set_new(err, "field", e->field[0] ? json_string(e->field) : json_null());
+	return json_pack("{s:o}", "error", err);
+}
+
+static json_t *error_entry(size_t index, const kz_err *e)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "code",
+			      e->code[0] ? e->code : "internal", "message",
+			      e->message[0] ? e->message : "the event could not be written");
+	json_object_set_new(o, "field", e->field[0] ? json_string(e->field) : json_null());
+	return o;
+}
+
+/* Merge two error lists, each in index order, into one in index order (taking both). */
+static json_t *merge_errors(json_t *a, json_t *b)
+{
+	json_t *out = json_array();
+	size_t i = 0, k = 0;
+	while (i < json_array_size(a) || k < json_array_size(b)) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, k);
+		int take_a = x && (!y || json_integer_value(json_object_get(x, "index")) <
+						 json_integer_value(json_object_get(y, "index")));
+		json_array_append(out, take_a ? x : y);
+		if (take_a)
+			i++;
+		else
+			k++;
+	}
+	json_decref(a);
+	json_decref(b);
+	return out;
+}
+
+static int fail(json_t **answer, int status, const char *code, const char *field,
+		const char *message)
+{
+	kz_err e;
+	kz_err_set(&e, status, code, field, "%s", message);
+	*answer = error_body(&e);
+	return status;
+}
+
+int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src_in,
+		    const kz_track_policy *policy, json_t **answer)
+{
+	const json_t *batch = json_object_get(body, "batch");
+	const json_t *sent = json_object_get(body, "sentAt");
+	kz_track_src src = *src_in;
+	kz_track_event *evs = NULL;
+	size_t *index = NULL, n, nvalid = 0, i;
+	json_t *errors = json_array(), *write_errors = NULL;
+	int single = !batch, status = 200, accepted = 0, dups = 0, dropped = 0, failed5 = 0;
+	kz_err err;
+	int64_t sent_ms;
+	*answer = NULL;
+	if (batch && !json_is_array(batch)) {
+		json_decref(errors);
+		return fail(answer, 422, "invalid_field", "batch",
+			    "batch must be an array of events");
+	}
+	n = single ? 1 : json_array_size(batch);
+	if (n > KZ_TRACK_MAX_BATCH) {
+		json_decref(errors);
+		return fail(answer, 413, "batch_too_large", "batch",
+			    "a batch holds at most 1000 events; split it");
+	}
+	/* The sender's clock may be off: shift its timestamps by (received - sentAt). */
+	if (json_is_string(sent) && kz_time_parse_iso(json_string_value(sent), &sent_ms) == 0)
+		src.skew_ms = src.received_at - sent_ms;
+	evs = calloc(n ? n : 1, sizeof *evs);
+	index = calloc(n ? n : 1, sizeof *index);
+	if (!evs || !index) {
+		free(evs);
+		free(index);
+		json_decref(errors);
+		return fail(answer, 500, "internal", NULL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		const json_t *in = single ? body : json_array_get(batch, i);
+		kz_err_clear(&err);
+		if (kz_track_event_parse(in, &src, &evs[nvalid], &err) < 0) {
+			if (single) {
+				*answer = error_body(&err);
+				status = err.status ? err.status : 422;
+				goto out;
+			}
+			json_array_append_new(errors, error_entry(i, &err));
+			continue;
+		}
+		if (policy && policy->drop_headless && evs[nvalid].headless) {
+			kz_track_event_release(&evs[nvalid]);
+			dropped++;
+			continue;
+		}
+		index[nvalid++] = i;
+	}
+	kz_track_count_drop(KZ_DROP_BOT, dropped);
+	kz_err_clear(&err);
+	if (nvalid && kz_track_write(w, evs, (int)nvalid, &err) < 0) {
+		*answer = error_body(&err);
+		status = err.status ? err.status : 503;
+		goto out;
+	}
+	write_errors = json_array();
+	for (i = 0; i < nvalid; i++) {
+		if (evs[i].state == KZ_EV_STORED) {
+			accepted++;
+		} else if (evs[i].state == KZ_EV_DUPLICATE) {
+			dups++;
+		} else {
+			if (evs[i].err.status >= 500)
+				failed5++;
+			if (single) {
+				*answer = error_body(&evs[i].err);
+				status = evs[i].err.status ? evs[i].err.status : 500;
+				goto out;
+			}
+			json_array_append_new(write_errors, error_entry(index[i], &evs[i].err));
+		}
+	}
+	if (failed5 && (size_t)failed5 == nvalid) {
+		/* Nothing could be written: a retry (same messageIds) is safe and may succeed. */
+		status = 503;
+		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "database_unavailable",
+				    "message", "the events could not be written; send them again",
+				    "field");
+		goto out;
+	}
+	errors = merge_errors(errors, write_errors);
+	write_errors = NULL;
+	*answer = json_pack("{s:i, s:i, s:O}", "accepted", accepted, "duplicates", dups, "errors",
+			    errors);
+	if (dropped)
+		json_object_set_new(*answer, "dropped", json_integer(dropped));
+out:
+	for (i = 0; i < nvalid; i++)
+		kz_track_event_release(&evs[i]);
+	free(evs);
+	free(index);
+	json_decref(errors);
+	json_decref(write_errors);
+	return status;
+}

@@ -1,0 +1,92 @@
+/* bot.c — the bot filter (known crawler/tool User-Agents, headless markers) and IP truncation. */
+#include "track/bot.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* Lowercase substrings. Generic words ("bot", "crawl", "spider") catch most crawlers that
+ * announce themselves; the rest are monitors, previews, HTTP libraries and headless browsers. */
+static const char *const bot_marks[] = {
+	"bot",
+	"crawl",
+	"spider",
+	"slurp",
+	"mediapartners",
+	"headlesschrome",
+	"phantomjs",
+	"puppeteer",
+	"selenium",
+	"lighthouse",
+	"pingdom",
+	"uptime",
+	"statuscake",
+	"site24x7",
+	"facebookexternalhit",
+	"embedly",
+	"preview",
+	"scrapy",
+	"curl/",
+	"wget/",
+	"python-requests",
+	"python-urllib",
+	"aiohttp",
+	"go-http-client",
+	"java/",
+	"okhttp",
+	"libwww-perl",
+	"httpclient",
+	"axios/",
+	"node-fetch",
+	"postmanruntime",
+	"insomnia",
+	"feedfetcher",
+	"validator",
+	"ia_archiver",
+};
+
+/* Phones whose model names contain a marker ("CUBOT ..."). */
+static const char *const not_bots[] = {"cubot"};
+
+static int contains_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return 1;
+	return 0;
+}
+
+int kz_track_is_bot(const char *ua)
+{
+	if (!ua)
+		return 1;
+	while (isspace((unsigned char)*ua))
+		ua++;
+	if (!*ua)
+		return 1;
+	for (size_t i = 0; i < sizeof bot_marks / sizeof bot_marks[0]; i++) {
+		int excused = 0;
+		if (!contains_ci(ua, bot_marks[i]))
+			continue;
+		for (size_t k = 0; i == 0 && k < sizeof not_bots / sizeof not_bots[0]; k++)
+			excused |= contains_ci(ua, not_bots[k]);
+		if (!excused)
+			return 1;
+	}
+	return 0;
+}
+
+void kz_track_ip_anonymize(char *ip, size_t len)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		a[3] = 0;
+		inet_ntop(AF_INET, a, ip, (socklen_t)len);
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
+		memset(a + 6, 0, 10);
+		inet_ntop(AF_INET6, a, ip, (socklen_t)len);
+	}
+}

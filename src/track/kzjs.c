@@ -1,0 +1,154 @@
+/* kzjs.c — the tracking script served at /kz.js, kept readable here (one JS line per C line).
+ * Under 6 KB, no dependencies. Page views (and history.pushState navigations) with URL, title,
+ * referrer, screen and language; utm_* ride in the URL and are read by the server. A first-party
+ * visitor id: the kz_vid cookie (1 year) with a localStorage copy. Events go in batches with
+ * fetch keepalive (sendBeacon while the page is hidden or unloading) as text/plain, so the
+ * browser sends no CORS preflight. kz('consent', false) stops collection and removes the id;
+ * with data-dnt="1" on the tag, Do-Not-Track and GPC are honoured. */
+#include "track/kzjs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/crypto.h"
+
+#include "base/banned.h"
+
+/* One JS line per C line: keep clang-format from re-flowing the script. */
+// clang-format off
+static const char kzjs[] =
+	"/* kz.js — Kizuna tracking: page views (also SPA navigations), kz('track'|'identify'|'page'|'consent'). */\n"
+	"(function (w, d) {\n"
+	"  if (w.kz && w.kz.v) return;\n"
+	"  var s = d.currentScript || d.querySelector('script[data-site]');\n"
+	"  if (!s) return;\n"
+	"  var nav = navigator, loc = w.location, stub = w.kz, q = [], timer = 0, last = '', ref = d.referrer;\n"
+	"  var key = s.getAttribute('data-site'), url = s.src.replace(/\\/kz\\.js([?#].*)?$/, '') + '/t/collect';\n"
+	"  var CK = 'kz_vid', CC = 'kz_consent', YEAR = 31536000, ls = null;\n"
+	"  try { ls = w.localStorage; ls.getItem(CK); } catch (e) { ls = null; }\n"
+	"  function get(k) { try { return ls ? ls.getItem(k) : null; } catch (e) { return null; } }\n"
+	"  function put(k, v) { try { if (ls) { if (v == null) ls.removeItem(k); else ls.setItem(k, v); } } catch (e) {} }\n"
+	"  var dnt = s.getAttribute('data-dnt') && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl);\n"
+	"  var on = !dnt && get(CC) !== '0', id = null;\n"
+	"  function cookie(v, age) {\n"
+	"    d.cookie = CK + '=' + v + ';path=/;max-age=' + age + ';SameSite=Lax' + (loc.protocol == 'https:' ? ';Secure' : '');\n"
+	"  }\n"
+	"  function rid() {\n"
+	"    var c = w.crypto, a = new Uint8Array(16), i;\n"
+	"    if (c && c.randomUUID) return c.randomUUID();\n"
+	"    if (c && c.getRandomValues) c.getRandomValues(a);\n"
+	"    else for (i = 0; i < 16; i++) a[i] = Math.random() * 256 | 0;\n"
+	"    return Array.prototype.map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join('');\n"
+	"  }\n"
+	"  function visitor() {\n"
+	"    var m = d.cookie.match(/(?:^|;\\s*)kz_vid=([^;]+)/), v = (m && m[1]) || get(CK) || rid();\n"
+	"    cookie(v, YEAR);\n"
+	"    put(CK, v);\n"
+	"    return v;\n"
+	"  }\n"
+	"  if (on) id = visitor();\n"
+	"  function ctx() {\n"
+	"    var c = { url: loc.href, title: d.title, lang: nav.language, screen: screen.width + 'x' + screen.height };\n"
+	"    if (ref) c.referrer = ref;\n"
+	"    if (nav.webdriver) c.webdriver = true;\n"
+	"    return c;\n"
+	"  }\n"
+	"  function post(batch, tries) {\n"
+	"    var body = JSON.stringify({ site_key: key, sentAt: new Date().toISOString(), batch: batch });\n"
+	"    function again() { if (on && tries < 4) setTimeout(function () { post(batch, tries + 1); }, 2000 << tries); }\n"
+	"    if (w.fetch) {\n"
+	"      fetch(url, { method: 'POST', body: body, keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })\n"
+	"        .then(function (r) { if (r.status >= 500 || r.status == 429) again(); }, again);\n"
+	"    } else if (nav.sendBeacon) {\n"
+	"      nav.sendBeacon(url, body);\n"
+	"    }\n"
+	"  }\n"
+	"  function flush(unloading) {\n"
+	"    clearTimeout(timer);\n"
+	"    timer = 0;\n"
+	"    while (q.length) {\n"
+	"      var b = q.splice(0, 20);\n"
+	"      if (!(unloading && nav.sendBeacon && nav.sendBeacon(url, JSON.stringify({ site_key: key, sentAt: new Date().toISOString(), batch: b })))) post(b, 0);\n"
+	"    }\n"
+	"  }\n"
+	"  function push(ev) {\n"
+	"    if (!on || !key) return;\n"
+	"    ev.anonymousId = id;\n"
+	"    ev.messageId = rid();\n"
+	"    ev.timestamp = new Date().toISOString();\n"
+	"    ev.context = ctx();\n"
+	"    q.push(ev);\n"
+	"    if (q.length >= 20) flush();\n"
+	"    else if (!timer) timer = setTimeout(flush, 300);\n"
+	"  }\n"
+	"  function page(props) {\n"
+	"    last = loc.href;\n"
+	"    push({ type: 'page', properties: props || {} });\n"
+	"  }\n"
+	"  function moved() {\n"
+	"    if (loc.href != last) {\n"
+	"      ref = last;\n"
+	"      page();\n"
+	"    }\n"
+	"  }\n"
+	"  function consent(yes) {\n"
+	"    if (yes) {\n"
+	"      put(CC, '1');\n"
+	"      if (!on && !dnt) { on = true; id = visitor(); }\n"
+	"    } else {\n"
+	"      on = false;\n"
+	"      q = [];\n"
+	"      id = null;\n"
+	"      cookie('', 0);\n"
+	"      put(CK, null);\n"
+	"      put(CC, '0');\n"
+	"    }\n"
+	"  }\n"
+	"  function call(cmd, a, b) {\n"
+	"    if (cmd == 'consent') consent(a !== false);\n"
+	"    else if (cmd == 'page') page(a);\n"
+	"    else if (cmd == 'track' && a) push({ type: 'track', event: String(a), properties: b || {} });\n"
+	"    else if (cmd == 'identify' && a) { push({ type: 'identify', traits: a }); flush(); }\n"
+	"  }\n"
+	"  var hp = w.history && history.pushState;\n"
+	"  if (hp) {\n"
+	"    history.pushState = function () {\n"
+	"      var r = hp.apply(this, arguments);\n"
+	"      setTimeout(moved, 0);\n"
+	"      return r;\n"
+	"    };\n"
+	"    w.addEventListener('popstate', function () { setTimeout(moved, 0); });\n"
+	"  }\n"
+	"  d.addEventListener('visibilitychange', function () { if (d.visibilityState == 'hidden') flush(1); });\n"
+	"  w.addEventListener('pagehide', function () { flush(1); });\n"
+	"  var early = (stub && stub.q) || [], i;\n"
+	"  w.kz = function () { call.apply(null, arguments); };\n"
+	"  w.kz.v = 1;\n"
+	"  for (i = 0; i < early.length; i++) if (early[i][0] == 'consent') call.apply(null, early[i]);\n"
+	"  page();\n"
+	"  for (i = 0; i < early.length; i++) if (early[i][0] != 'consent') call.apply(null, early[i]);\n"
+	"})(window, document);\n";
+// clang-format on
+
+static char etag[40];
+static pthread_once_t etag_once = PTHREAD_ONCE_INIT;
+
+static void make_etag(void)
+{
+	char hex[65];
+	kz_sha256_hex(kzjs, sizeof kzjs - 1, hex);
+	snprintf(etag, sizeof etag, "\"%.16s\"", hex);
+}
+
+const char *kz_kzjs_source(size_t *len)
+{
+	*len = sizeof kzjs - 1;
+	return kzjs;
+}
+
+const char *kz_kzjs_etag(void)
+{
+	pthread_once(&etag_once, make_etag);
+	return etag;
+}
