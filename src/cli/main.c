@@ -38,7 +38,12 @@ static const command commands[] = {
 	 "  KIZUNA_MAX_UPLOAD        largest CSV upload in bytes (default 268435456)\n"
 	 "  KIZUNA_DEFAULT_COUNTRY   country for phone numbers without +code (default JP)\n"
 	 "  KIZUNA_THREADS           HTTP worker threads (default 16)\n"
-	 "  KIZUNA_LOG               debug | info | warn | error (default info)\n\n"
+	 "  KIZUNA_LOG               debug | info | warn | error (default info)\n"
+	 "  KIZUNA_SESSION_IDLE_MINUTES  sign the admin UI out after this idle time (default 30)\n"
+	 "  KIZUNA_WEB_DIR           serve the admin UI from this folder instead of the binary\n"
+	 "  KIZUNA_TRUST_PROXY       1: take the client IP from X-Forwarded-For\n"
+	 "  KIZUNA_EVENT_RETENTION_DAYS  keep raw events without a site this long (default 400)\n"
+	 "  KIZUNA_PRUNE_INTERVAL_SECONDS  how often old events are rolled up and pruned\n\n"
 	 "Migrations are applied at start. SIGTERM or SIGINT stops accepting connections,\n"
 	 "finishes the requests in flight and exits 0.\n"},
 	{"init", kz_cmd_init, "create/migrate the database, the admin user and an API key",
