@@ -207,4 +207,5 @@ void kz_api_register(kz_server *s)
 	kz_api_visitors_routes(s);
 	kz_api_sites_routes(s);
 	kz_api_collect_routes(s);
+	kz_api_live_routes(s);
 }

@@ -257,4 +257,10 @@ int kz_store_event_rollups(kz_conn *c, int64_t contact_id, json_t **data, kz_err
 int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char **next_cursor,
 			kz_err *err);
 
+/* ---- tracking: the dashboard's live view ---- */
+/* {"per_minute":[{"minute","count"}] (the 60 minutes up to now_ms, oldest first),
+ * "top_pages":[{"path","title","count"}] (page views of the last 24 hours),
+ * "top_sources":[{"source","count"}] (sessions started in the last 24 hours)}, `top` each. */
+int kz_store_live(kz_conn *c, int64_t now_ms, int top, json_t **out, kz_err *err);
+
 #endif

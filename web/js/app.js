@@ -13,6 +13,8 @@ const ROUTES = [
 	{ path: '/contacts', page: 'contacts', nav: 'contacts' },
 	{ path: '/contacts/:id', page: 'contact', nav: 'contacts' },
 	{ path: '/import', page: 'import', nav: 'contacts' },
+	{ path: '/visitors', page: 'visitors', nav: 'visitors' },
+	{ path: '/visitors/:id', page: 'visitor', nav: 'visitors' },
 	{ path: '/companies', page: 'companies', nav: 'companies' },
 	{ path: '/companies/:id', page: 'company', nav: 'companies' },
 	{ path: '/segments', page: 'coming-soon', nav: 'segments' },
@@ -24,6 +26,7 @@ const ROUTES = [
 	{ path: '/settings/users', page: 'settings-users', nav: 'settings' },
 	{ path: '/settings/api-keys', page: 'settings-keys', nav: 'settings' },
 	{ path: '/settings/fields', page: 'settings-fields', nav: 'settings' },
+	{ path: '/settings/sites', page: 'settings-sites', nav: 'settings' },
 	{ path: '/settings/general', page: 'settings-general', nav: 'settings' },
 ];
 
@@ -32,6 +35,7 @@ const NAV = [
 		{ id: 'dashboard', href: '/', icon: 'dashboard' },
 		{ id: 'contacts', href: '/contacts', icon: 'contacts' },
 		{ id: 'companies', href: '/companies', icon: 'companies' },
+		{ id: 'visitors', href: '/visitors', icon: 'globe' },
 	] },
 	{ group: 'nav.group_marketing', items: [
 		{ id: 'segments', href: '/segments', icon: 'segments', soon: true },

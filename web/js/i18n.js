@@ -123,6 +123,13 @@ export function fmtDate(v) {
 	return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone }).format(d);
 }
 
+/** A time of day ("14:05") in the workspace time zone. */
+export function fmtTime(v) {
+	const d = toDate(v);
+	if (!d) return '';
+	return new Intl.DateTimeFormat(locale(), { timeStyle: 'short', timeZone }).format(d);
+}
+
 /** The hour of day now in the workspace time zone (0–23), for greetings. */
 export function hourNow() {
 	const hr = new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone }).format(new Date());

@@ -8,6 +8,7 @@ const TABS = [
 	{ id: 'users', href: '/settings/users', icon: 'user', show: () => can('read_users') },
 	{ id: 'api-keys', href: '/settings/api-keys', icon: 'key', show: () => can('admin') },
 	{ id: 'fields', href: '/settings/fields', icon: 'fields', show: () => true },
+	{ id: 'sites', href: '/settings/sites', icon: 'globe', show: () => true },
 	{ id: 'general', href: '/settings/general', icon: 'settings', show: () => true },
 ];
 

@@ -1,5 +1,5 @@
 // contact.js — one contact: profile and custom fields edited in place, tags, company, owner,
-// the timeline panel (empty until tracking exists) and delete.
+// the timeline panel (tracked events, newest first, filtered by kind, paged) and delete.
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount } from '../dom.js';
 import { t, fmtDateTime, fmtRelative, fmtNumber, locale } from '../i18n.js';
@@ -7,6 +7,8 @@ import { editor, formatValue, fmtPhone, sameValue } from '../fields.js';
 import { inlineRow, combobox } from '../inline.js';
 import { state, can, companyInitial, loadFields, loadUsers, userLabel, contactName, contactKana, initials, avatarColor } from '../state.js';
 import { confirmDialog, toast, skeletonBlock, emptyState, downloadText } from '../ui.js';
+import { eventItem, kindFilter, EVENT_TYPES } from '../tracking.js';
+import { setQuery } from '../app.js';
 
 function timeZones() {
 	try {
@@ -147,16 +149,71 @@ export default async function render(ctx) {
 			h('div', { class: 'card-body' }, body));
 	}
 
+	// The timeline is loaded once and kept across redraws (renderAll rebuilds the cards).
+	const tl = { type: ctx.query.kind && EVENT_TYPES.includes(ctx.query.kind) ? ctx.query.kind : '', items: [], cursor: null, loaded: false, loading: false, failed: null };
+
+	function timelineEmpty() {
+		return h('div', { class: 'timeline-empty', 'data-testid': 'timeline-empty' },
+			h('div', { class: 'line', 'aria-hidden': 'true' },
+				h('div', null, h('i'), h('span', { style: { width: '70%' } })),
+				h('div', null, h('i'), h('span', { style: { width: '50%' } })),
+				h('div', null, h('i'), h('span', { style: { width: '62%' } }))),
+			h('strong', { class: 'text-2', text: tl.type ? t('track.none_of_kind') : t('contact.timeline_empty') }),
+			h('p', { text: tl.type ? t('track.none_of_kind_text') : t('contact.timeline_empty_text') }));
+	}
+
+	function fillTimeline(body) {
+		if (!tl.loaded) return mount(body, h('div', { class: 'card-body' }, skeletonBlock(4)));
+		if (tl.failed) return mount(body, h('div', { class: 'card-body' }, h('p', { class: 'muted small', 'data-testid': 'timeline-error', text: tl.failed })));
+		if (!tl.items.length) return mount(body, timelineEmpty());
+		const more = tl.cursor
+			? h('div', { class: 'table-footer' }, h('span', { text: t('track.shown', { n: tl.items.length }) }),
+				h('button', { type: 'button', class: 'btn btn-sm', disabled: tl.loading, 'data-testid': 'timeline-more', onclick: () => loadTimeline(body, true) }, icon('chevronDown', { size: 'sm' }), t('track.load_more')))
+			: null;
+		mount(body, h('ol', { class: 'tl', 'data-testid': 'timeline-events', 'aria-label': t('contact.timeline') }, tl.items.map(eventItem)), more);
+	}
+
+	async function loadTimeline(body, more) {
+		if (tl.loading) return;
+		tl.loading = true;
+		const type = tl.type;
+		try {
+			const r = await api.get(`/contacts/${id}/timeline`, { limit: 20, type: type || undefined, cursor: more ? tl.cursor : undefined }, { quiet: true, signal: ctx.signal });
+			if (type !== tl.type) return;
+			tl.items = more ? tl.items.concat(r.data) : r.data;
+			tl.cursor = r.next_cursor;
+			tl.failed = null;
+		} catch (e) {
+			if (e.name === 'AbortError') return;
+			tl.failed = errorMessage(e);
+		} finally {
+			tl.loading = false;
+			tl.loaded = true;
+		}
+		if (ctx.alive && body.isConnected) fillTimeline(body);
+		else if (ctx.alive) {
+			const b = ctx.root.querySelector('[data-testid="timeline-body"]');
+			if (b) fillTimeline(b);
+		}
+	}
+
 	function timelineCard() {
+		const body = h('div', { 'data-testid': 'timeline-body' });
+		const filter = kindFilter({ id: 'timeline-kind', value: tl.type, testid: 'timeline-kind', onChange: (v) => {
+			tl.type = v;
+			tl.items = [];
+			tl.cursor = null;
+			tl.loaded = false;
+			tl.loading = false;
+			setQuery({ kind: v });
+			fillTimeline(body);
+			loadTimeline(body, false);
+		} });
+		fillTimeline(body);
+		if (!tl.loaded && !tl.loading) loadTimeline(body, false);
 		return h('section', { class: 'card', 'aria-labelledby': 'timeline-h', 'data-testid': 'timeline' },
-			h('div', { class: 'card-header' }, h('h2', { id: 'timeline-h', text: t('contact.timeline') }), h('span', { class: 'badge' }, icon('activity', { size: 'sm' }), t('contact.timeline_badge'))),
-			h('div', { class: 'timeline-empty', 'data-testid': 'timeline-empty' },
-				h('div', { class: 'line', 'aria-hidden': 'true' },
-					h('div', null, h('i'), h('span', { style: { width: '70%' } })),
-					h('div', null, h('i'), h('span', { style: { width: '50%' } })),
-					h('div', null, h('i'), h('span', { style: { width: '62%' } }))),
-				h('strong', { class: 'text-2', text: t('contact.timeline_empty') }),
-				h('p', { text: t('contact.timeline_empty_text') })));
+			h('div', { class: 'card-header' }, h('h2', { id: 'timeline-h', text: t('contact.timeline') }), filter),
+			body);
 	}
 
 	function tagsCard() {
