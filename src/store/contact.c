@@ -377,8 +377,11 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 				p[n++] = KZ_TEXT(cur_val);
 			}
 			p[n++] = KZ_INT(cur_id);
-			kz_buf_addf(&sql, " AND (%s %s $%d OR (%s = $%d AND c.id %s $%d))", sort->expr,
-				    op, n - 1, sort->expr, n - 1, op, n);
+			/* "v >= last AND (v > last OR id > last_id)": the same rows as the
+			 * textbook "(v > last) OR (v = last AND id > last_id)", but both
+			 * databases can start the index scan at `last` instead of the top. */
+			kz_buf_addf(&sql, " AND %s %s= $%d AND (%s %s $%d OR c.id %s $%d)", sort->expr,
+				    op, n - 1, sort->expr, op, n - 1, op, n);
 		}
 	}
 	kz_buf_addf(&sql, " ORDER BY %s %s", sort->expr, desc ? "DESC" : "ASC");

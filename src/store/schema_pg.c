@@ -102,5 +102,10 @@ const char *const kz_pg_migrations[] = {
 	"  day INTEGER NOT NULL, name TEXT NOT NULL, count BIGINT NOT NULL,"
 	"  PRIMARY KEY (contact_id, day, name));"
 	"CREATE INDEX events_occurred ON events(occurred_at);",
+	/* 5: list sorts by name and email use indexes on the exact sort expressions */
+	"DROP INDEX contacts_last_name;"
+	"CREATE INDEX contacts_last_name ON contacts((COALESCE(last_name, '')), id);"
+	"CREATE INDEX contacts_first_name ON contacts((COALESCE(first_name, '')), id);"
+	"CREATE INDEX contacts_email_sort ON contacts((COALESCE(email, '')), id);",
 	NULL,
 };
