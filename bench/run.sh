@@ -44,7 +44,7 @@ GET_CONTACTS=10000
 WARMUP=2
 WITH_PG=${KZ_BENCH_PG:-1}
 PGBIN=${KZ_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k)
+BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track)
 
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -630,6 +630,12 @@ bench_contacts_list_100k() {
 	else
 		echo "contacts_list_100k_pg skipped (KZ_BENCH_PG=0)"
 	fi
+}
+
+# ---- track: issue 4's tracking benchmarks, in their own script (see bench/track.sh)
+bench_track() {
+	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_DURATION=$DURATION \
+		KZ_BENCH_THREADS=$THREADS tracked "$BENCH_DIR/track.sh"
 }
 
 # ---------------------------------------------------------------- main

@@ -219,26 +219,87 @@ done:
 	return 0;
 }
 
+#define EXPORT_PAGE 1000 /* rows per store call while an export gathers everything */
+
+/* Every stored event of the contact, oldest first (the store pages newest first). */
+static int export_events(kz_conn *c, int64_t id, json_t **out /* OUT */, kz_err *err)
+{
+	kz_event_query q;
+	json_t *newest = json_array(), *page = NULL;
+	char *cursor = NULL;
+	size_t i;
+	memset(&q, 0, sizeof q);
+	q.contact_id = id;
+	q.limit = EXPORT_PAGE;
+	*out = NULL;
+	do {
+		q.cursor = cursor;
+		if (kz_store_event_list(c, &q, &page, &cursor, err) < 0) {
+			free((char *)q.cursor);
+			json_decref(newest);
+			return -1;
+		}
+		free((char *)q.cursor);
+		json_array_extend(newest, page);
+		json_decref(page);
+	} while (cursor);
+	*out = json_array();
+	for (i = json_array_size(newest); i > 0; i--)
+		json_array_append(*out, json_array_get(newest, i - 1));
+	json_decref(newest);
+	return 0;
+}
+
+/* Every visitor (anonymous identity) tied to the contact, most recently seen first. */
+static int export_visitors(kz_conn *c, int64_t id, json_t **out /* OUT */, kz_err *err)
+{
+	kz_visitor_query q;
+	json_t *page = NULL;
+	char *cursor = NULL;
+	memset(&q, 0, sizeof q);
+	q.contact_id = id;
+	q.limit = EXPORT_PAGE;
+	*out = json_array();
+	do {
+		q.cursor = cursor;
+		if (kz_store_visitor_list(c, &q, &page, &cursor, err) < 0) {
+			free((char *)q.cursor);
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		free((char *)q.cursor);
+		json_array_extend(*out, page);
+		json_decref(page);
+	} while (cursor);
+	return 0;
+}
+
 static int person_export(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
 	int64_t id;
-	json_t *contact = NULL, *company = NULL, *out;
+	json_t *contact = NULL, *company = NULL, *events = NULL, *visitors = NULL, *out;
 	kz_conn *c;
 	kz_err err;
 	if (kz_req_id(req, 0, &id, resp) < 0)
 		return 0;
 	c = kz_store_acquire(app->store);
-	if (kz_store_contact_get(c, id, &contact, &err) < 0) {
+	if (kz_store_contact_get(c, id, &contact, &err) < 0 ||
+	    export_events(c, id, &events, &err) < 0 ||
+	    export_visitors(c, id, &visitors, &err) < 0) {
 		kz_store_release(c);
+		json_decref(contact);
+		json_decref(events);
 		return kz_resp_error(resp, &err);
 	}
 	if (json_is_integer(json_object_get(contact, "company_id")))
 		kz_store_company_get(c, json_integer_value(json_object_get(contact, "company_id")),
 				     &company, &err);
 	kz_store_release(c);
-	out = json_pack("{s:s, s:o, s:o, s:[], s:[]}", "kind", "kizuna.person_export", "contact",
-			contact, "company", company ? company : json_null(), "events", "consents");
+	out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[]}", "kind", "kizuna.person_export",
+			"contact", contact, "company", company ? company : json_null(), "events",
+			events, "visitors", visitors, "consents");
 	return kz_resp_json(resp, 200, out);
 }
 

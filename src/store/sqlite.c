@@ -1,4 +1,5 @@
 /* sqlite.c — the SQLite driver: WAL, a per-connection statement cache, $N placeholders. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,21 @@ static void ensure_parent_dir(const char *path)
 	mkdir(dir, 0755);
 }
 
+/* SQLite counts every allocation under one global mutex (SQLITE_CONFIG_MEMSTATUS) unless told
+ * not to; nothing here reads those counters, and the event writer and the request threads
+ * would queue on that mutex for every malloc. Must run before the library initializes. */
+static void sq_global_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_connect(const char *url, void **h, kz_err *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sq_conn *c = calloc(1, sizeof *c);
 	const char *path = url;
 	char *msg = NULL;
+	pthread_once(&once, sq_global_config);
 	if (!c)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
 	if (!strncmp(path, "sqlite://", 9))

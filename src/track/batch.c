@@ -12,6 +12,9 @@ static json_t *error_body(const kz_err *e)
 {
 	json_t *err = json_pack("{s:s, s:s}", "code", e->code[0] ? e->code : "internal", "message",
 				e->message[0] ? e->message : "internal error");
+	if (!err) /* a message that is not valid UTF-8 (it quotes the input): say less */
+		err = json_pack("{s:s, s:s}", "code", e->code[0] ? e->code : "internal", "message",
+				"the event is not valid");
 	json_object_set_new(err, "field", e->field[0] ? json_string(e->field) : json_null());
 	return json_pack("{s:o}", "error", err);
 }
@@ -21,6 +24,10 @@ static json_t *error_entry(size_t index, const kz_err *e)
 	json_t *o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "code",
 			      e->code[0] ? e->code : "internal", "message",
 			      e->message[0] ? e->message : "the event could not be written");
+	if (!o) /* a message that is not valid UTF-8 (it quotes the input): say less */
+		o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "code",
+			      e->code[0] ? e->code : "internal", "message",
+			      "the event is not valid");
 	json_object_set_new(o, "field", e->field[0] ? json_string(e->field) : json_null());
 	return o;
 }
@@ -54,61 +61,82 @@ static int fail(json_t **answer, int status, const char *code, const char *field
 	return status;
 }
 
-int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src_in,
-		    const kz_track_policy *policy, json_t **answer)
+void kz_track_batch_release(kz_track_batch *b)
+{
+	size_t i;
+	for (i = 0; i < b->nvalid; i++)
+		kz_track_event_release(&b->evs[i]);
+	free(b->evs);
+	free(b->index);
+	json_decref(b->errors);
+	memset(b, 0, sizeof *b);
+}
+
+int kz_track_batch_parse(const json_t *body, const kz_track_src *src_in,
+			 const kz_track_policy *policy, kz_track_batch *b, json_t **answer)
 {
 	const json_t *batch = json_object_get(body, "batch");
 	const json_t *sent = json_object_get(body, "sentAt");
 	kz_track_src src = *src_in;
-	kz_track_event *evs = NULL;
-	size_t *index = NULL, n, nvalid = 0, i;
-	json_t *errors = json_array(), *write_errors = NULL;
-	int single = !batch, status = 200, accepted = 0, dups = 0, dropped = 0, failed5 = 0;
 	kz_err err;
 	int64_t sent_ms;
+	size_t i;
+	memset(b, 0, sizeof *b);
 	*answer = NULL;
-	if (batch && !json_is_array(batch)) {
-		json_decref(errors);
+	b->single = !batch;
+	b->errors = json_array();
+	if (batch && !json_is_array(batch))
 		return fail(answer, 422, "invalid_field", "batch",
 			    "batch must be an array of events");
-	}
-	n = single ? 1 : json_array_size(batch);
-	if (n > KZ_TRACK_MAX_BATCH) {
-		json_decref(errors);
+	b->n = b->single ? 1 : json_array_size(batch);
+	if (b->n > KZ_TRACK_MAX_BATCH)
 		return fail(answer, 413, "batch_too_large", "batch",
 			    "a batch holds at most 1000 events; split it");
-	}
 	/* The sender's clock may be off: shift its timestamps by (received - sentAt). */
 	if (json_is_string(sent) && kz_time_parse_iso(json_string_value(sent), &sent_ms) == 0)
 		src.skew_ms = src.received_at - sent_ms;
-	evs = calloc(n ? n : 1, sizeof *evs);
-	index = calloc(n ? n : 1, sizeof *index);
-	if (!evs || !index) {
-		free(evs);
-		free(index);
-		json_decref(errors);
+	b->evs = calloc(b->n ? b->n : 1, sizeof *b->evs);
+	b->index = calloc(b->n ? b->n : 1, sizeof *b->index);
+	if (!b->evs || !b->index || !b->errors)
 		return fail(answer, 500, "internal", NULL, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		const json_t *in = single ? body : json_array_get(batch, i);
+	for (i = 0; i < b->n; i++) {
+		const json_t *in = b->single ? body : json_array_get(batch, i);
+		kz_track_event *ev = &b->evs[b->nvalid];
 		kz_err_clear(&err);
-		if (kz_track_event_parse(in, &src, &evs[nvalid], &err) < 0) {
-			if (single) {
+		if (kz_track_event_parse(in, &src, ev, &err) < 0) {
+			if (b->single) {
 				*answer = error_body(&err);
-				status = err.status ? err.status : 422;
-				goto out;
+				return err.status ? err.status : 422;
 			}
-			json_array_append_new(errors, error_entry(i, &err));
+			json_array_append_new(b->errors, error_entry(i, &err));
 			continue;
 		}
-		if (policy && policy->drop_headless && evs[nvalid].headless) {
-			kz_track_event_release(&evs[nvalid]);
-			dropped++;
+		if (policy && policy->drop_headless && ev->headless) {
+			kz_track_event_release(ev);
+			b->dropped++;
 			continue;
 		}
-		index[nvalid++] = i;
+		b->index[b->nvalid++] = i;
 	}
-	kz_track_count_drop(KZ_DROP_BOT, dropped);
+	return 0;
+}
+
+int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
+		    const kz_track_policy *policy, json_t **answer)
+{
+	kz_track_batch b;
+	kz_track_event *evs;
+	json_t *errors, *write_errors = NULL;
+	int status, accepted = 0, dups = 0, failed5 = 0;
+	size_t i, nvalid;
+	kz_err err;
+	status = kz_track_batch_parse(body, src, policy, &b, answer);
+	if (status)
+		goto out;
+	status = 200;
+	evs = b.evs;
+	nvalid = b.nvalid;
+	kz_track_count_drop(KZ_DROP_BOT, b.dropped);
 	kz_err_clear(&err);
 	if (nvalid && kz_track_write(w, evs, (int)nvalid, &err) < 0) {
 		*answer = error_body(&err);
@@ -124,12 +152,12 @@ int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *
 		} else {
 			if (evs[i].err.status >= 500)
 				failed5++;
-			if (single) {
+			if (b.single) {
 				*answer = error_body(&evs[i].err);
 				status = evs[i].err.status ? evs[i].err.status : 500;
 				goto out;
 			}
-			json_array_append_new(write_errors, error_entry(index[i], &evs[i].err));
+			json_array_append_new(write_errors, error_entry(b.index[i], &evs[i].err));
 		}
 	}
 	if (failed5 && (size_t)failed5 == nvalid) {
@@ -140,18 +168,15 @@ int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *
 				    "field");
 		goto out;
 	}
-	errors = merge_errors(errors, write_errors);
+	errors = merge_errors(b.errors, write_errors);
+	b.errors = NULL;
 	write_errors = NULL;
-	*answer = json_pack("{s:i, s:i, s:O}", "accepted", accepted, "duplicates", dups, "errors",
+	*answer = json_pack("{s:i, s:i, s:o}", "accepted", accepted, "duplicates", dups, "errors",
 			    errors);
-	if (dropped)
-		json_object_set_new(*answer, "dropped", json_integer(dropped));
+	if (b.dropped)
+		json_object_set_new(*answer, "dropped", json_integer(b.dropped));
 out:
-	for (i = 0; i < nvalid; i++)
-		kz_track_event_release(&evs[i]);
-	free(evs);
-	free(index);
-	json_decref(errors);
+	kz_track_batch_release(&b);
 	json_decref(write_errors);
 	return status;
 }

@@ -13,6 +13,25 @@ typedef struct kz_track_policy {
 	int drop_headless; /* the site filters bots: events reporting navigator.webdriver go */
 } kz_track_policy;
 
+/* A body's events after validation: the valid ones (for the writer) and, per index, why the
+ * others were refused. No SQL, no HTTP: this is what the fuzz target drives. */
+typedef struct kz_track_batch {
+	kz_track_event *evs; /* nvalid parsed events */
+	size_t *index;       /* index[k]: the position of evs[k] in the body */
+	size_t n, nvalid;    /* events in the body, events that passed */
+	int single;          /* the body was one event, not {"batch": [...]} */
+	int dropped;         /* headless browsers the policy dropped */
+	json_t *errors;      /* [{"index","code","field","message"}], in index order */
+} kz_track_batch;
+
+/* Validate a body into *b (zeroed first). Returns 0, or the HTTP status with *answer set
+ * when the body is refused whole (not a batch, too large, a single invalid event);
+ * kz_track_batch_release is due either way. */
+int kz_track_batch_parse(const json_t *body, const kz_track_src *src, const kz_track_policy *policy,
+			 kz_track_batch *b, json_t **answer);
+/* Free what a batch owns. */
+void kz_track_batch_release(kz_track_batch *b);
+
 /* Handle a body. Returns the HTTP status; *answer is the JSON to send (the result, or an
  * {"error": ...} object for a malformed body or a single invalid event). */
 int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,

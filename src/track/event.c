@@ -45,6 +45,8 @@ void kz_track_event_release(kz_track_event *ev)
 	json_decref(ev->properties);
 	json_decref(ev->traits);
 	json_decref(ev->context);
+	free(ev->properties_text);
+	free(ev->context_text);
 	memset(ev, 0, sizeof *ev);
 }
 
@@ -175,13 +177,26 @@ char *kz_track_url_host(const char *url)
 		p = url + 7;
 	else
 		return NULL;
-	n = strcspn(p, "/?#:");
-	if (n == 0)
-		return NULL;
+	/* The authority ends at the path, query or fragment; a user:password@ before the host
+	 * is not the host (https://user:pw@evil.example must not read as "user"). */
+	n = strcspn(p, "/?#");
+	for (size_t i = n; i > 0; i--)
+		if (p[i - 1] == '@') {
+			p += i;
+			n -= i;
+			break;
+		}
+	n = strcspn(p, "/?#:") < n ? strcspn(p, "/?#:") : n;
+	while (n > 0 && p[n - 1] == '.') /* "example.jp." is example.jp */
+		n--;
 	if (n > 4 && !strncasecmp(p, "www.", 4)) {
 		p += 4;
 		n -= 4;
 	}
+	while (n > 0 && p[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return NULL;
 	out = malloc(n + 1);
 	if (!out)
 		return NULL;
@@ -345,9 +360,16 @@ static int parse_type(const json_t *in, kz_ev_type *t, kz_err *err)
 		*t = KZ_EV_IDENTIFY;
 	else if (!strcmp(s, "alias"))
 		*t = KZ_EV_ALIAS;
-	else
-		return kz_err_set(err, 422, "invalid_field", "type",
-				  "type must be track, page, identify or alias (got \"%.40s\")", s);
+	else {
+		/* Quote at most 40 bytes, cut at a character boundary: the message goes into a
+		 * JSON answer, and half a UTF-8 character would make it unencodable. */
+		char *got = dup_cut(s, 40);
+		kz_err_set(err, 422, "invalid_field", "type",
+			   "type must be track, page, identify or alias (got \"%s\")",
+			   got ? got : "?");
+		free(got);
+		return -1;
+	}
 	return 0;
 }
 
@@ -504,6 +526,12 @@ int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_eve
 				    &ev->headless, err);
 	if (!ev->context)
 		goto fail;
+	ev->properties_text = json_dumps(ev->properties, JSON_COMPACT);
+	ev->context_text = json_dumps(ev->context, JSON_COMPACT);
+	if (!ev->properties_text || !ev->context_text) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	kz_track_event_release(ev);

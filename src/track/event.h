@@ -42,6 +42,9 @@ typedef struct kz_track_event {
 	json_t *properties; /* object */
 	json_t *traits;     /* identify: object; otherwise NULL */
 	json_t *context;    /* flat: url, path, title, referrer, utm_*, ip, ua, screen, lang, ... */
+	/* properties and context as compact JSON text, made while validating on the request's
+	 * thread so the single writer thread does not serialize them */
+	char *properties_text, *context_text;
 	/* set by the writer */
 	int state;
 	kz_err err;

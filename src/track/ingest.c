@@ -372,8 +372,13 @@ static int visitor_for_anon(kz_conn *c, const kz_track_event *ev, kz_visitor_ref
 	const char *ua = json_string_value(json_object_get(ev->context, "ua"));
 	int64_t site = ev->site_id;
 	if (!ev->site_id) {
-		/* The server API may pass on the browser's anonymousId (kz.js), on any site. */
-		if (kz_store_visitor_find(c, KZ_SITE_ANY, ev->anon_id, v, err) < 0)
+		/* The server API may pass on the browser's anonymousId (kz.js), on any site: the
+		 * oldest visitor with it wins. A server-API visitor (site 0) is only ever created
+		 * when no visitor had the anonymousId, so when one exists it is that oldest: look
+		 * it up by the unique (anon_id, site_id) key first, which is a point read, where
+		 * the search across sites sorts (a temporary b-tree per event in SQLite). */
+		if (kz_store_visitor_find(c, 0, ev->anon_id, v, err) < 0 ||
+		    (!v->id && kz_store_visitor_find(c, KZ_SITE_ANY, ev->anon_id, v, err) < 0))
 			return -1;
 		site = v->id ? v->site_id : 0;
 	}
@@ -401,21 +406,23 @@ static int alias(kz_conn *c, const kz_track_event *ev, kz_visitor_ref *uv, int64
 static int insert_event(kz_conn *c, kz_track_event *ev, int64_t cid, int64_t vid, int64_t sid,
 			kz_err *err)
 {
-	char *props = dump(ev->properties);
-	json_t *ctx = ev->context;
-	char *context;
+	char *own_props = NULL, *own_ctx = NULL;
+	const char *props = ev->properties_text, *context = ev->context_text;
 	kz_event_row row;
 	int inserted = 0, rc;
 	if (ev->traits && json_object_size(ev->traits)) {
 		/* identify: its traits are part of the history ("what did they tell us, when") */
 		json_object_set(ev->properties, "traits", ev->traits);
-		free(props);
-		props = dump(ev->properties);
+		props = NULL;
 	}
-	context = dump(ctx);
+	/* The texts made at validation, unless the event changed since (or was built by hand). */
+	if (!props)
+		props = own_props = dump(ev->properties);
+	if (!context)
+		context = own_ctx = dump(ev->context);
 	if (!props || !context) {
-		free(props);
-		free(context);
+		free(own_props);
+		free(own_ctx);
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
 	}
 	memset(&row, 0, sizeof row);
@@ -431,8 +438,8 @@ static int insert_event(kz_conn *c, kz_track_event *ev, int64_t cid, int64_t vid
 	row.occurred_at = ev->occurred_at;
 	row.received_at = ev->received_at;
 	rc = kz_store_event_insert(c, &row, &inserted, err);
-	free(props);
-	free(context);
+	free(own_props);
+	free(own_ctx);
 	if (rc < 0)
 		return -1;
 	ev->state = inserted ? KZ_EV_STORED : KZ_EV_DUPLICATE;

@@ -11,6 +11,8 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "store/db.h"
+#include "store/rowjson.h"
 #include "track/ingest.h"
 
 #include "base/banned.h"
@@ -44,6 +46,11 @@ struct kz_track_writer {
 	int64_t prune_at;       /* when the next pass starts */
 	json_t *prune_sites;    /* the pass in progress (NULL: none) */
 	size_t prune_next;      /* index into prune_sites; its size means "events without a site" */
+	/* SQLite: WAL checkpoints run on their own thread, not inside the writer's COMMIT */
+	pthread_t ckpt_thread;
+	pthread_cond_t ckpt_wake;
+	int ckpt_started;
+	unsigned long long ckpt_groups; /* n_groups at the last checkpoint */
 };
 
 static _Atomic unsigned long long n_stored, n_dup, n_failed, n_groups, n_fallbacks, n_pruned;
@@ -54,6 +61,8 @@ void kz_track_count_drop(enum kz_track_drop why, int n)
 	if ((int)why >= 0 && why < 3 && n > 0)
 		atomic_fetch_add(&n_drop[why], (unsigned long long)n);
 }
+
+static void replace_conn(kz_track_writer *w);
 
 /* ---- writing one group ---- */
 
@@ -167,8 +176,7 @@ static void process(kz_track_writer *w, job *jobs)
 			err.message);
 		atomic_fetch_add(&n_fallbacks, 1);
 		/* A broken connection is replaced when it goes back to the pool. */
-		kz_store_release(w->conn);
-		w->conn = kz_store_acquire(w->store);
+		replace_conn(w);
 		kz_ingest_ctx_release(&x);
 		reset_states(jobs);
 		write_one_by_one(w->conn, &x, jobs);
@@ -180,6 +188,109 @@ static void process(kz_track_writer *w, job *jobs)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	kz_debug("track writer: %d events in %.3f ms", n,
 		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
+/* ---- WAL checkpoints ---- */
+
+/* SQLite's default checkpoints from inside COMMIT once the WAL holds 1000 pages: the writer
+ * then copies pages into the database file and fsyncs it while every caller of its group
+ * waits. The writer's connection turns that off, and this thread checkpoints (PASSIVE: it
+ * never blocks the writer, which keeps appending to the WAL meanwhile) on its own pooled
+ * connection, at most every CKPT_EVERY_MS while events arrive. Durability is unchanged: a
+ * commit is durable once its WAL frames are written, checkpointed or not. */
+#define CKPT_EVERY_MS 200
+
+static void *ckpt_main(void *arg)
+{
+	kz_track_writer *w = arg;
+	prctl(PR_SET_NAME, "kz-track-ckpt", 0, 0, 0);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopping) {
+		struct timespec ts;
+		unsigned long long groups = atomic_load(&n_groups);
+		if (groups != w->ckpt_groups) {
+			kz_conn *c;
+			kz_rows rows;
+			kz_err err;
+			w->ckpt_groups = groups;
+			pthread_mutex_unlock(&w->mu);
+			c = kz_store_acquire(w->store);
+			kz_err_clear(&err);
+			if (kz_db_query(c, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, &rows, &err) <
+			    0)
+				kz_warn("track writer: WAL checkpoint failed: %s", err.message);
+			else
+				kz_rows_free(&rows);
+			kz_store_release(c);
+			pthread_mutex_lock(&w->mu);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!w->stopping)
+			pthread_cond_timedwait(&w->ckpt_wake, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Turn SQLite's checkpoints inside COMMIT off (0) or back on (1) on connection c. */
+static void autockpt(kz_conn *c, int on)
+{
+	kz_rows rows;
+	kz_err err;
+	kz_err_clear(&err);
+	if (kz_db_query(c, on ? "PRAGMA wal_autocheckpoint=1000" : "PRAGMA wal_autocheckpoint=0",
+			NULL, 0, &rows, &err) == 0)
+		kz_rows_free(&rows);
+}
+
+/* SQLite only, before the writer thread exists: start ckpt_main and take checkpoints off
+ * the writer's connection. Without the thread the writer keeps SQLite's own checkpoints
+ * (slower, still correct). */
+static void ckpt_start(kz_track_writer *w)
+{
+	pthread_cond_init(&w->ckpt_wake, NULL);
+	if (kz_conn_is_pg(w->conn))
+		return;
+	if (pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
+		kz_warn("track writer: no checkpoint thread; checkpoints stay in the writer");
+		return;
+	}
+	w->ckpt_started = 1;
+	autockpt(w->conn, 0);
+}
+
+/* Give the writer's connection back to the pool as the pool handed it out. */
+static void release_conn(kz_track_writer *w)
+{
+	if (w->ckpt_started && !kz_conn_is_pg(w->conn))
+		autockpt(w->conn, 1);
+	kz_store_release(w->conn);
+}
+
+/* A fresh writer connection from the pool (after a failed group). */
+static void replace_conn(kz_track_writer *w)
+{
+	release_conn(w);
+	w->conn = kz_store_acquire(w->store);
+	if (w->ckpt_started && !kz_conn_is_pg(w->conn))
+		autockpt(w->conn, 0);
+}
+
+static void ckpt_stop(kz_track_writer *w)
+{
+	if (w->ckpt_started) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = 1;
+		pthread_cond_signal(&w->ckpt_wake);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->ckpt_thread, NULL);
+	}
+	pthread_cond_destroy(&w->ckpt_wake);
 }
 
 /* ---- retention ---- */
@@ -358,8 +469,10 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_coun
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
 	w->conn = kz_store_acquire(store);
+	ckpt_start(w);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		kz_store_release(w->conn);
+		ckpt_stop(w);
+		release_conn(w);
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
 		pthread_cond_destroy(&w->done);
@@ -381,7 +494,8 @@ void kz_track_writer_stop(kz_track_writer *w)
 	pthread_mutex_unlock(&w->mu);
 	if (w->started)
 		pthread_join(w->thread, NULL);
-	kz_store_release(w->conn);
+	ckpt_stop(w);
+	release_conn(w);
 	json_decref(w->prune_sites);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
