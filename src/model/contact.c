@@ -327,7 +327,12 @@ static int tags_has(const json_t *tags, const char *t)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(tags, i, e) if (!strcmp(json_string_value(e), t)) return 1;
+	json_array_foreach(tags, i, e)
+	{
+		const char *s = json_string_value(e);
+		if (s && !strcmp(s, t))
+			return 1;
+	}
 	return 0;
 }
 
@@ -340,7 +345,7 @@ static int tags_add(json_t *tags, const json_t *list, kz_err *err)
 	json_array_foreach(list, i, e)
 	{
 		char *t = NULL;
-		if (clean_tag(e, &t, err) < 0)
+		if (clean_tag(e, &t, err) < 0 || !t)
 			return -1;
 		if (!tags_has(tags, t))
 			json_array_append_new(tags, json_string(t));
@@ -362,13 +367,15 @@ static int tags_remove(json_t *tags, const json_t *list, kz_err *err)
 	json_array_foreach(list, i, e)
 	{
 		char *t = NULL;
-		if (clean_tag(e, &t, err) < 0)
+		if (clean_tag(e, &t, err) < 0 || !t)
 			return -1;
-		for (size_t k = 0; k < json_array_size(tags); k++)
-			if (!strcmp(json_string_value(json_array_get(tags, k)), t)) {
+		for (size_t k = 0; k < json_array_size(tags); k++) {
+			const char *s = json_string_value(json_array_get(tags, k));
+			if (s && !strcmp(s, t)) {
 				json_array_remove(tags, k);
 				break;
 			}
+		}
 		free(t);
 	}
 	return 0;

@@ -68,9 +68,13 @@ static json_t *top_pages(kz_rows *rows, int limit)
 		}
 		json_decref(ctx);
 	}
-	all = malloc(sizeof *all * (json_object_size(seen) + 1));
+	all = malloc(sizeof(json_t *) * (json_object_size(seen) + 1));
+	if (!all) {
+		json_decref(seen);
+		return out; /* out of memory: no top pages rather than a failure */
+	}
 	json_object_foreach(seen, k, v) all[n++] = v;
-	qsort(all, n, sizeof *all, by_count);
+	qsort(all, n, sizeof(json_t *), by_count);
 	for (i = 0; i < n && (int)i < limit; i++)
 		json_array_append(out, all[i]);
 	free(all);

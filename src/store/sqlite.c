@@ -178,7 +178,7 @@ static int sq_query(void *h, const char *sql, const kz_val *p, int n, kz_rows *o
 {
 	sq_conn *c = h;
 	sqlite3_stmt *st;
-	int rc = KZ_DB_ERROR, step, ncols, cap = 0, nrows = 0;
+	int rc = KZ_DB_ERROR, step, ncols, cap = 0, nrows = 0, filled = 0;
 	char **cells = NULL;
 	if (out)
 		kz_rows_init(out);
@@ -211,7 +211,7 @@ static int sq_query(void *h, const char *sql, const kz_val *p, int n, kz_rows *o
 		}
 		for (int col = 0; col < ncols; col++) {
 			const unsigned char *v = sqlite3_column_text(st, col);
-			cells[nrows * ncols + col] = v ? strdup((const char *)v) : NULL;
+			cells[filled++] = v ? strdup((const char *)v) : NULL;
 		}
 		nrows++;
 	}
@@ -229,7 +229,7 @@ static int sq_query(void *h, const char *sql, const kz_val *p, int n, kz_rows *o
 	sqlite3_clear_bindings(st);
 	return rc;
 fail:
-	for (int i = 0; cells && i < nrows * ncols; i++)
+	for (int i = 0; i < filled; i++)
 		free(cells[i]);
 	free(cells);
 	sqlite3_reset(st);
