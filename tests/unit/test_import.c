@@ -26,6 +26,9 @@
 
 /* ---- fixture: a fresh, migrated database with two custom fields per test ---- */
 
+#define TESTDB_PREFIX "kz_test_import"
+#include "testdb.h"
+
 typedef struct fx {
 	char dir[64];
 	char url[600];
@@ -34,92 +37,12 @@ typedef struct fx {
 	kz_conn *c;
 } fx;
 
-static char pg_url[600];
-static char pg_dbname[64];
 
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[600];
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
 
-static int pg_admin(const char *url, const char *sql)
-{
-	PGconn *pc = PQconnectdb(url);
-	PGresult *r;
-	int ok;
-	if (PQstatus(pc) != CONNECTION_OK) {
-		fprintf(stderr, "cannot connect to %s: %s", url, PQerrorMessage(pc));
-		PQfinish(pc);
-		return -1;
-	}
-	PQsetNoticeProcessor(pc, quiet, NULL);
-	r = PQexec(pc, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(pc);
-	return ok ? 0 : -1;
-}
 
-static void url_with_db(const char *base, const char *db, char *out, size_t n)
-{
-	const char *host = strstr(base, "://");
-	const char *q, *slash;
-	size_t head;
-	host = host ? host + 3 : base;
-	q = strchr(host, '?');
-	slash = strchr(host, '/');
-	if (slash && q && slash > q)
-		slash = NULL;
-	head = slash ? (size_t)(slash - base) : q ? (size_t)(q - base) : strlen(base);
-	snprintf(out, n, "%.*s/%s%s", (int)head, base, db, q ? q : "");
-}
 
-static int pg_group_setup(void **state)
-{
-	const char *base = getenv("KZ_TEST_PG_URL");
-	char sql[128];
-	(void)state;
-	pg_url[0] = '\0';
-	if (!base || !*base)
-		return 0;
-	snprintf(pg_dbname, sizeof pg_dbname, "kz_test_import_%ld_%ld", (long)getpid(),
-		 (long)time(NULL));
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_dbname);
-	if (pg_admin(base, sql) < 0)
-		return -1;
-	url_with_db(base, pg_dbname, pg_url, sizeof pg_url);
-	return 0;
-}
 
-static int pg_group_teardown(void **state)
-{
-	char sql[128];
-	(void)state;
-	if (!pg_url[0])
-		return 0;
-	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbname);
-	return pg_admin(getenv("KZ_TEST_PG_URL"), sql);
-}
 
 static fx *fx_open(int pg)
 {
