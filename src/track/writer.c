@@ -243,9 +243,10 @@ static void autockpt(kz_conn *c, int on)
 	kz_rows rows;
 	kz_err err;
 	kz_err_clear(&err);
-	if (kz_db_query(c, on ? "PRAGMA wal_autocheckpoint=1000" : "PRAGMA wal_autocheckpoint=0",
-			NULL, 0, &rows, &err) == 0)
-		kz_rows_free(&rows);
+	/* The pragma answers one row; free it whatever the result (rows start empty). */
+	kz_db_query(c, on ? "PRAGMA wal_autocheckpoint=1000" : "PRAGMA wal_autocheckpoint=0", NULL,
+		    0, &rows, &err);
+	kz_rows_free(&rows);
 }
 
 /* SQLite only, before the writer thread exists: start ckpt_main and take checkpoints off
