@@ -202,6 +202,8 @@ static json_t *pixel_event(kz_req *req, const kz_track_site *site, const kz_trac
 	return ev;
 }
 
+#define PIXEL_FLOOD_PER_MINUTE 120
+
 static int pixel(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
@@ -210,6 +212,11 @@ static int pixel(kz_req *req, kz_resp *resp)
 	/* Whatever happens, the page gets its image: never an error page in an <img>. */
 	if (kz_track_site_find(app->store, kz_req_query(req, "k"), &site) > 0) {
 		int why = drop_reason(req, &site);
+		char fip[64];
+		client_ip(req, fip, sizeof fip);
+		/* No-JS pixel floods: more than PIXEL_FLOOD_PER_MINUTE hits from one address. */
+		if (!why && site.bot_filter && kz_track_flood(fip, kz_now_ms(), PIXEL_FLOOD_PER_MINUTE))
+			why = KZ_DROP_BOT + 1;
 		if (why) {
 			kz_track_count_drop((enum kz_track_drop)(why - 1), 1);
 		} else {

@@ -3,9 +3,54 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/banned.h"
+
+#define FLOOD_SLOTS 1024
+#define FLOOD_WINDOW_MS 60000
+
+/* Hits per address in the current minute; a collision only shares a counter (errs toward
+ * dropping a little more from that pair of addresses, never toward missing a flood). */
+typedef struct flood_slot {
+	char ip[48];
+	int64_t window;
+	int hits;
+} flood_slot;
+
+static flood_slot flood[FLOOD_SLOTS];
+static pthread_mutex_t flood_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int kz_track_flood(const char *ip, int64_t now_ms, int limit)
+{
+	uint32_t h = 2166136261u;
+	int64_t window = now_ms / FLOOD_WINDOW_MS;
+	flood_slot *s;
+	int over;
+	if (!ip || !*ip)
+		return 0;
+	for (const char *p = ip; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	pthread_mutex_lock(&flood_mu);
+	s = &flood[h % FLOOD_SLOTS];
+	if (s->window != window || strcmp(s->ip, ip)) {
+		if (s->window != window || s->hits <= limit) {
+			/* a new minute, or an idle neighbour: the slot is ours */
+			size_t n = strlen(ip);
+			if (n >= sizeof s->ip)
+				n = sizeof s->ip - 1;
+			memcpy(s->ip, ip, n);
+			s->ip[n] = '\0';
+			s->window = window;
+			s->hits = 0;
+		}
+	}
+	s->hits++;
+	over = s->hits > limit;
+	pthread_mutex_unlock(&flood_mu);
+	return over;
+}
 
 /* Lowercase substrings. Generic words ("bot", "crawl", "spider") catch most crawlers that
  * announce themselves; the rest are monitors, previews, HTTP libraries and headless browsers. */

@@ -347,6 +347,25 @@ describe('public collector', () => {
     assert.equal(await count(srv, 'event=page_view'), before + 1);
   });
 
+  test('pixel_flood_from_one_address_is_dropped_as_a_bot', async () => {
+    // Its own server: the flood counter is per process and per minute.
+    const s = await startServer();
+    const site = await createSite(s);
+    const before = await metric(s, 'kizuna_track_bot_dropped_total');
+    const t0 = Date.now();
+    for (let i = 0; i < 130; i++) {
+      const res = await s.api('GET', `/t/p.gif?k=${site.site_key}&u=${encodeURIComponent(`https://www.example.com/mail/${i}`)}`,
+        undefined, { key: null, headers: { 'user-agent': BROWSER_UA } });
+      assert.equal(res.status, 200); // the image is always served
+    }
+    // The counter resets each wall-clock minute; a run that straddles one may keep more.
+    const minutes = Math.floor(Date.now() / 60000) - Math.floor(t0 / 60000) + 1;
+    const kept = await count(s, 'event=page_view');
+    assert.ok(kept <= Math.min(130, 120 * minutes), `kept ${kept} pixel hits from one address`);
+    assert.ok(kept >= 100, `kept only ${kept}: the limit should not bite before 120`);
+    assert.equal(await metric(s, 'kizuna_track_bot_dropped_total'), before + (130 - kept));
+  });
+
   test('collector_drops_bots_and_headless_browsers_and_counts_them', async () => {
     const site = await createSite(srv);
     const before = await metric(srv, 'kizuna_track_bot_dropped_total');
