@@ -9,129 +9,27 @@
 //      KZ_TEST_TIMEOUT (ms per test, default 120000).
 // Failed tests leave a screenshot in build/e2e-failures/.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../it/pg.mjs';
+import { REPO, runSuite } from '../it/suite.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const BIN = process.env.KIZUNA_BIN || path.join(REPO, 'build', 'kizuna');
 const CHROMIUM = process.env.KZ_CHROMIUM || '/usr/bin/chromium';
 
-const argv = process.argv.slice(2);
-const nodeFlags = argv.filter((a) => a.startsWith('--'));
-const filters = argv.filter((a) => !a.startsWith('--'));
-const backends = (process.env.KZ_BACKENDS || 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
-
-function die(message) {
-  console.error(`e2e run.mjs: ${message}`);
-  process.exit(2);
-}
-
-for (const b of backends) {
-  if (!['sqlite', 'postgres'].includes(b)) die(`unknown backend "${b}" in KZ_BACKENDS (use sqlite, postgres)`);
-}
-const files = readdirSync(HERE)
-  .filter((f) => f.endsWith('.test.mjs'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort()
-  .map((f) => path.join(HERE, f));
-if (files.length === 0) die(`no test file in ${HERE} matches ${filters.join(', ')}`);
-if (!existsSync(BIN)) die(`kizuna binary not found at ${BIN}: build it with \`make\` or set KIZUNA_BIN`);
-if (!existsSync(CHROMIUM)) die(`no Chromium at ${CHROMIUM}: run \`make deps\` (Debian package chromium) or set KZ_CHROMIUM`);
-try {
-  createRequire(path.join(REPO, 'package.json')).resolve('playwright-core');
-} catch {
-  die('playwright-core is not installed: run `npm ci` in the repository');
-}
-
-let child = null;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  // Registered before pg.mjs's own handlers, so the tests stop before PostgreSQL does.
-  process.on(sig, () => {
-    if (child && child.exitCode === null) child.kill(sig);
-  });
-}
-
-/** Counts from the TAP summary the run wrote (`# pass N`, `# fail N`, ...). */
-function tapSummary(file) {
-  const out = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
-  if (!existsSync(file)) return out;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = line.match(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
-
-function runNodeTest(env, tapFile) {
-  const args = [
-    '--test',
-    `--test-concurrency=${process.env.KZ_TEST_CONCURRENCY || 2}`,
-    `--test-timeout=${process.env.KZ_TEST_TIMEOUT || 120000}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-    ...nodeFlags,
-    ...files,
-  ];
-  return new Promise((resolve) => {
-    child = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
-    child.on('close', (code, signal) => resolve(code ?? 128 + (os.constants.signals[signal] || 1)));
-  });
-}
-
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'kz-e2e-'));
-const results = [];
-let failed = false;
-try {
-  for (const backend of backends) {
-    console.log(`\n===== browser tests on ${backend} (${files.length} files, binary ${BIN}` +
-                `${process.env.KIZUNA_WEB_DIR ? `, UI from ${process.env.KIZUNA_WEB_DIR}` : ''}) =====`);
-    const env = { ...process.env, KZ_TEST_BACKEND: backend, KIZUNA_BIN: BIN };
-    delete env.KZ_TEST_PG_PORT;
-    let pg = null;
-    if (backend === 'postgres') {
-      try {
-        pg = await startPostgres();
-      } catch (e) {
-        console.error(`e2e run.mjs: could not start PostgreSQL: ${e.message}`);
-        results.push({ backend, code: 1, sum: tapSummary('') });
-        failed = true;
-        continue;
-      }
-      console.log(`PostgreSQL 15 on 127.0.0.1:${pg.port}`);
-      env.KZ_TEST_PG_PORT = String(pg.port);
-    }
-    const tapFile = path.join(tmp, `${backend}.tap`);
-    let code;
+await runSuite(path.dirname(fileURLToPath(import.meta.url)), {
+  name: 'e2e run.mjs',
+  what: 'browser',
+  tmpPrefix: 'kz-e2e-',
+  check() {
+    if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}: run \`make deps\` (Debian package chromium) or set KZ_CHROMIUM`;
     try {
-      code = await runNodeTest(env, tapFile);
-    } finally {
-      if (pg) await pg.stop();
+      createRequire(path.join(REPO, 'package.json')).resolve('playwright-core');
+    } catch {
+      return 'playwright-core is not installed: run `npm ci` in the repository';
     }
-    const sum = tapSummary(tapFile);
-    results.push({ backend, code, sum });
-    if (code !== 0) failed = true;
-  }
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
-}
-
-console.log('\n===== browser test summary =====');
-let pass = 0;
-let fail = 0;
-let skipped = 0;
-for (const { backend, code, sum } of results) {
-  console.log(`${backend}: ${sum.pass} passed, ${sum.fail} failed, ${sum.cancelled} cancelled, ` +
-              `${sum.skipped} skipped (exit ${code})`);
-  pass += sum.pass;
-  fail += sum.fail + sum.cancelled;
-  skipped += sum.skipped;
-}
-if (fail > 0 || failed) console.log(`screenshots of failed tests: ${path.join('build', 'e2e-failures')}/`);
-console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
-process.exit(failed || fail > 0 ? 1 : 0);
+    return null;
+  },
+  banner: () => (process.env.KIZUNA_WEB_DIR ? `, UI from ${process.env.KIZUNA_WEB_DIR}` : ''),
+  onFailure: () => console.log(`screenshots of failed tests: ${path.join('build', 'e2e-failures')}/`),
+});
