@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "model/records.h"
 #include "model/session.h"
+#include "track/batch.h"
 #include <stdio.h>
 
 #include "base/banned.h"
@@ -208,4 +209,41 @@ void kz_api_register(kz_server *s)
 	kz_api_sites_routes(s);
 	kz_api_collect_routes(s);
 	kz_api_live_routes(s);
+}
+
+/* ---- tracking: answering when the writer is done ---- */
+
+static void track_done(void *cls)
+{
+	kz_deferred_resume(cls);
+}
+
+static int track_finish(kz_req *req, kz_resp *resp, void *cls)
+{
+	json_t *answer = NULL;
+	int status = kz_track_pending_answer(cls, &answer);
+	(void)req;
+	return kz_resp_json(resp, status, answer);
+}
+
+int kz_api_track(kz_req *req, kz_resp *resp, const json_t *body, const kz_track_src *src,
+		 const kz_track_policy *policy)
+{
+	kz_app *app = req->app;
+	kz_track_pending *pending = NULL;
+	json_t *answer = NULL;
+	int status = kz_track_submit(app->track_writer, body, src, policy, track_done,
+				     kz_req_deferred(req), &pending, &answer);
+	if (pending)
+		return kz_req_defer(req, track_finish, pending);
+	return kz_resp_json(resp, status, answer);
+}
+
+#define READ_BARRIER_MS 2000
+
+void kz_app_read_barrier(void *appv)
+{
+	kz_app *app = appv;
+	if (app->track_writer && kz_track_sync(app->track_writer, READ_BARRIER_MS) < 0)
+		kz_debug("read barrier: events still being applied after %d ms", READ_BARRIER_MS);
 }

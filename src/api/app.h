@@ -77,6 +77,14 @@ int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err);
 void kz_api_country(kz_conn *c, kz_app *app, char *out, size_t outlen);
 /* Parse ?limit= (default 50, 1..500); on failure fill resp and return -1. */
 int kz_api_limit(kz_req *req, kz_resp *resp, int *limit);
+/* Hand a body of events to the tracking writer and answer: at once when the event log holds
+ * them, or later (the connection waits, no thread does) when the store must answer first. */
+struct kz_track_src;
+struct kz_track_policy;
+int kz_api_track(kz_req *req, kz_resp *resp, const json_t *body, const struct kz_track_src *src,
+		 const struct kz_track_policy *policy);
+/* Read-your-writes for API reads: wait briefly until acknowledged events are in the store. */
+void kz_app_read_barrier(void *app);
 /* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */
 json_t *kz_api_page(json_t *data, char *cursor);
 

@@ -140,7 +140,10 @@ static int collect(kz_req *req, kz_resp *resp)
 		fill_src(req, &site, &src, ip, sizeof ip);
 		memset(&policy, 0, sizeof policy);
 		policy.drop_headless = site.bot_filter;
-		status = kz_track_handle(app->track_writer, body, &src, &policy, &answer);
+		kz_api_track(req, resp, body, &src, &policy);
+		kz_track_site_release(&site);
+		json_decref(body);
+		return 0;
 	}
 	kz_track_site_release(&site);
 	json_decref(body);

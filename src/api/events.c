@@ -11,17 +11,15 @@
 
 static int ingest(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
-	json_t *body = kz_req_json(req, resp), *answer = NULL;
+	json_t *body = kz_req_json(req, resp);
 	kz_track_src src;
-	int status;
 	if (!body)
 		return 0;
 	memset(&src, 0, sizeof src);
 	src.received_at = kz_now_ms();
-	status = kz_track_handle(app->track_writer, body, &src, NULL, &answer);
+	kz_api_track(req, resp, body, &src, NULL);
 	json_decref(body);
-	return kz_resp_json(resp, status, answer);
+	return 0;
 }
 
 /* A positive id from the query, or 0 when absent; -1 (resp filled) when malformed. */
@@ -145,7 +143,7 @@ static int rollups(kz_req *req, kz_resp *resp)
 
 void kz_api_events_routes(kz_server *s)
 {
-	kz_server_route(s, "POST", "/api/v1/events", KZ_ROLE_SALES, 0, ingest);
+	kz_server_route(s, "POST", "/api/v1/events", KZ_ROLE_SALES, KZ_ROUTE_NO_BARRIER, ingest);
 	kz_server_route(s, "GET", "/api/v1/events/count", KZ_ROLE_VIEWER, 0, count);
 	kz_server_route(s, "GET", "/api/v1/contacts/{id}/timeline", KZ_ROLE_VIEWER, 0, timeline);
 	kz_server_route(s, "GET", "/api/v1/contacts/{id}/attribution", KZ_ROLE_VIEWER, 0,

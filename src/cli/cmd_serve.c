@@ -46,12 +46,26 @@ static size_t env_size(const char *name, size_t def)
 	return (size_t)n;
 }
 
+/* The event log's directory: KIZUNA_EVENT_LOG, else beside a SQLite file (DB.events), else
+ * ./data/events (PostgreSQL: each server needs its own, on a disk that survives restarts). */
+static const char *event_log_dir(const char *db, char *buf, size_t len)
+{
+	const char *v = getenv("KIZUNA_EVENT_LOG");
+	if (v && *v)
+		snprintf(buf, len, "%s", v);
+	else if (strncmp(db, "postgres://", 11) && strncmp(db, "postgresql://", 13))
+		snprintf(buf, len, "%s.events", db);
+	else
+		snprintf(buf, len, "./data/events");
+	return buf;
+}
+
 int kz_cmd_serve(int argc, char **argv)
 {
 	const char *db = kz_cli_db(argc, argv);
 	const char *listen = kz_cli_opt(argc, argv, "listen");
 	const char *base = getenv("KIZUNA_BASE_URL");
-	char host[256], base_buf[512], errbuf[256];
+	char host[256], base_buf[512], errbuf[256], log_dir[1024];
 	int port, sig;
 	sigset_t set;
 	kz_store *store;
@@ -86,12 +100,19 @@ int kz_cmd_serve(int argc, char **argv)
 	cfg.app = &app;
 	cfg.auth = kz_app_auth;
 	cfg.session = kz_app_session;
+	cfg.barrier = kz_app_read_barrier;
 	srv = kz_server_new(&cfg);
 	kz_app_init(&app, store, NULL, kz_cli_country());
 	app.server = srv;
 	{
 		kz_err werr;
-		app.track_writer = kz_track_writer_start(store, app.default_country, &werr);
+		kz_track_writer_opts wo;
+		memset(&wo, 0, sizeof wo);
+		wo.default_country = app.default_country;
+		wo.log_dir = event_log_dir(db, log_dir, sizeof log_dir);
+		wo.max_lag = (uint64_t)env_size("KIZUNA_EVENT_LOG_MAX_LAG", 5000000);
+		wo.dedupe_window = env_size("KIZUNA_DEDUPE_WINDOW", 1000000);
+		app.track_writer = kz_track_writer_start(store, &wo, &werr);
 		if (!app.track_writer) {
 			fprintf(stderr, "kizuna serve: %s\n", werr.message);
 			kz_server_free(srv);

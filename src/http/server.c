@@ -57,17 +57,26 @@ struct kz_server {
 	int port;
 	_Atomic int inflight;
 	pthread_mutex_t mlock;
+	pthread_mutex_t defer_mu; /* ready/suspended of every deferred request */
 };
 
-/* Per-request state across libmicrohttpd's calls. */
+/* Per-request state across libmicrohttpd's calls. `req` comes first: a kz_req * is also
+ * its req_ctx *, which is what a kz_deferred handle is. */
 typedef struct req_ctx {
 	kz_req req;
+	kz_server *s;
 	route *rt;
 	size_t limit;
 	int too_large;
 	int method_not_allowed;
 	char allow[64];
 	struct timespec start;
+	/* answering later (kz_req_defer) */
+	kz_finish_fn finish; /* set while deferred */
+	void *finish_cls;
+	kz_resp held; /* the response as the handler left it */
+	int ready;    /* kz_deferred_resume was called (under s->defer_mu) */
+	int parked;   /* the connection is suspended (under s->defer_mu) */
 } req_ctx;
 
 static void split_path(const char *path, char *copy, size_t copylen, char **segs, int *nsegs)
@@ -104,6 +113,7 @@ kz_server *kz_server_new(const kz_server_config *cfg)
 		s->cfg.threads = 8;
 	s->unmatched.pattern = strdup("(unmatched)");
 	pthread_mutex_init(&s->mlock, NULL);
+	pthread_mutex_init(&s->defer_mu, NULL);
 	return s;
 }
 
@@ -119,6 +129,7 @@ void kz_server_free(kz_server *s)
 	}
 	free(s->unmatched.pattern);
 	pthread_mutex_destroy(&s->mlock);
+	pthread_mutex_destroy(&s->defer_mu);
 	free(s);
 }
 
@@ -571,7 +582,77 @@ static void dispatch(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn, kz
 		}
 	}
 	req->route = rt->pattern;
+	if (s->cfg.barrier && !(rt->flags & (KZ_ROUTE_PUBLIC | KZ_ROUTE_NO_BARRIER)))
+		s->cfg.barrier(s->cfg.app);
 	rt->fn(req, resp);
+}
+
+/* ---- answering later ---- */
+
+kz_deferred *kz_req_deferred(kz_req *req)
+{
+	return (kz_deferred *)req;
+}
+
+int kz_req_defer(kz_req *req, kz_finish_fn finish, void *cls)
+{
+	req_ctx *ctx = (req_ctx *)req;
+	ctx->finish = finish;
+	ctx->finish_cls = cls;
+	return 0;
+}
+
+void kz_deferred_resume(kz_deferred *d)
+{
+	req_ctx *ctx = (req_ctx *)d;
+	kz_server *s = ctx->s;
+	/* The connection may only be resumed once it is suspended: whichever of the two threads
+	 * comes second does the waking (or, here first, leaves `ready` for park to see). After
+	 * the unlock ctx belongs to the HTTP thread again. */
+	pthread_mutex_lock(&s->defer_mu);
+	ctx->ready = 1;
+	if (ctx->parked) {
+		ctx->parked = 0;
+		MHD_resume_connection(ctx->req.conn);
+	}
+	pthread_mutex_unlock(&s->defer_mu);
+}
+
+/* Suspend a deferred request's connection unless it is already resumable. 1: parked. */
+static int park(kz_server *s, req_ctx *ctx, struct MHD_Connection *conn)
+{
+	int waiting;
+	pthread_mutex_lock(&s->defer_mu);
+	if (!ctx->ready && !ctx->parked) {
+		ctx->parked = 1;
+		MHD_suspend_connection(conn);
+	}
+	waiting = !ctx->ready;
+	pthread_mutex_unlock(&s->defer_mu);
+	return waiting;
+}
+
+/* Run a deferred request's finish into resp (once). */
+static void finish_deferred(req_ctx *ctx, kz_resp *resp)
+{
+	kz_finish_fn fn = ctx->finish;
+	*resp = ctx->held;
+	memset(&ctx->held, 0, sizeof ctx->held);
+	ctx->finish = NULL;
+	fn(&ctx->req, resp, ctx->finish_cls);
+}
+
+static void log_request(kz_server *s, req_ctx *ctx, const char *method, const char *url,
+			int status)
+{
+	struct timespec end;
+	double secs;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	secs = (double)(end.tv_sec - ctx->start.tv_sec) +
+	       (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
+	record(s, ctx->rt ? ctx->rt : &s->unmatched, status, secs);
+	kz_info("http method=%s route=%s path=%s status=%d duration_ms=%.3f", method,
+		ctx->rt ? ctx->rt->pattern : "(unmatched)", url, status, secs * 1000);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -588,6 +669,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!ctx)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		ctx->s = s;
 		ctx->req.method = method;
 		ctx->req.path = url;
 		ctx->req.conn = conn;
@@ -609,20 +691,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	memset(&resp, 0, sizeof resp);
-	resp.status = 500;
-	dispatch(s, ctx, conn, &resp);
-	ret = send_resp(conn, &resp);
-	{
-		struct timespec end;
-		double secs;
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		secs = (double)(end.tv_sec - ctx->start.tv_sec) +
-		       (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
-		record(s, ctx->rt ? ctx->rt : &s->unmatched, resp.status, secs);
-		kz_info("http method=%s route=%s path=%s status=%d duration_ms=%.3f", method,
-			ctx->rt ? ctx->rt->pattern : "(unmatched)", url, resp.status, secs * 1000);
+	if (ctx->finish) { /* resumed (or called again while waiting) */
+		if (park(s, ctx, conn))
+			return MHD_YES;
+		finish_deferred(ctx, &resp);
+	} else {
+		memset(&resp, 0, sizeof resp);
+		resp.status = 500;
+		dispatch(s, ctx, conn, &resp);
+		if (ctx->finish) {
+			ctx->held = resp;
+			if (park(s, ctx, conn))
+				return MHD_YES;
+			finish_deferred(ctx, &resp);
+		}
 	}
+	ret = send_resp(conn, &resp);
+	log_request(s, ctx, method, url, resp.status);
 	if (resp.stream_free)
 		resp.stream_free(resp.stream_cls);
 	resp_release(&resp);
@@ -638,6 +723,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!ctx)
 		return;
+	/* The client left while its answer was being made: free it. (Not before the other thread
+	 * resumed it: libmicrohttpd ends no suspended connection, and kz_server_stop waits.) */
+	if (ctx->finish && ctx->ready) {
+		kz_resp resp;
+		finish_deferred(ctx, &resp);
+		if (resp.stream_free)
+			resp.stream_free(resp.stream_cls);
+		resp_release(&resp);
+	}
 	for (int i = 0; i < ctx->req.nparams; i++)
 		free((char *)ctx->req.params[i]);
 	kz_buf_release(&ctx->req.body);
@@ -673,7 +767,8 @@ int kz_server_start(kz_server *s, const char *host, int port, char *err, size_t 
 		return -1;
 	}
 	s->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			MHD_ALLOW_SUSPEND_RESUME, 0,
 		NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,

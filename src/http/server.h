@@ -14,6 +14,7 @@
 /* Route flags. */
 #define KZ_ROUTE_PUBLIC 0x1   /* no API key needed */
 #define KZ_ROUTE_RAW_BODY 0x2 /* body is not JSON (CSV); larger limit (max_upload) */
+#define KZ_ROUTE_NO_BARRIER 0x4 /* authenticated, but does not wait for cfg.barrier */
 
 #define KZ_MAX_PATH_PARAMS 4
 #define KZ_MAX_HEADERS 8
@@ -51,6 +52,17 @@ typedef struct kz_resp {
 
 typedef int (*kz_handler)(kz_req *req, kz_resp *resp);
 
+/* ---- answering later ----
+ * A handler that waits on another thread (the event writer's group commit) need not hold an
+ * HTTP thread meanwhile: it takes the request's handle with kz_req_deferred, hands it to
+ * that thread, and returns kz_req_defer(req, finish, cls). The connection is parked until
+ * the other thread calls kz_deferred_resume(handle); then `finish` runs on an HTTP thread
+ * and completes the response (headers set before deferring are kept). Resuming before
+ * kz_req_defer is fine: finish then runs at once. finish also runs, with its answer thrown
+ * away, when the client went away meanwhile, so it is the one place that frees cls. */
+typedef struct kz_deferred kz_deferred;
+typedef int (*kz_finish_fn)(kz_req *req, kz_resp *resp, void *cls);
+
 /* Resolve a bearer token to a role; returns 0 and fills role/key_id, or -1 (unknown key). */
 typedef int (*kz_auth_fn)(void *app, const char *token, int *role, int64_t *key_id);
 
@@ -68,6 +80,9 @@ typedef struct kz_server_config {
 	void *app;
 	kz_auth_fn auth;
 	kz_session_fn session;
+	/* Called before every authenticated request's handler (unless KZ_ROUTE_NO_BARRIER):
+	 * waits until what was acknowledged before is readable. May be NULL. */
+	void (*barrier)(void *app);
 } kz_server_config;
 
 kz_server *kz_server_new(const kz_server_config *cfg);
@@ -92,6 +107,12 @@ json_t *kz_server_routes_json(const kz_server *s);
 const char *kz_req_query(kz_req *req, const char *name);
 /* A request header or NULL. */
 const char *kz_req_header(kz_req *req, const char *name);
+/* The handle that kz_deferred_resume takes for this request (nothing happens yet). */
+kz_deferred *kz_req_deferred(kz_req *req);
+/* Answer later: see "answering later" above. Returns 0. */
+int kz_req_defer(kz_req *req, kz_finish_fn finish, void *cls);
+/* From any thread, once: let the deferred request's finish run. */
+void kz_deferred_resume(kz_deferred *d);
 /* A cookie or NULL. */
 const char *kz_req_cookie(kz_req *req, const char *name);
 /* The client's IP address as text into buf ("" when unknown). */

@@ -232,3 +232,41 @@ int kz_store_event_rollups(kz_conn *c, int64_t contact_id, json_t **data, kz_err
 	kz_rows_free(&rows);
 	return 0;
 }
+
+int kz_store_evlog_pos_get(kz_conn *c, const char *log_id, int64_t *seq, int *found, kz_err *err)
+{
+	kz_val p[1] = {KZ_TEXT(log_id)};
+	*seq = 0;
+	return kz_db_scalar_int(c, "SELECT seq FROM event_log_pos WHERE log_id = $1", p, 1, seq,
+				found, err) < 0
+		       ? -1
+		       : 0;
+}
+
+int kz_store_evlog_pos_set(kz_conn *c, const char *log_id, int64_t seq, kz_err *err)
+{
+	kz_val p[3] = {KZ_TEXT(log_id), KZ_INT(seq), KZ_INT(kz_now_ms())};
+	return kz_db_exec(c,
+			  "INSERT INTO event_log_pos(log_id, seq, updated_at) VALUES ($1, $2, $3)"
+			  " ON CONFLICT (log_id) DO UPDATE SET seq = excluded.seq,"
+			  " updated_at = excluded.updated_at",
+			  p, 3, err) < 0
+		       ? -1
+		       : 0;
+}
+
+int kz_store_event_recent_ids(kz_conn *c, int limit, void (*fn)(void *ctx, const char *id),
+			      void *ctx, kz_err *err)
+{
+	kz_val p[1] = {KZ_INT(limit)};
+	kz_rows rows;
+	if (kz_db_query(c,
+			"SELECT message_id FROM events WHERE message_id IS NOT NULL"
+			" ORDER BY id DESC LIMIT $1",
+			p, 1, &rows, err) < 0)
+		return -1;
+	for (int i = 0; i < rows.nrows; i++)
+		fn(ctx, kz_rows_get(&rows, i, 0));
+	kz_rows_free(&rows);
+	return 0;
+}

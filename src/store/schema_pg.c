@@ -107,5 +107,9 @@ const char *const kz_pg_migrations[] = {
 	"CREATE INDEX contacts_last_name ON contacts((COALESCE(last_name, '')), id);"
 	"CREATE INDEX contacts_first_name ON contacts((COALESCE(first_name, '')), id);"
 	"CREATE INDEX contacts_email_sort ON contacts((COALESCE(email, '')), id);",
+	/* 6: how far the writer has applied each server's event log (src/track/evlog.c); the
+	 * row moves in the same transaction as the events it covers */
+	"CREATE TABLE event_log_pos ("
+	"  log_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, updated_at BIGINT NOT NULL);",
 	NULL,
 };

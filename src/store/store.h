@@ -230,6 +230,13 @@ typedef struct kz_event_row {
 } kz_event_row;
 /* Insert one event; *inserted 0 when its message_id was stored before (ignored). */
 int kz_store_event_insert(kz_conn *c, const kz_event_row *e, int *inserted, kz_err *err);
+/* The event log's applied position for log_id (*found 0: the database never saw it). */
+int kz_store_evlog_pos_get(kz_conn *c, const char *log_id, int64_t *seq, int *found,
+			   kz_err *err);
+int kz_store_evlog_pos_set(kz_conn *c, const char *log_id, int64_t seq, kz_err *err);
+/* fn(ctx, message_id) for the newest `limit` stored events that carry one. */
+int kz_store_event_recent_ids(kz_conn *c, int limit, void (*fn)(void *ctx, const char *id),
+			      void *ctx, kz_err *err);
 /* *seen 1 when an event with this message_id is stored. */
 int kz_store_event_seen(kz_conn *c, const char *message_id, int *seen, kz_err *err);
 /* Events named `name` (NULL: any), of contact_id (0: any), occurred at or after since_ms. */

@@ -121,62 +121,109 @@ int kz_track_batch_parse(const json_t *body, const kz_track_src *src_in,
 	return 0;
 }
 
-int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
-		    const kz_track_policy *policy, json_t **answer)
+/* The answer for a batch whose events have their final states. */
+static int answer_of(kz_track_batch *b, json_t **answer)
 {
+	json_t *errors, *write_errors = json_array();
+	int accepted = 0, dups = 0, failed5 = 0;
+	for (size_t i = 0; i < b->nvalid; i++) {
+		kz_track_event *ev = &b->evs[i];
+		if (ev->state == KZ_EV_STORED) {
+			accepted++;
+		} else if (ev->state == KZ_EV_DUPLICATE) {
+			dups++;
+		} else {
+			if (ev->err.status >= 500 || !ev->err.status)
+				failed5++;
+			if (b->single) {
+				json_decref(write_errors);
+				*answer = error_body(&ev->err);
+				return ev->err.status ? ev->err.status : 500;
+			}
+			json_array_append_new(write_errors, error_entry(b->index[i], &ev->err));
+		}
+	}
+	if (failed5 && (size_t)failed5 == b->nvalid) {
+		/* Nothing could be written: a retry (same messageIds) is safe and may succeed. */
+		json_decref(write_errors);
+		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "database_unavailable",
+				    "message", "the events could not be written; send them again",
+				    "field");
+		return 503;
+	}
+	errors = merge_errors(b->errors, write_errors);
+	b->errors = NULL;
+	*answer = json_pack("{s:i, s:i, s:o}", "accepted", accepted, "duplicates", dups, "errors",
+			    errors);
+	if (b->dropped)
+		json_object_set_new(*answer, "dropped", json_integer(b->dropped));
+	return 200;
+}
+
+struct kz_track_pending {
 	kz_track_batch b;
-	kz_track_event *evs;
-	json_t *errors, *write_errors = NULL;
-	int status, accepted = 0, dups = 0, failed5 = 0;
-	size_t i, nvalid;
+};
+
+int kz_track_submit(kz_track_writer *w, const json_t *body, const kz_track_src *src,
+		    const kz_track_policy *policy, void (*done)(void *cls), void *cls,
+		    kz_track_pending **pending, json_t **answer)
+{
+	kz_track_pending *p = calloc(1, sizeof *p);
 	kz_err err;
-	status = kz_track_batch_parse(body, src, policy, &b, answer);
+	int status, r;
+	*pending = NULL;
+	if (!p) {
+		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "internal", "message",
+				    "out of memory", "field");
+		return 500;
+	}
+	status = kz_track_batch_parse(body, src, policy, &p->b, answer);
 	if (status)
 		goto out;
-	status = 200;
-	evs = b.evs;
-	nvalid = b.nvalid;
-	kz_track_count_drop(KZ_DROP_BOT, b.dropped);
+	kz_track_count_drop(KZ_DROP_BOT, p->b.dropped);
 	kz_err_clear(&err);
-	if (nvalid && kz_track_write(w, evs, (int)nvalid, &err) < 0) {
+	r = p->b.nvalid ? kz_track_write_async(w, p->b.evs, (int)p->b.nvalid, done, cls, &err) : 0;
+	if (r < 0) {
 		*answer = error_body(&err);
 		status = err.status ? err.status : 503;
 		goto out;
 	}
-	write_errors = json_array();
-	for (i = 0; i < nvalid; i++) {
-		if (evs[i].state == KZ_EV_STORED) {
-			accepted++;
-		} else if (evs[i].state == KZ_EV_DUPLICATE) {
-			dups++;
-		} else {
-			if (evs[i].err.status >= 500)
-				failed5++;
-			if (b.single) {
-				*answer = error_body(&evs[i].err);
-				status = evs[i].err.status ? evs[i].err.status : 500;
-				goto out;
-			}
-			json_array_append_new(write_errors, error_entry(b.index[i], &evs[i].err));
-		}
+	if (r == 1) { /* the writer calls done(cls) when the answer can be made */
+		*pending = p;
+		return 0;
 	}
-	if (failed5 && (size_t)failed5 == nvalid) {
-		/* Nothing could be written: a retry (same messageIds) is safe and may succeed. */
-		status = 503;
-		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "database_unavailable",
-				    "message", "the events could not be written; send them again",
-				    "field");
+	status = answer_of(&p->b, answer);
+out:
+	kz_track_batch_release(&p->b);
+	free(p);
+	return status;
+}
+
+int kz_track_pending_answer(kz_track_pending *p, json_t **answer)
+{
+	int status = answer_of(&p->b, answer);
+	kz_track_batch_release(&p->b);
+	free(p);
+	return status;
+}
+
+int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
+		    const kz_track_policy *policy, json_t **answer)
+{
+	kz_track_batch b;
+	kz_err err;
+	int status = kz_track_batch_parse(body, src, policy, &b, answer);
+	if (status)
+		goto out;
+	kz_track_count_drop(KZ_DROP_BOT, b.dropped);
+	kz_err_clear(&err);
+	if (b.nvalid && kz_track_write(w, b.evs, (int)b.nvalid, &err) < 0) {
+		*answer = error_body(&err);
+		status = err.status ? err.status : 503;
 		goto out;
 	}
-	errors = merge_errors(b.errors, write_errors);
-	b.errors = NULL;
-	write_errors = NULL;
-	*answer = json_pack("{s:i, s:i, s:o}", "accepted", accepted, "duplicates", dups, "errors",
-			    errors);
-	if (b.dropped)
-		json_object_set_new(*answer, "dropped", json_integer(b.dropped));
+	status = answer_of(&b, answer);
 out:
 	kz_track_batch_release(&b);
-	json_decref(write_errors);
 	return status;
 }

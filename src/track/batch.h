@@ -37,4 +37,14 @@ void kz_track_batch_release(kz_track_batch *b);
 int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
 		    const kz_track_policy *policy, json_t **answer);
 
+/* The same without waiting: 0 with *pending set when the writer must answer first (it
+ * calls done(cls) from its thread, after which kz_track_pending_answer makes the answer);
+ * otherwise the HTTP status with *answer set at once. */
+typedef struct kz_track_pending kz_track_pending;
+int kz_track_submit(kz_track_writer *w, const json_t *body, const kz_track_src *src,
+		    const kz_track_policy *policy, void (*done)(void *cls), void *cls,
+		    kz_track_pending **pending, json_t **answer);
+/* The answer of a pending submission (frees it). Returns the HTTP status. */
+int kz_track_pending_answer(kz_track_pending *p, json_t **answer);
+
 #endif

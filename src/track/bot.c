@@ -95,29 +95,29 @@ static const char *const bot_marks[] = {
 /* Phones whose model names contain a marker ("CUBOT ..."). */
 static const char *const not_bots[] = {"cubot"};
 
-static int contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return 1;
-	return 0;
-}
+/* The User-Agent is lowercased once (its first UA_MAX bytes: markers sit early, and a longer
+ * header is itself suspect), then each marker is one strstr. */
+#define UA_MAX 1024
 
 int kz_track_is_bot(const char *ua)
 {
+	char low[UA_MAX];
+	size_t n = 0;
 	if (!ua)
 		return 1;
 	while (isspace((unsigned char)*ua))
 		ua++;
 	if (!*ua)
 		return 1;
+	for (; ua[n] && n < UA_MAX - 1; n++)
+		low[n] = (char)tolower((unsigned char)ua[n]);
+	low[n] = '\0';
 	for (size_t i = 0; i < sizeof bot_marks / sizeof bot_marks[0]; i++) {
 		int excused = 0;
-		if (!contains_ci(ua, bot_marks[i]))
+		if (!strstr(low, bot_marks[i]))
 			continue;
 		for (size_t k = 0; i == 0 && k < sizeof not_bots / sizeof not_bots[0]; k++)
-			excused |= contains_ci(ua, not_bots[k]);
+			excused |= strstr(low, not_bots[k]) != NULL;
 		if (!excused)
 			return 1;
 	}

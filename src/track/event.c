@@ -94,26 +94,35 @@ static int get_id(const json_t *in, const char *key, char **out, kz_err *err)
 
 /* An object member that must be an object when present; a new reference (an empty object
  * when absent) or NULL with err filled. */
+/* The document in[key] ({} when absent), shared with the body (not copied: the body is the
+ * request's own and is freed after it). Its size is checked where its text is made. */
 static json_t *get_doc(const json_t *in, const char *key, kz_err *err)
 {
-	const json_t *v = json_object_get(in, key);
-	char *text;
-	size_t len;
+	json_t *v = json_object_get(in, key);
 	if (!v || json_is_null(v))
 		return json_object();
 	if (!json_is_object(v)) {
 		kz_err_set(err, 422, "invalid_field", key, "%s must be a JSON object", key);
 		return NULL;
 	}
-	text = json_dumps(v, JSON_COMPACT);
-	len = text ? strlen(text) : 0;
-	free(text);
-	if (len > MAX_DOC) {
+	return json_incref(v);
+}
+
+/* Compact text of doc; NULL with err when it is larger than MAX_DOC (or out of memory). */
+static char *doc_text(const json_t *doc, const char *key, kz_err *err)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	if (!text) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	if (strlen(text) > MAX_DOC) {
+		free(text);
 		kz_err_set(err, 422, "invalid_field", key, "%s is larger than %d bytes", key,
 			   MAX_DOC);
 		return NULL;
 	}
-	return json_deep_copy(v);
+	return text;
 }
 
 static int hexval(int c)
@@ -261,8 +270,6 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 	json_t *ctx;
 	const char *k;
 	json_t *v;
-	char *text;
-	size_t len;
 	if (raw && !json_is_null(raw) && !json_is_object(raw)) {
 		kz_err_set(err, 422, "invalid_field", "context", "context must be a JSON object");
 		return NULL;
@@ -332,16 +339,7 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 		ctx_pick(ctx, "ua", MAX_URL, json_object_get(raw, "userAgent"),
 			 json_object_get(raw, "ua"), NULL);
 	}
-	text = json_dumps(ctx, JSON_COMPACT);
-	len = text ? strlen(text) : 0;
-	free(text);
-	if (len > MAX_DOC) {
-		json_decref(ctx);
-		kz_err_set(err, 422, "invalid_field", "context", "context is larger than %d bytes",
-			   MAX_DOC);
-		return NULL;
-	}
-	return ctx;
+	return ctx; /* its size is checked with its text (kz_track_event_parse) */
 }
 
 /* ---- the event ---- */
@@ -526,11 +524,17 @@ int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_eve
 				    &ev->headless, err);
 	if (!ev->context)
 		goto fail;
-	ev->properties_text = json_dumps(ev->properties, JSON_COMPACT);
-	ev->context_text = json_dumps(ev->context, JSON_COMPACT);
-	if (!ev->properties_text || !ev->context_text) {
-		kz_err_set(err, 500, "internal", NULL, "out of memory");
+	ev->properties_text = doc_text(ev->properties, "properties", err);
+	if (!ev->properties_text)
 		goto fail;
+	ev->context_text = doc_text(ev->context, "context", err);
+	if (!ev->context_text)
+		goto fail;
+	if (ev->traits) {
+		char *t = doc_text(ev->traits, "traits", err);
+		if (!t)
+			goto fail;
+		free(t);
 	}
 	return 0;
 fail:

@@ -1,46 +1,69 @@
-/* writer.c — the group-commit writer: request threads queue events and wait; one thread writes
- * everything queued in one transaction, commits, and only then wakes them. */
+/* writer.c — the event writer: request threads append validated events to the event log
+ * (src/track/evlog.c) and are answered at once; this thread applies the log to the store in
+ * large transactions, moving the log's position in the same transaction, and wakes the few
+ * callers that wait for the result (identify, alias, events naming a contact). */
 #include "track/writer.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "store/db.h"
 #include "store/rowjson.h"
+#include "track/dedupe.h"
+#include "track/evlog.h"
 #include "track/ingest.h"
 
 #include "base/banned.h"
 
-/* Events per transaction: large enough that a burst costs few commits, small enough that
- * one group holds the write lock for milliseconds, not seconds. */
-#define MAX_GROUP 2000
+/* Events per transaction: large enough that a backlog drains with few commits, small enough
+ * that one group holds the write lock for tens of milliseconds, not seconds. */
+#define MAX_GROUP 4000
+/* A plain event the store refuses this many times (with the database reachable) is given up,
+ * logged and counted as failed, so one poisoned record cannot stop the log. */
+#define MAX_ATTEMPTS 5
+#define WRITER_NICE 10
 
-/* One caller's events, on the caller's stack until `done`. */
-typedef struct job {
-	kz_track_event *evs;
+/* A caller waiting for the result of events first..last (their states go to evs). */
+typedef struct waiter {
+	uint64_t first, last;
+	kz_track_event *evs; /* the caller's; those marked DUPLICATE were not logged */
 	int n;
+	void (*fn)(void *cls); /* NULL: a blocked kz_track_write, woken by `done` */
+	void *cls;
 	int done;
-	struct job *next;
-} job;
+	struct waiter *next;
+} waiter;
 
 struct kz_track_writer {
 	kz_store *store;
 	kz_conn *conn;
+	kz_evlog *log;
+	kz_dedupe *seen;
 	const char *default_country;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* the writer waits here for jobs */
-	pthread_cond_t done; /* callers wait here for their job */
-	job *head, *tail;
-	int queued; /* events waiting */
+	pthread_cond_t work;    /* the writer sleeps here */
+	pthread_cond_t done;    /* blocked kz_track_write callers and kz_track_sync wait here */
+	waiter *waiters;        /* under mu, in no particular order */
+	_Atomic int idle;       /* the writer is (about to be) asleep: appenders signal work */
+	_Atomic uint64_t applied; /* the log's events up to here are in the store */
+	uint64_t max_lag;       /* appends are refused (503) past this many unapplied events */
 	int stopping;
 	int started;
+	kz_track_event *evs; /* the group being applied */
+	uint64_t *seqs;
+	uint64_t stuck_seq; /* the event that failed last, and how often */
+	int stuck_count;
 	/* retention: a pass over every site, done in small steps while no events wait */
 	int64_t prune_every_ms; /* 0: never */
 	int64_t prune_at;       /* when the next pass starts */
@@ -54,6 +77,7 @@ struct kz_track_writer {
 };
 
 static _Atomic unsigned long long n_stored, n_dup, n_failed, n_groups, n_fallbacks, n_pruned;
+static _Atomic unsigned long long n_logged, n_refused;
 static _Atomic unsigned long long n_drop[3];
 
 void kz_track_count_drop(enum kz_track_drop why, int n)
@@ -64,17 +88,7 @@ void kz_track_count_drop(enum kz_track_drop why, int n)
 
 static void replace_conn(kz_track_writer *w);
 
-/* ---- writing one group ---- */
-
-static void reset_states(job *jobs)
-{
-	for (job *j = jobs; j; j = j->next)
-		for (int i = 0; i < j->n; i++)
-			if (j->evs[i].state != KZ_EV_FAILED || j->evs[i].err.status >= 500) {
-				j->evs[i].state = KZ_EV_PENDING;
-				kz_err_clear(&j->evs[i].err);
-			}
-}
+/* ---- applying a group ---- */
 
 static void fail_event(kz_track_event *ev, const kz_err *err)
 {
@@ -84,110 +98,98 @@ static void fail_event(kz_track_event *ev, const kz_err *err)
 		kz_err_set(&ev->err, 500, "internal", NULL, "the event could not be written");
 }
 
-/* Everything in one transaction. Events that can fail on their own account (contact rules)
- * run in a savepoint and fail alone; a database error fails the whole group (-1). */
-static int write_group(kz_conn *c, kz_ingest_ctx *x, job *jobs, kz_err *err)
+/* One event inside the open transaction. Events that can fail on their own account (contact
+ * rules) run in a savepoint and fail alone (0, state FAILED); a database error is -1. */
+static int apply_one(kz_conn *c, kz_ingest_ctx *x, kz_track_event *ev, kz_err *err)
 {
+	kz_err e;
+	kz_err_clear(&e);
+	ev->state = KZ_EV_PENDING;
+	if (!kz_ingest_needs_savepoint(ev))
+		return kz_ingest(c, x, ev, err);
+	if (kz_tx_savepoint(c, err) < 0)
+		return -1;
+	if (kz_ingest(c, x, ev, &e) == 0)
+		return kz_tx_savepoint_release(c, err);
+	kz_tx_savepoint_rollback(c);
+	if (e.status >= 500 || e.status == 0) {
+		*err = e;
+		return -1;
+	}
+	fail_event(ev, &e);
+	return 0;
+}
+
+/* evs[0..n) and the log position after them, in one transaction. */
+static int apply_group(kz_track_writer *w, kz_ingest_ctx *x, int n, kz_err *err)
+{
+	kz_conn *c = w->conn;
 	if (kz_tx_begin(c, 1, err) < 0)
 		return -1;
-	for (job *j = jobs; j; j = j->next)
-		for (int i = 0; i < j->n; i++) {
-			kz_track_event *ev = &j->evs[i];
-			kz_err e;
-			kz_err_clear(&e);
-			if (ev->state != KZ_EV_PENDING)
-				continue;
-			if (!kz_ingest_needs_savepoint(ev)) {
-				if (kz_ingest(c, x, ev, err) < 0)
-					goto fail;
-				continue;
-			}
-			if (kz_tx_savepoint(c, err) < 0)
-				goto fail;
-			if (kz_ingest(c, x, ev, &e) == 0) {
-				if (kz_tx_savepoint_release(c, err) < 0)
-					goto fail;
-				continue;
-			}
-			kz_tx_savepoint_rollback(c);
-			if (e.status >= 500 || e.status == 0) {
-				*err = e;
-				goto fail;
-			}
-			fail_event(ev, &e);
-		}
+	for (int i = 0; i < n; i++)
+		if (apply_one(c, x, &w->evs[i], err) < 0)
+			goto fail;
+	if (kz_store_evlog_pos_set(c, kz_evlog_id(w->log), (int64_t)w->seqs[n - 1], err) < 0)
+		goto fail;
 	return kz_tx_commit(c, err);
 fail:
 	kz_tx_rollback(c);
 	return -1;
 }
 
-/* After a failed group: each event on its own, so one bad row cannot sink the others. */
-static void write_one_by_one(kz_conn *c, kz_ingest_ctx *x, job *jobs)
+/* Only the position (for an event given up). */
+static int skip_event(kz_track_writer *w, uint64_t seq, kz_err *err)
 {
-	for (job *j = jobs; j; j = j->next)
-		for (int i = 0; i < j->n; i++) {
-			kz_track_event *ev = &j->evs[i];
-			kz_err e;
-			kz_err_clear(&e);
-			if (ev->state != KZ_EV_PENDING)
-				continue;
-			if (kz_tx_begin(c, 1, &e) < 0) {
-				fail_event(ev, &e);
-				continue;
-			}
-			if (kz_ingest(c, x, ev, &e) < 0) {
-				kz_tx_rollback(c);
-				fail_event(ev, &e);
-				continue;
-			}
-			if (kz_tx_commit(c, &e) < 0)
-				fail_event(ev, &e);
-		}
-}
-
-static void count(job *jobs)
-{
-	unsigned long long s = 0, d = 0, f = 0;
-	for (job *j = jobs; j; j = j->next)
-		for (int i = 0; i < j->n; i++) {
-			int st = j->evs[i].state;
-			s += st == KZ_EV_STORED;
-			d += st == KZ_EV_DUPLICATE;
-			f += st == KZ_EV_FAILED;
-		}
-	atomic_fetch_add(&n_stored, s);
-	atomic_fetch_add(&n_dup, d);
-	atomic_fetch_add(&n_failed, f);
-	atomic_fetch_add(&n_groups, 1);
-}
-
-static void process(kz_track_writer *w, job *jobs)
-{
-	kz_ingest_ctx x;
-	kz_err err;
-	struct timespec t0, t1;
-	int n = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	kz_err_clear(&err);
-	kz_ingest_ctx_init(&x, w->default_country);
-	if (write_group(w->conn, &x, jobs, &err) < 0) {
-		kz_warn("track writer: group failed (%s); writing its events one by one",
-			err.message);
-		atomic_fetch_add(&n_fallbacks, 1);
-		/* A broken connection is replaced when it goes back to the pool. */
-		replace_conn(w);
-		kz_ingest_ctx_release(&x);
-		reset_states(jobs);
-		write_one_by_one(w->conn, &x, jobs);
+	if (kz_tx_begin(w->conn, 1, err) < 0)
+		return -1;
+	if (kz_store_evlog_pos_set(w->conn, kz_evlog_id(w->log), (int64_t)seq, err) < 0) {
+		kz_tx_rollback(w->conn);
+		return -1;
 	}
-	kz_ingest_ctx_release(&x);
-	count(jobs);
-	for (job *j = jobs; j; j = j->next)
-		n += j->n;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	kz_debug("track writer: %d events in %.3f ms", n,
-		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return kz_tx_commit(w->conn, err);
+}
+
+/* Event i alone, with its position, in one transaction. */
+static int apply_group_at(kz_track_writer *w, kz_ingest_ctx *x, int i, kz_err *err)
+{
+	kz_conn *c = w->conn;
+	if (kz_tx_begin(c, 1, err) < 0)
+		return -1;
+	if (apply_one(c, x, &w->evs[i], err) < 0 ||
+	    kz_store_evlog_pos_set(c, kz_evlog_id(w->log), (int64_t)w->seqs[i], err) < 0) {
+		kz_tx_rollback(c);
+		return -1;
+	}
+	return kz_tx_commit(c, err);
+}
+
+/* After a failed group: event by event, so one bad row cannot sink the others. Returns how
+ * many events (from the start) are done; fewer than n when the store is failing. */
+static int apply_one_by_one(kz_track_writer *w, kz_ingest_ctx *x, int n)
+{
+	for (int i = 0; i < n; i++) {
+		kz_track_event *ev = &w->evs[i];
+		kz_err e;
+		kz_err_clear(&e);
+		if (apply_group_at(w, x, i, &e) == 0)
+			continue;
+		if (w->stuck_seq != w->seqs[i]) {
+			w->stuck_seq = w->seqs[i];
+			w->stuck_count = 0;
+		}
+		if (++w->stuck_count < MAX_ATTEMPTS || kz_store_ping(w->store) < 0) {
+			kz_warn("track writer: event %" PRIu64 " not applied (%s); retrying",
+				w->seqs[i], e.message);
+			return i;
+		}
+		kz_warn("track writer: giving up event %" PRIu64 " (%s %s, messageId %s): %s",
+			w->seqs[i], kz_track_type_name(ev->type), ev->name,
+			ev->message_id ? ev->message_id : "-", e.message);
+		fail_event(ev, &e);
+		if (skip_event(w, w->seqs[i], &e) < 0)
+			return i;
+	}
+	return n;
 }
 
 /* ---- WAL checkpoints ---- */
@@ -320,7 +322,7 @@ static int jobs_waiting(kz_track_writer *w)
 {
 	int waiting;
 	pthread_mutex_lock(&w->mu);
-	waiting = w->head != NULL || w->stopping;
+	waiting = w->stopping || (uint64_t)atomic_load(&w->applied) < kz_evlog_last(w->log);
 	pthread_mutex_unlock(&w->mu);
 	return waiting;
 }
@@ -407,54 +409,197 @@ static void wait_for_work(kz_track_writer *w)
 	pthread_cond_timedwait(&w->work, &w->mu, &ts);
 }
 
+static void count(const kz_track_event *evs, int n)
+{
+	unsigned long long s = 0, d = 0, f = 0;
+	for (int i = 0; i < n; i++) {
+		s += evs[i].state == KZ_EV_STORED;
+		d += evs[i].state == KZ_EV_DUPLICATE;
+		f += evs[i].state == KZ_EV_FAILED;
+	}
+	atomic_fetch_add(&n_stored, s);
+	atomic_fetch_add(&n_dup, d);
+	atomic_fetch_add(&n_failed, f);
+	atomic_fetch_add(&n_groups, 1);
+}
+
+/* After events seqs[0..n) are applied: hand their states to the callers waiting for them and
+ * wake those whose events are all done (callbacks run after the lock is let go). */
+static void notify(kz_track_writer *w, int n)
+{
+	uint64_t a = w->seqs[0], b = w->seqs[n - 1];
+	waiter **pp, *ready = NULL;
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&w->applied, b);
+	for (pp = &w->waiters; *pp;) {
+		waiter *q = *pp;
+		if (q->first <= b && q->last >= a) {
+			uint64_t seq = q->first;
+			for (int i = 0; i < q->n; i++) {
+				kz_track_event *mine = &q->evs[i];
+				if (mine->state == KZ_EV_DUPLICATE)
+					continue; /* not logged */
+				if (seq >= a && seq <= b) {
+					mine->state = w->evs[seq - a].state;
+					mine->err = w->evs[seq - a].err;
+				}
+				seq++;
+			}
+		}
+		if (q->last <= b) {
+			*pp = q->next;
+			if (q->fn) {
+				q->next = ready;
+				ready = q;
+			} else {
+				q->done = 1;
+			}
+		} else {
+			pp = &q->next;
+		}
+	}
+	pthread_cond_broadcast(&w->done);
+	pthread_mutex_unlock(&w->mu);
+	while (ready) {
+		waiter *q = ready;
+		ready = q->next;
+		q->fn(q->cls);
+		free(q);
+	}
+}
+
+/* Read the next group from the log and apply it. 1: applied some, 0: nothing to do, -1: the
+ * store failed (the events stay in the log; try again later). */
+static int apply_next(kz_track_writer *w)
+{
+	kz_ingest_ctx x;
+	kz_err err;
+	uint64_t after = atomic_load(&w->applied);
+	int n, done;
+	kz_err_clear(&err);
+	n = kz_evlog_read(w->log, after, w->evs, w->seqs, MAX_GROUP, &err);
+	if (n < 0) {
+		kz_warn("track writer: %s", err.message);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	kz_ingest_ctx_init(&x, w->default_country);
+	done = n;
+	if (apply_group(w, &x, n, &err) < 0) {
+		kz_warn("track writer: group of %d failed (%s); applying its events one by one", n,
+			err.message);
+		atomic_fetch_add(&n_fallbacks, 1);
+		replace_conn(w); /* a broken connection is replaced when it goes back to the pool */
+		kz_ingest_ctx_release(&x);
+		done = apply_one_by_one(w, &x, n);
+	}
+	kz_ingest_ctx_release(&x);
+	if (done > 0) {
+		for (int i = 0; i < done; i++)
+			if (w->evs[i].state == KZ_EV_STORED && w->evs[i].message_id)
+				kz_dedupe_add(w->seen, w->evs[i].message_id);
+		count(w->evs, done);
+		notify(w, done);
+		kz_evlog_trim(w->log, w->seqs[done - 1]);
+	}
+	for (int i = 0; i < n; i++)
+		kz_track_event_release(&w->evs[i]);
+	if (done < n) {
+		/* The reader moved past the events not applied: make it read them again. */
+		return -1;
+	}
+	return 1;
+}
+
 static void *writer_main(void *arg)
 {
 	kz_track_writer *w = arg;
+	int backoff_ms = 0;
 	prctl(PR_SET_NAME, "kz-track-writer", 0, 0, 0); /* visible in top -H, perf, gdb */
-	pthread_mutex_lock(&w->mu);
+	/* Taking events in comes first: under a burst the log grows and this thread catches up
+	 * when the request threads leave it CPU (bounded by max_lag). Linux: nice is per thread. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE) < 0)
+		kz_debug("track writer: cannot lower its priority");
 	for (;;) {
-		job *take, *last;
-		int n;
-		while (!w->head && !w->stopping) {
+		int r = apply_next(w);
+		if (r > 0) {
+			backoff_ms = 0;
+			continue;
+		}
+		if (r < 0) { /* the store is failing: wait a little, more each time, up to 2 s */
+			backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 50;
+			usleep((useconds_t)backoff_ms * 1000);
+			pthread_mutex_lock(&w->mu);
+			r = w->stopping;
+			pthread_mutex_unlock(&w->mu);
+			if (r)
+				break;
+			continue;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		atomic_store(&w->idle, 1);
+		/* an append that came after apply_next looked, before `idle`, is seen here */
+		if (kz_evlog_last(w->log) == atomic_load(&w->applied)) {
 			if (prune_due(w)) {
+				atomic_store(&w->idle, 0);
 				pthread_mutex_unlock(&w->mu);
 				prune_step(w);
-				pthread_mutex_lock(&w->mu);
 				continue;
 			}
 			wait_for_work(w);
 		}
-		if (!w->head)
-			break;
-		/* Everything queued, up to MAX_GROUP events (a caller's batch is never split). */
-		take = last = w->head;
-		n = take->n;
-		while (last->next && n + last->next->n <= MAX_GROUP) {
-			last = last->next;
-			n += last->n;
-		}
-		w->head = last->next;
-		if (!w->head)
-			w->tail = NULL;
-		last->next = NULL;
-		w->queued -= n;
+		atomic_store(&w->idle, 0);
 		pthread_mutex_unlock(&w->mu);
-
-		process(w, take);
-
-		pthread_mutex_lock(&w->mu);
-		for (job *j = take; j;) {
-			job *next = j->next; /* the caller may return as soon as done is set */
-			j->done = 1;
-			j = next;
-		}
-		pthread_cond_broadcast(&w->done);
 	}
-	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_country, kz_err *err)
+static void seed_dedupe(void *ctx, const char *id)
+{
+	if (id)
+		kz_dedupe_add(ctx, id);
+}
+
+/* Where the store says this log was applied up to; a log the store never saw is set aside
+ * when it holds events (they belong to another database). */
+static int load_position(kz_track_writer *w, kz_err *err)
+{
+	int64_t seq = 0;
+	int found = 0;
+	if (kz_store_evlog_pos_get(w->conn, kz_evlog_id(w->log), &seq, &found, err) < 0)
+		return -1;
+	if (!found && kz_evlog_last(w->log) > 0 && kz_evlog_set_aside(w->log, err) < 0)
+		return -1;
+	if (!found && kz_store_evlog_pos_set(w->conn, kz_evlog_id(w->log), 0, err) < 0)
+		return -1;
+	if ((uint64_t)seq > kz_evlog_last(w->log))
+		kz_evlog_skip_to(w->log, (uint64_t)seq);
+	atomic_store(&w->applied, (uint64_t)seq);
+	return 0;
+}
+
+static void writer_free(kz_track_writer *w)
+{
+	if (w->conn)
+		release_conn(w);
+	kz_evlog_close(w->log);
+	kz_dedupe_free(w->seen);
+	json_decref(w->prune_sites);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	free(w->evs);
+	free(w->seqs);
+	free(w);
+}
+
+kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_opts *o,
+				       kz_err *err)
 {
 	kz_track_writer *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -462,27 +607,44 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_coun
 		return NULL;
 	}
 	w->store = store;
-	w->default_country = default_country;
+	w->default_country = o->default_country;
+	w->max_lag = o->max_lag ? o->max_lag : 5000000;
 	w->prune_every_ms = env_int("KIZUNA_PRUNE_INTERVAL_SECONDS", 3600) * 1000;
 	w->prune_at = kz_now_ms() +
 		      (w->prune_every_ms < FIRST_PRUNE_MS ? w->prune_every_ms : FIRST_PRUNE_MS);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
+	pthread_cond_init(&w->ckpt_wake, NULL);
+	w->evs = calloc(MAX_GROUP, sizeof *w->evs);
+	w->seqs = calloc(MAX_GROUP, sizeof *w->seqs);
+	w->seen = kz_dedupe_new(o->dedupe_window ? o->dedupe_window : 1000000);
+	if (!w->evs || !w->seqs || !w->seen) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		goto fail;
+	}
+	w->log = kz_evlog_open(o->log_dir, o->log_file_bytes, err);
+	if (!w->log)
+		goto fail;
 	w->conn = kz_store_acquire(store);
+	if (load_position(w, err) < 0 ||
+	    kz_store_event_recent_ids(w->conn, (int)(o->dedupe_window ? o->dedupe_window : 1000000),
+				      seed_dedupe, w->seen, err) < 0)
+		goto fail;
+	if (kz_evlog_last(w->log) > atomic_load(&w->applied))
+		kz_info("track writer: %" PRIu64 " logged events to apply from %s",
+			kz_evlog_last(w->log) - atomic_load(&w->applied), o->log_dir);
 	ckpt_start(w);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		ckpt_stop(w);
-		release_conn(w);
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->work);
-		pthread_cond_destroy(&w->done);
-		free(w);
 		kz_err_set(err, 500, "internal", NULL, "cannot start the event writer thread");
-		return NULL;
+		goto fail;
 	}
 	w->started = 1;
 	return w;
+fail:
+	writer_free(w);
+	return NULL;
 }
 
 void kz_track_writer_stop(kz_track_writer *w)
@@ -496,52 +658,164 @@ void kz_track_writer_stop(kz_track_writer *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	ckpt_stop(w);
-	release_conn(w);
-	json_decref(w->prune_sites);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->done);
-	free(w);
+	writer_free(w);
 }
 
-int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err)
+/* In-memory duplicate check before logging. Marks DUPLICATE what the window or an earlier
+ * event of the same call has seen; returns how many remain PENDING. */
+static int mark_duplicates(kz_track_writer *w, kz_track_event *evs, int n)
 {
-	job j;
+	int left = 0;
+	for (int i = 0; i < n; i++) {
+		kz_track_event *ev = &evs[i];
+		ev->state = KZ_EV_PENDING;
+		kz_err_clear(&ev->err);
+		if (ev->message_id) {
+			int dup = kz_dedupe_has(w->seen, ev->message_id);
+			for (int k = 0; k < i && !dup; k++)
+				dup = evs[k].message_id && evs[k].state != KZ_EV_DUPLICATE &&
+				      !strcmp(evs[k].message_id, ev->message_id);
+			if (dup) {
+				ev->state = KZ_EV_DUPLICATE;
+				continue;
+			}
+		}
+		left++;
+	}
+	return left;
+}
+
+/* The log is too far ahead of the store. (applied is read first: it only grows, and never
+ * past the log's end, so the difference cannot wrap.) */
+static int over_lag(kz_track_writer *w)
+{
+	uint64_t applied = atomic_load(&w->applied);
+	return kz_evlog_last(w->log) - applied > w->max_lag;
+}
+
+static int needs_result(const kz_track_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (evs[i].state == KZ_EV_PENDING && kz_ingest_needs_savepoint(&evs[i]))
+			return 1;
+	return 0;
+}
+
+static void wake_writer(kz_track_writer *w)
+{
+	if (atomic_load(&w->idle)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+int kz_track_write_async(kz_track_writer *w, kz_track_event *evs, int n, void (*fn)(void *),
+			 void *cls, kz_err *err)
+{
+	waiter *q, stack_q;
+	uint64_t first = 0;
+	int left;
 	if (!w)
 		return kz_err_set(err, 503, "unavailable", NULL, "the event writer is not running");
-	if (n <= 0)
+	left = mark_duplicates(w, evs, n);
+	if (!left)
 		return 0;
-	memset(&j, 0, sizeof j);
-	j.evs = evs;
-	j.n = n;
-	pthread_mutex_lock(&w->mu);
-	if (w->stopping) {
-		pthread_mutex_unlock(&w->mu);
-		return kz_err_set(err, 503, "unavailable", NULL,
-				  "the server is shutting down; send the events again");
+	if (over_lag(w)) {
+		atomic_fetch_add(&n_refused, (unsigned long long)left);
+		return kz_err_set(err, 503, "busy", NULL,
+				  "the server is behind with writing events; send them again in a "
+				  "few seconds");
 	}
-	/* The job lives on this stack frame; the queue may point at it because we do not
-	 * return before the writer has set j.done under the lock. */
-	if (w->tail)
-		w->tail->next = &j; // cppcheck-suppress autoVariables
-	else
-		w->head = &j; // cppcheck-suppress autoVariables
-	w->tail = &j;         // cppcheck-suppress autoVariables
-	w->queued += n;
-	pthread_cond_signal(&w->work);
-	while (!j.done)
+	if (!needs_result(evs, n)) {
+		/* Plain events: durable once in the log; the writer applies them later. */
+		if (kz_evlog_append(w->log, evs, n, &first, err) < 0)
+			return -1;
+		for (int i = 0; i < n; i++)
+			if (evs[i].state == KZ_EV_PENDING) {
+				evs[i].state = KZ_EV_STORED;
+				if (evs[i].message_id)
+					kz_dedupe_add(w->seen, evs[i].message_id);
+			}
+		atomic_fetch_add(&n_logged, (unsigned long long)left);
+		wake_writer(w);
+		return 0;
+	}
+	q = fn ? calloc(1, sizeof *q) : &stack_q;
+	if (!q)
+		return kz_err_set(err, 503, "internal", NULL, "out of memory");
+	memset(q, 0, sizeof *q);
+	q->fn = fn;
+	q->cls = cls;
+	q->evs = evs;
+	q->n = n;
+	/* The waiter is listed in the same critical section as the append, so the writer cannot
+	 * hand out these events' results before it knows who waits for them. */
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping || kz_evlog_append(w->log, evs, n, &first, err) < 0) {
+		if (w->stopping)
+			kz_err_set(err, 503, "unavailable", NULL,
+				   "the server is shutting down; send the events again");
+		pthread_mutex_unlock(&w->mu);
+		if (q != &stack_q)
+			free(q);
+		return -1;
+	}
+	q->first = first;
+	q->last = first + (uint64_t)left - 1;
+	q->next = w->waiters;
+	w->waiters = q;
+	pthread_mutex_unlock(&w->mu);
+	atomic_fetch_add(&n_logged, (unsigned long long)left);
+	wake_writer(w);
+	if (fn)
+		return 1;
+	pthread_mutex_lock(&w->mu); /* kz_track_write: wait here */
+	while (!stack_q.done)
 		pthread_cond_wait(&w->done, &w->mu);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
+int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err)
+{
+	if (n <= 0)
+		return 0;
+	return kz_track_write_async(w, evs, n, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+int kz_track_sync(kz_track_writer *w, int timeout_ms)
+{
+	struct timespec ts;
+	uint64_t target;
+	int rc = 0;
+	if (!w)
+		return 0;
+	target = kz_evlog_last(w->log);
+	if (atomic_load(&w->applied) >= target)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (atomic_load(&w->applied) < target && rc == 0)
+		rc = pthread_cond_timedwait(&w->done, &w->mu, &ts);
+	pthread_mutex_unlock(&w->mu);
+	return atomic_load(&w->applied) >= target ? 0 : -1;
+}
+
 void kz_track_metrics(kz_track_writer *w, kz_buf *out)
 {
-	int queued = 0;
+	unsigned long long lag = 0, bytes = 0, window = 0;
 	if (w) {
-		pthread_mutex_lock(&w->mu);
-		queued = w->queued;
-		pthread_mutex_unlock(&w->mu);
+		uint64_t applied = atomic_load(&w->applied);
+		lag = kz_evlog_last(w->log) - applied;
+		bytes = kz_evlog_bytes(w->log);
+		window = kz_dedupe_size(w->seen);
 	}
 	kz_buf_addf(out,
 		    "# HELP kizuna_track_events_total Tracked events by outcome.\n"
@@ -549,6 +823,13 @@ void kz_track_metrics(kz_track_writer *w, kz_buf *out)
 		    "kizuna_track_events_total{outcome=\"stored\"} %llu\n"
 		    "kizuna_track_events_total{outcome=\"duplicate\"} %llu\n"
 		    "kizuna_track_events_total{outcome=\"failed\"} %llu\n"
+		    "# HELP kizuna_track_logged_total Events appended to the event log.\n"
+		    "# TYPE kizuna_track_logged_total counter\n"
+		    "kizuna_track_logged_total %llu\n"
+		    "# HELP kizuna_track_refused_total Events refused because the log was too far "
+		    "ahead of the store.\n"
+		    "# TYPE kizuna_track_refused_total counter\n"
+		    "kizuna_track_refused_total %llu\n"
 		    "# HELP kizuna_track_dropped_total Collector events dropped before storage.\n"
 		    "# TYPE kizuna_track_dropped_total counter\n"
 		    "kizuna_track_dropped_total{reason=\"bot\"} %llu\n"
@@ -567,12 +848,19 @@ void kz_track_metrics(kz_track_writer *w, kz_buf *out)
 		    "# HELP kizuna_track_pruned_total Events past retention folded into rollups.\n"
 		    "# TYPE kizuna_track_pruned_total counter\n"
 		    "kizuna_track_pruned_total %llu\n"
-		    "# HELP kizuna_track_queue_events Events waiting for the writer.\n"
+		    "# HELP kizuna_track_queue_events Logged events not yet applied to the store.\n"
 		    "# TYPE kizuna_track_queue_events gauge\n"
-		    "kizuna_track_queue_events %d\n",
+		    "kizuna_track_queue_events %llu\n"
+		    "# HELP kizuna_track_log_bytes Bytes in the event log's files.\n"
+		    "# TYPE kizuna_track_log_bytes gauge\n"
+		    "kizuna_track_log_bytes %llu\n"
+		    "# HELP kizuna_track_dedupe_ids messageIds remembered for duplicate answers.\n"
+		    "# TYPE kizuna_track_dedupe_ids gauge\n"
+		    "kizuna_track_dedupe_ids %llu\n",
 		    atomic_load(&n_stored), atomic_load(&n_dup), atomic_load(&n_failed),
+		    atomic_load(&n_logged), atomic_load(&n_refused),
 		    atomic_load(&n_drop[KZ_DROP_BOT]), atomic_load(&n_drop[KZ_DROP_DNT]),
 		    atomic_load(&n_drop[KZ_DROP_ORIGIN]), atomic_load(&n_drop[KZ_DROP_BOT]),
-		    atomic_load(&n_groups), atomic_load(&n_fallbacks), atomic_load(&n_pruned),
-		    queued);
+		    atomic_load(&n_groups), atomic_load(&n_fallbacks), atomic_load(&n_pruned), lag,
+		    bytes, window);
 }

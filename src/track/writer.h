@@ -3,6 +3,9 @@
 #ifndef KZ_TRACK_WRITER_H
 #define KZ_TRACK_WRITER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "base/buf.h"
 #include "base/err.h"
 #include "store/store.h"
@@ -10,15 +13,37 @@
 
 typedef struct kz_track_writer kz_track_writer;
 
-/* Start the writer thread on a connection borrowed from `store` for its whole life.
- * default_country is used for identify traits when the settings name none. */
-kz_track_writer *kz_track_writer_start(kz_store *store, const char *default_country, kz_err *err);
-/* Write what is queued, then stop the thread and give the connection back. NULL is fine. */
+typedef struct kz_track_writer_opts {
+	const char *default_country; /* for identify traits when the settings name none */
+	const char *log_dir;         /* the event log's directory (created when missing) */
+	size_t log_file_bytes;       /* a new log file past this size (0: 64 MiB) */
+	uint64_t max_lag;            /* refuse events past this many unapplied (0: 5,000,000) */
+	size_t dedupe_window;        /* messageIds remembered for duplicate answers (0: 1M) */
+} kz_track_writer_opts;
+
+/* Open the event log, find where the store left it, and start the writer thread on a
+ * connection borrowed from `store` for its whole life. Events logged before a crash are
+ * applied first. */
+kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_opts *o,
+				       kz_err *err);
+/* Finish the group in hand, stop the thread and give the connection back (what is still
+ * in the log is applied at the next start). NULL is fine. */
 void kz_track_writer_stop(kz_track_writer *w);
-/* Queue n parsed events and wait until the group holding them is committed. Each event's
- * state (and err when KZ_EV_FAILED) says what became of it. Returns 0, or -1 with err when
- * the writer is stopped. */
+
+/* Hand n parsed events to the writer. Events whose messageId was seen lately become
+ * KZ_EV_DUPLICATE; the rest go into the event log in one write, durable when this returns.
+ * Returns 0 when every event's state is final (plain events are KZ_EV_STORED once logged);
+ * 1 when some need the store's answer (identify, alias, events naming an email or contact):
+ * then fn(cls) is called from the writer's thread once all are applied, and their states
+ * (and err when KZ_EV_FAILED) are set by then; evs must live until that call. -1 with err
+ * when nothing was logged (503: the log is not writable, or too far ahead of the store). */
+int kz_track_write_async(kz_track_writer *w, kz_track_event *evs, int n, void (*fn)(void *cls),
+			 void *cls, kz_err *err);
+/* The same, waiting in place for the store's answer where one is needed. 0 or -1. */
 int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err);
+/* Read-your-writes: wait (at most timeout_ms) until every event logged before this call is
+ * in the store. 0, or -1 when the time ran out. */
+int kz_track_sync(kz_track_writer *w, int timeout_ms);
 
 /* Counters of what the collector dropped before the writer. */
 enum kz_track_drop { KZ_DROP_BOT, KZ_DROP_DNT, KZ_DROP_ORIGIN };

@@ -239,6 +239,11 @@ export async function startServer(opts = {}) {
   checkBinary();
   const env = { ...(opts.env || {}) };
   const dbUrl = opts.dbUrl || (await newDatabase()).dbUrl;
+  // Each server keeps its own event log (SQLite: beside the file; PostgreSQL: a directory
+  // per server, as two servers on one machine must have); restarts of one server reuse it.
+  if (!env.KIZUNA_EVENT_LOG && !String(dbUrl).startsWith('/') && !env.KIZUNA_DB?.startsWith('/')) {
+    env.KIZUNA_EVENT_LOG = path.join(tempDir('kz-log-'), 'events');
+  }
   const srv = new Server({ dbUrl, env, viaEnv: !!opts.viaEnv, args: opts.args || [] });
 
   if (opts.init !== false) {
