@@ -7,7 +7,7 @@ PKGS=(
   clang libclang-rt-14-dev clang-tidy clang-format cppcheck
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
   libpq-dev postgresql-15 postgresql-client-15 libyaml-dev
-  libcurl4-openssl-dev libsodium-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libsodium-dev libssl-dev zlib1g-dev libmimalloc-dev
   libgmime-3.0-dev libutf8proc-dev libcmocka-dev
   nginx-light wrk postfix
   chromium fonts-noto-cjk
