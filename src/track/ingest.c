@@ -453,7 +453,11 @@ int kz_ingest(kz_conn *c, kz_ingest_ctx *x, kz_track_event *ev, kz_err *err)
 	memset(&v, 0, sizeof v);
 	memset(&uv, 0, sizeof uv);
 	memset(&prev, 0, sizeof prev);
-	if (ev->message_id) {
+	/* A repeated messageId must not touch contacts, visitors or sessions. The collector's
+	 * in-memory window (track/dedupe.c) already kept out the repeats it knows, so for plain
+	 * events the insert's ON CONFLICT is enough; events that change a contact ask first. (A
+	 * plain repeat older than the window may still refresh its visitor's last_seen.) */
+	if (ev->message_id && kz_ingest_needs_savepoint(ev)) {
 		int seen = 0;
 		if (kz_store_event_seen(c, ev->message_id, &seen, err) < 0)
 			return -1;
