@@ -356,7 +356,7 @@ main() {
 	[ -n "$site_key" ] || die "could not create the benchmark site"
 	start_nginx "$TMP/nginx"
 	echo "== tracking: wrk -t$THREADS -c$CONNS, ${DURATION} s per run after a ${WARMUP} s warm-up;" \
-		"kizuna (SQLite) answers after the group commit, nginx answers 204 at once"
+		"kizuna (SQLite) answers once the events are in its event log, nginx answers 204 at once"
 	measure track_collect collect "$site_key" 1 req/s
 	measure track_events events "$key" 1 req/s
 	measure track_events_batch100 events "$key" 100 events/s

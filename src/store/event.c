@@ -164,9 +164,12 @@ out:
 int kz_store_event_prune(kz_conn *c, int64_t site_id, int64_t before_ms, int limit,
 			 int64_t *deleted, kz_err *err)
 {
-	const char *site = site_id ? "site_id = $2" : "site_id IS NULL";
+	const char *site = site_id > 0	       ? "site_id = $2"
+			   : site_id == KZ_SITE_GONE ? "site_id IS NOT NULL AND site_id NOT IN"
+						       " (SELECT id FROM sites)"
+						     : "site_id IS NULL";
 	kz_val p[3] = {KZ_INT(before_ms), KZ_INT(site_id), KZ_INT(limit)};
-	int np = site_id ? 2 : 1, found = 0, r;
+	int np = site_id > 0 ? 2 : 1, found = 0, r;
 	int64_t upto = before_ms;
 	char sql[640];
 	*deleted = 0;

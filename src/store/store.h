@@ -250,6 +250,7 @@ typedef struct kz_event_query {
 	const char *cursor;
 	int limit;
 } kz_event_query;
+#define KZ_SITE_GONE (-1) /* kz_store_event_prune: events of sites deleted since */
 /* Retention: fold the events of site_id (0: events without a site) that occurred before
  * before_ms into daily per-contact rollups and delete them, oldest first, at most about
  * `limit` per call; *deleted says how many went (fewer than limit: done for now). On

@@ -402,7 +402,8 @@ static int list_files(kz_evlog *l, kz_err *err)
 		}
 	}
 	closedir(d);
-	qsort(l->files, (size_t)l->nfiles, sizeof *l->files, cmp_file);
+	if (l->nfiles > 1)
+		qsort(l->files, (size_t)l->nfiles, sizeof *l->files, cmp_file);
 	return 0;
 }
 

@@ -88,6 +88,18 @@ void kz_track_count_drop(enum kz_track_drop why, int n)
 
 static void replace_conn(kz_track_writer *w);
 
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+static void deadline_in(int64_t ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* ---- applying a group ---- */
 
 static void fail_event(kz_track_event *ev, const kz_err *err)
@@ -226,12 +238,7 @@ static void *ckpt_main(void *arg)
 			kz_store_release(c);
 			pthread_mutex_lock(&w->mu);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(CKPT_EVERY_MS, &ts);
 		if (!w->stopping)
 			pthread_cond_timedwait(&w->ckpt_wake, &w->mu, &ts);
 	}
@@ -367,9 +374,13 @@ static void prune_step(kz_track_writer *w)
 		}
 		w->prune_next = 0;
 	}
-	while (w->prune_next <= json_array_size(w->prune_sites)) {
+	/* every site, then the events without a site, then those of sites deleted since (both
+	 * kept for KIZUNA_EVENT_RETENTION_DAYS) */
+	while (w->prune_next <= json_array_size(w->prune_sites) + 1) {
 		json_t *site = json_array_get(w->prune_sites, w->prune_next);
-		int64_t id = site ? json_integer_value(json_object_get(site, "id")) : 0;
+		int64_t id = site ? json_integer_value(json_object_get(site, "id"))
+			   : w->prune_next == json_array_size(w->prune_sites) ? 0
+									   : KZ_SITE_GONE;
 		int64_t days = site ? json_integer_value(json_object_get(site, "retention_days"))
 				    : env_int("KIZUNA_EVENT_RETENTION_DAYS", 400);
 		if (days > 0 && !prune_target(w, id, days))
@@ -399,13 +410,7 @@ static void wait_for_work(kz_track_writer *w)
 		ms = 1000; /* also notices a clock that jumped */
 	if (ms < 1)
 		ms = 1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in(ms, &ts);
 	pthread_cond_timedwait(&w->work, &w->mu, &ts);
 }
 
@@ -794,13 +799,7 @@ int kz_track_sync(kz_track_writer *w, int timeout_ms)
 	target = kz_evlog_last(w->log);
 	if (atomic_load(&w->applied) >= target)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in(timeout_ms, &ts);
 	pthread_mutex_lock(&w->mu);
 	while (atomic_load(&w->applied) < target && rc == 0)
 		rc = pthread_cond_timedwait(&w->done, &w->mu, &ts);

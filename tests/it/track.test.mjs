@@ -503,6 +503,25 @@ describe('retention', () => {
     ]);
     assert.ok(await metric(s, 'kizuna_track_pruned_total') >= 3);
   });
+
+  test('events_of_a_deleted_site_are_pruned_after_the_default_retention', async () => {
+    const s = await startServer({ env: { KIZUNA_PRUNE_INTERVAL_SECONDS: '1', KIZUNA_EVENT_RETENTION_DAYS: '30' } });
+    const site = await createSite(s, { retention_days: 3650 });
+    const anon = randomUUID();
+    const ago = (days) => new Date(Date.now() - days * 86400000).toISOString();
+    expectStatus(await collect(s, {
+      site_key: site.site_key,
+      batch: [
+        { type: 'track', event: 'Gone Site Old', anonymousId: anon, timestamp: ago(40) },
+        { type: 'track', event: 'Gone Site New', anonymousId: anon },
+      ],
+    }), 200);
+    assert.equal(await count(s, 'event=Gone%20Site%20Old'), 1);
+    expectStatus(await s.api('DELETE', `/api/v1/sites/${site.id}`), 204);
+    await waitFor(async () => (await count(s, 'event=Gone%20Site%20Old')) === 0,
+      { timeout: 15000, what: "a deleted site's old events to be pruned" });
+    assert.equal(await count(s, 'event=Gone%20Site%20New'), 1);
+  });
 });
 
 describe('durability', () => {
