@@ -198,7 +198,7 @@ static void errors_report_line_and_column(void **state)
 	expect_compile_error("{% if x %}\nyes\n", 1, 4, "never closed");
 	expect_compile_error("ok\n{{ x ", 2, 1, "never closed");
 	expect_compile_error("{% for x of y %}{% endfor %}", 1, 10, "expected \"in\"");
-	expect_compile_error("行1\n行2 {% frobnicate %}", 2, 8, "unknown tag");
+	expect_compile_error("行1\n行2 {% frobnicate %}", 2, 7, "unknown tag");
 	expect_compile_error("{{ x | truncate: 1, 2, 3 }}", 1, 8, "takes 0 to 2 arguments");
 	expect_compile_error("{% endif %}", 1, 4, "without a block");
 	expect_compile_error("{% include 'x' %}", 1, 4, "cannot read files");
