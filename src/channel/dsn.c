@@ -6,6 +6,7 @@
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,7 +24,7 @@ typedef struct walk {
 	int have_status, have_feedback;
 } walk;
 
-/* The decoded body of a leaf part as a NUL-terminated GByteArray (caller unrefs). */
+/* The decoded body of a leaf part as a NUL-terminated GByteArray (caller frees). */
 static GByteArray *part_bytes(GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
@@ -34,7 +35,7 @@ static GByteArray *part_bytes(GMimePart *part)
 	ms = g_mime_stream_mem_new();
 	g_mime_data_wrapper_write_to_stream(w, ms);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-	g_byte_array_ref(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE); /* the array outlives it */
 	g_object_unref(ms);
 	g_byte_array_append(ba, (const guint8 *)"", 1);
 	return ba;
@@ -179,6 +180,21 @@ static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
 	(void)parent;
 	if (!type || !sub)
 		return;
+	if (GMIME_IS_MESSAGE_PART(part) && !strcasecmp(type, "message") &&
+	    (!strcasecmp(sub, "delivery-status") || !strcasecmp(sub, "feedback-report"))) {
+		/* some GMime versions parse these field blocks as embedded messages: read the
+		 * serialized text instead */
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+		char *text = m ? g_mime_object_to_string(GMIME_OBJECT(m), NULL) : NULL;
+		if (text) {
+			if (!strcasecmp(sub, "delivery-status") && !w->have_status)
+				read_status(w, text);
+			else if (!strcasecmp(sub, "feedback-report") && !w->have_feedback)
+				read_feedback(w, text);
+			g_free(text);
+		}
+		return;
+	}
 	if (GMIME_IS_MESSAGE_PART(part)) {
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
 		if (m) {
@@ -212,7 +228,7 @@ static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
 			read_feedback(w, (const char *)ba->data);
 		else
 			read_original_headers(w, (const char *)ba->data);
-		g_byte_array_unref(ba);
+		g_byte_array_free(ba, TRUE);
 	}
 }
 

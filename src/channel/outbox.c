@@ -23,7 +23,6 @@
 #include "base/banned.h"
 
 #define CLAIM_BATCH 16
-#define LEASE_MS (5 * 60 * 1000)
 #define MAX_SENDERS 32
 
 struct kz_outbox {
@@ -510,7 +509,8 @@ static void *sender_main(void *arg)
 		kz_conn *c = kz_store_acquire(o->store);
 		int rc = kz_tx_begin(c, 1, &err);
 		if (rc == 0) {
-			rc = kz_store_send_claim(c, now, now + LEASE_MS, CLAIM_BATCH, &rows, &err);
+			rc = kz_store_send_claim(c, now, now + (int64_t)o->cfg.lease_seconds * 1000,
+						 CLAIM_BATCH, &rows, &err);
 			if (rc == 0)
 				rc = kz_tx_commit(c, &err);
 			else
@@ -603,6 +603,8 @@ kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err 
 		o->cfg.retry_seconds = 30;
 	if (o->cfg.max_attempts <= 0)
 		o->cfg.max_attempts = 8;
+	if (o->cfg.lease_seconds <= 0)
+		o->cfg.lease_seconds = 300;
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
 	if (!o->smtp_url) {

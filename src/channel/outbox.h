@@ -18,6 +18,8 @@ typedef struct kz_outbox_config {
 	double rate;            /* messages per second over all senders; 0 = no limit */
 	int retry_seconds;      /* first retry delay; doubles per attempt (30) */
 	int max_attempts;       /* temporary failures before giving up (8) */
+	int lease_seconds;      /* a claimed row not finished by then (a crash) is sent again
+				 * (300); longer than a batch of CLAIM_BATCH messages takes */
 	const char *base_url;   /* for links in messages */
 	const char *bounce_domain; /* VERP: bounce+<token>@domain; default: the sender's */
 	const char *dkim_domain, *dkim_selector, *dkim_key_pem; /* all set: sign */

@@ -91,6 +91,7 @@ static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base
 	oc.rate = rate && *rate ? strtod(rate, NULL) : 0;
 	oc.retry_seconds = (int)env_size("KIZUNA_SMTP_RETRY_SECONDS", 30);
 	oc.max_attempts = (int)env_size("KIZUNA_SMTP_MAX_ATTEMPTS", 8);
+	oc.lease_seconds = (int)env_size("KIZUNA_SMTP_LEASE_SECONDS", 300);
 	oc.base_url = base;
 	oc.bounce_domain = getenv("KIZUNA_BOUNCE_DOMAIN");
 	if (keyfile && *keyfile) {
