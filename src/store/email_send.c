@@ -382,7 +382,7 @@ int kz_store_suppression_list(kz_conn *c, int limit, json_t **data, kz_err *err)
 		return -1;
 	*data = json_array();
 	for (int i = 0; i < rows.nrows; i++)
-		json_array_append_new(*data, json_pack("{sosospsoso}", "email",
+		json_array_append_new(*data, json_pack("{sososssoso}", "email",
 						       kz_cell_str(&rows, i, 0), "contact_id",
 						       kz_cell_int(&rows, i, 1), "reason",
 						       kz_rows_get(&rows, i, 2), "detail",
