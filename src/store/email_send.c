@@ -180,9 +180,9 @@ int kz_store_send_mark(kz_conn *c, int64_t id, const char *what, int64_t at, int
 	*first = 0;
 	if (!strcmp(what, "open") || !strcmp(what, "click")) {
 		const char *q = !strcmp(what, "open")
-					? "SELECT COALESCE(opened_at, 0) FROM email_sends WHERE id = $2"
-					: "SELECT COALESCE(clicked_at, 0) FROM email_sends WHERE id = $2";
-		if (kz_db_scalar_int(c, q, p, 2, &prev, &found, err) < 0)
+					? "SELECT COALESCE(opened_at, 0) FROM email_sends WHERE id = $1"
+					: "SELECT COALESCE(clicked_at, 0) FROM email_sends WHERE id = $1";
+		if (kz_db_scalar_int(c, q, p + 1, 1, &prev, &found, err) < 0)
 			return -1;
 		*first = found && prev == 0;
 	}
@@ -190,24 +190,25 @@ int kz_store_send_mark(kz_conn *c, int64_t id, const char *what, int64_t at, int
 		sql = "UPDATE email_sends SET open_count = open_count + 1,"
 		      " opened_at = COALESCE(opened_at, $1) WHERE id = $2";
 	else if (!strcmp(what, "machine_open"))
-		sql = "UPDATE email_sends SET machine_opens = machine_opens + 1 WHERE id = $2 AND"
-		      " $1 = $1";
+		sql = "UPDATE email_sends SET machine_opens = machine_opens + 1 WHERE id = $1";
 	else if (!strcmp(what, "click"))
 		sql = "UPDATE email_sends SET click_count = click_count + 1,"
 		      " clicked_at = COALESCE(clicked_at, $1),"
 		      " opened_at = COALESCE(opened_at, $1) WHERE id = $2";
 	else if (!strcmp(what, "unsubscribe"))
-		sql = "UPDATE email_sends SET unsubscribed = 1 WHERE id = $2 AND $1 = $1";
+		sql = "UPDATE email_sends SET unsubscribed = 1 WHERE id = $1";
 	else if (!strcmp(what, "complaint"))
-		sql = "UPDATE email_sends SET complained = 1 WHERE id = $2 AND $1 = $1";
+		sql = "UPDATE email_sends SET complained = 1 WHERE id = $1";
 	else if (!strcmp(what, "hard"))
 		sql = "UPDATE email_sends SET bounced = 'hard', status = CASE WHEN status = 'sent'"
-		      " THEN 'bounced' ELSE status END WHERE id = $2 AND $1 = $1";
+		      " THEN 'bounced' ELSE status END WHERE id = $1";
 	else if (!strcmp(what, "soft"))
-		sql = "UPDATE email_sends SET bounced = COALESCE(bounced, 'soft') WHERE id = $2"
-		      " AND $1 = $1";
+		sql = "UPDATE email_sends SET bounced = COALESCE(bounced, 'soft') WHERE id = $1";
 	if (!sql)
 		return kz_err_set(err, 500, "internal", "", "unknown engagement %s", what);
+	/* statements that do not use the time take only the id */
+	if (!strstr(sql, "$2"))
+		return kz_db_exec(c, sql, p + 1, 1, err) < 0 ? -1 : 0;
 	return kz_db_exec(c, sql, p, 2, err) < 0 ? -1 : 0;
 }
 
