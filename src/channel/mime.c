@@ -71,7 +71,8 @@ void kz_mime_qp(kz_buf *out, const char *data, size_t len)
 		kz_buf_add(out, enc, w);
 		col += w;
 	}
-	kz_buf_add(out, "\r\n", 2);
+	if (col)
+		kz_buf_add(out, "\r\n", 2);
 }
 
 static int is_ascii_printable(const char *s)
@@ -94,7 +95,38 @@ static size_t u8len(const unsigned char *s)
 	return 1;
 }
 
-/* Encoded words of s; each line (the first starting at column col) stays within 76. */
+/* Length of the Q encoding of byte c inside an encoded word. */
+static size_t q_len(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			       c == ' ' || c == '!' || c == '*' || c == '+' || c == '-' || c == '/'
+		       ? 1
+		       : 3;
+}
+
+static void q_word(kz_buf *out, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	kz_buf_adds(out, "=?UTF-8?Q?");
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == ' ') {
+			kz_buf_addc(out, '_');
+		} else if (q_len(p[i]) == 1) {
+			kz_buf_addc(out, (char)p[i]);
+		} else {
+			kz_buf_addc(out, '=');
+			kz_buf_addc(out, hex[p[i] >> 4]);
+			kz_buf_addc(out, hex[p[i] & 15]);
+		}
+	}
+	kz_buf_adds(out, "?=");
+}
+
+/* Encoded words of s; each line (the first starting at column col) stays within 76.
+ * Words are base64 (compact for Japanese). A word that is not the last never ends in base64
+ * padding: some readers (GMime 3.2) join adjacent words before decoding and lose the rest
+ * after a padded one. When no character boundary falls on a multiple of 3 bytes, that word
+ * is written in Q encoding instead, which has no padding. */
 static void encoded_words(kz_buf *out, const char *s, size_t col)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -103,12 +135,34 @@ static void encoded_words(kz_buf *out, const char *s, size_t col)
 		col = 1;
 	}
 	while (*p) {
-		size_t n = 0, cap = (75 - col - 12) / 4 * 3;
+		size_t n = 0, best3 = 0, cap = (75 - col - 12) / 4 * 3;
 		while (p[n]) {
 			size_t l = u8len(p + n);
 			if (n + l > cap && n)
 				break;
 			n += l;
+			if (n % 3 == 0)
+				best3 = n;
+		}
+		if (p[n] && best3) {
+			n = best3;
+		} else if (p[n]) {
+			size_t qcap = 75 - col - 12, qn = 0, qlen = 0;
+			while (p[qn]) {
+				size_t l = u8len(p + qn), w = 0;
+				for (size_t i = 0; i < l; i++)
+					w += q_len(p[qn + i]);
+				if (qlen + w > qcap && qn)
+					break;
+				qlen += w;
+				qn += l;
+			}
+			q_word(out, p, qn);
+			p += qn;
+			if (*p)
+				kz_buf_add(out, "\r\n ", 3);
+			col = 1;
+			continue;
 		}
 		kz_buf_adds(out, "=?UTF-8?B?");
 		for (size_t i = 0; i < n; i += 3)
@@ -202,8 +256,17 @@ static void body_part(kz_buf *out, const char *ctype, const char *body)
 		high += (unsigned char)body[i] >= 0x80;
 	kz_buf_addf(out, "Content-Type: %s; charset=UTF-8\r\n", ctype);
 	if (high * 6 > len) {
+		/* text is encoded in its canonical form: CRLF line breaks */
+		kz_buf crlf;
+		kz_buf_init(&crlf, 0);
+		for (size_t i = 0; i < len; i++) {
+			if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r'))
+				kz_buf_addc(&crlf, '\r');
+			kz_buf_addc(&crlf, body[i]);
+		}
 		kz_buf_adds(out, "Content-Transfer-Encoding: base64\r\n\r\n");
-		kz_mime_base64(out, (const unsigned char *)body, len);
+		kz_mime_base64(out, (const unsigned char *)crlf.data, crlf.len);
+		kz_buf_release(&crlf);
 	} else {
 		kz_buf_adds(out, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		kz_mime_qp(out, body, len);

@@ -32,6 +32,8 @@ void kz_tpl_stringify(json_t *v, kz_buf *out)
 	size_t i;
 	json_t *it;
 	char b[32];
+	if (!v)
+		return;
 	switch (json_typeof(v)) {
 	case JSON_STRING: kz_buf_add(out, json_string_value(v), json_string_length(v)); break;
 	case JSON_INTEGER:
@@ -93,7 +95,7 @@ static json_t *as_string(json_t *v)
 		return json_incref(v);
 	kz_buf_init(&b, 0);
 	kz_tpl_stringify(v, &b);
-	s = json_stringn(b.data, b.len);
+	s = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	return s;
 }
@@ -139,7 +141,7 @@ static json_t *map_case(json_t *in, casekind k)
 		kz_buf_add(&b, enc, (size_t)utf8proc_encode_char(cp, enc));
 		i += step;
 	}
-	r = json_stringn(b.data, b.len);
+	r = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	json_decref(s);
 	return r;
@@ -189,7 +191,7 @@ static long utf8_len(const char *s, size_t len)
 
 static int f_truncate(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
 {
-	json_t *s, *ell = n > 1 && a[1] ? as_string(a[1]) : json_string("...");
+	json_t *s, *ell = n > 1 && a[1] ? as_string(a[1]) : json_string_nocheck("...");
 	long long want = 50;
 	int isint;
 	long ellen;
@@ -212,7 +214,7 @@ static int f_truncate(json_t *in, json_t **a, int n, json_t **out, char *msg, si
 		kz_buf_init(&b, 0);
 		kz_buf_add(&b, json_string_value(s), cut);
 		kz_buf_add(&b, json_string_value(ell), json_string_length(ell));
-		*out = json_stringn(b.data, b.len);
+		*out = json_stringn_nocheck(b.data, b.len);
 		kz_buf_release(&b);
 		json_decref(s);
 	}
@@ -241,7 +243,7 @@ static int f_escape(json_t *in, json_t **a, int n, json_t **out, char *msg, size
 		default: kz_buf_addc(&b, *p);
 		}
 	}
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	json_decref(s);
 	return 0;
@@ -278,7 +280,7 @@ static int f_url_encode(json_t *in, json_t **a, int n, json_t **out, char *msg, 
 			kz_buf_addc(&b, hex[*p & 15]);
 		}
 	}
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	json_decref(s);
 	return 0;
@@ -420,7 +422,7 @@ static int f_size(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t
 
 static int f_join(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
 {
-	json_t *sep = n > 0 && a[0] ? as_string(a[0]) : json_string(" "), *it;
+	json_t *sep = n > 0 && a[0] ? as_string(a[0]) : json_string_nocheck(" "), *it;
 	kz_buf b;
 	size_t i;
 	(void)msg, (void)ml;
@@ -435,7 +437,7 @@ static int f_join(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t
 			kz_buf_add(&b, json_string_value(sep), json_string_length(sep));
 		kz_tpl_stringify(it, &b);
 	}
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	json_decref(sep);
 	return 0;
@@ -452,7 +454,7 @@ static int f_split(json_t *in, json_t **a, int n, json_t **out, char *msg, size_
 		return 0;
 	}
 	s = as_string(in);
-	sep = a[0] ? as_string(a[0]) : json_string(" ");
+	sep = a[0] ? as_string(a[0]) : json_string_nocheck(" ");
 	arr = json_array();
 	p = json_string_value(s);
 	d = json_string_value(sep);
@@ -461,17 +463,17 @@ static int f_split(json_t *in, json_t **a, int n, json_t **out, char *msg, size_
 		size_t len = json_string_length(s), i = 0;
 		while (i < len && json_array_size(arr) < MAX_SPLIT) {
 			size_t j = utf8_prefix(p + i, len - i, 1);
-			json_array_append_new(arr, json_stringn(p + i, j));
+			json_array_append_new(arr, json_stringn_nocheck(p + i, j));
 			i += j;
 		}
 	} else {
 		const char *hit;
 		while ((hit = strstr(p, d)) != NULL && json_array_size(arr) < MAX_SPLIT) {
-			json_array_append_new(arr, json_stringn(p, (size_t)(hit - p)));
+			json_array_append_new(arr, json_stringn_nocheck(p, (size_t)(hit - p)));
 			p = hit + sl;
 		}
 		if (*p)
-			json_array_append_new(arr, json_string(p));
+			json_array_append_new(arr, json_string_nocheck(p));
 	}
 	json_decref(s);
 	json_decref(sep);
@@ -486,7 +488,7 @@ static int f_first(json_t *in, json_t **a, int n, json_t **out, char *msg, size_
 	if (json_is_array(in) && json_array_size(in))
 		*out = json_incref(json_array_get(in, 0));
 	else if (json_is_string(in) && json_string_length(in))
-		*out = json_stringn(json_string_value(in),
+		*out = json_stringn_nocheck(json_string_value(in),
 				    utf8_prefix(json_string_value(in), json_string_length(in), 1));
 	return 0;
 }
@@ -502,7 +504,7 @@ static int f_last(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t
 		size_t i = json_string_length(in) - 1;
 		while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
 			i--;
-		*out = json_string(s + i);
+		*out = json_string_nocheck(s + i);
 	}
 	return 0;
 }
@@ -514,7 +516,7 @@ static int f_append(json_t *in, json_t **a, int n, json_t **out, char *msg, size
 	kz_buf_init(&b, 0);
 	kz_tpl_stringify(in, &b);
 	kz_tpl_stringify(a[0], &b);
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	return 0;
 }
@@ -526,14 +528,14 @@ static int f_prepend(json_t *in, json_t **a, int n, json_t **out, char *msg, siz
 	kz_buf_init(&b, 0);
 	kz_tpl_stringify(a[0], &b);
 	kz_tpl_stringify(in, &b);
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	return 0;
 }
 
 static json_t *replace(json_t *in, json_t *from, json_t *to, int once)
 {
-	json_t *s = as_string(in), *f = as_string(from), *t = to ? as_string(to) : json_string("");
+	json_t *s = as_string(in), *f = as_string(from), *t = to ? as_string(to) : json_string_nocheck("");
 	const char *p = json_string_value(s), *hit;
 	size_t fl = json_string_length(f);
 	kz_buf b;
@@ -549,7 +551,7 @@ static json_t *replace(json_t *in, json_t *from, json_t *to, int once)
 		}
 	}
 	kz_buf_adds(&b, p);
-	r = json_stringn(b.data, b.len);
+	r = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	json_decref(s);
 	json_decref(f);
@@ -587,14 +589,14 @@ static int f_strip(json_t *in, json_t **a, int n, json_t **out, char *msg, size_
 		p++;
 	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
 		e--;
-	*out = json_stringn(p, (size_t)(e - p));
+	*out = json_stringn_nocheck(p, (size_t)(e - p));
 	json_decref(s);
 	return 0;
 }
 
 static int f_newline_to_br(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
 {
-	json_t *nl = json_string("\n"), *br = json_string("<br />\n"), *s, *e = NULL;
+	json_t *nl = json_string_nocheck("\n"), *br = json_string_nocheck("<br />\n"), *s, *e = NULL;
 	(void)a, (void)n;
 	f_escape(in, NULL, 0, &e, msg, ml);
 	s = e ? replace(e, nl, br, 0) : NULL;
@@ -754,7 +756,7 @@ static int f_date(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t
 	kz_buf_init(&b, 4096);
 	format_time(&b, json_string_value(a[0]), ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), off,
 		    abbr);
-	*out = json_stringn(b.data, b.len);
+	*out = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
 	return 0;
 }

@@ -389,7 +389,7 @@ static expr *parse_primary(lex *x, kz_tpl_err *err)
 	if (x->t == T_STR) {
 		e = new_expr(E_LIT);
 		if (e)
-			e->lit = json_stringn(x->s + 1, x->n - 2);
+			e->lit = json_stringn_nocheck(x->s + 1, x->n - 2);
 		next(x);
 		return e;
 	}
@@ -1280,7 +1280,7 @@ static json_t *eval(rctx *rc, const expr *e)
 		return eval_var(rc, e);
 	case E_EMPTY:
 	case E_BLANK:
-		return json_string("");
+		return json_string_nocheck("");
 	case E_RANGE: {
 		json_t *lo = eval(rc, e->lo), *hi = eval(rc, e->hi), *a;
 		long long l = 0, h = 0;
@@ -1587,7 +1587,7 @@ static int render_node(rctx *rc, const node *n)
 		r = render_list(rc, &n->body);
 		rc->out = saved;
 		if (r == 0)
-			json_object_set_new(rc->locals, n->name, json_stringn(cap.data, cap.len));
+			json_object_set_new(rc->locals, n->name, json_stringn_nocheck(cap.data, cap.len));
 		kz_buf_release(&cap);
 		return r;
 	}
