@@ -687,7 +687,7 @@ json_t *kz_outbox_describe(const kz_outbox *o)
 	} else {
 		snprintf(loc, sizeof loc, "%s/new", o->maildir);
 	}
-	return json_pack("{sssss?sfsi}", "transport", kz_transport_name_of(o), "location", loc,
+	return json_pack("{ssssss?sfsi}", "transport", kz_transport_name_of(o), "location", loc,
 			 "dkim", o->dkim ? kz_dkim_algorithm(o->dkim) : NULL, "rate", o->cfg.rate,
 			 "connections", o->cfg.connections);
 }

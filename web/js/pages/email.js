@@ -95,9 +95,12 @@ export default async function render(ctx) {
 			clearFieldErrors(ctx.root);
 			mount(err);
 			pvSubject.textContent = r.subject;
+			pvSubject.classList.remove('error');
 			frame.srcdoc = r.html;
 		} catch (e) {
-			showFieldError(ctx.root, e);
+			/* a template error names the line and column: show it where the preview was */
+			pvSubject.textContent = `⚠ ${e.message}`;
+			pvSubject.classList.add('error');
 		}
 	}
 	const schedulePreview = debounce(preview, 300);
