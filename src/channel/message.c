@@ -33,8 +33,9 @@ static const char *str_or(const json_t *v)
 static const char *ci_find(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
+	char lo = (char)(needle[0] | 0x20), up = (char)(needle[0] & ~0x20);
 	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
+		if ((*hay == lo || *hay == up) && !strncasecmp(hay, needle, n))
 			return hay;
 	return NULL;
 }
