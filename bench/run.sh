@@ -6,6 +6,8 @@
 #   contacts_upsert   POST /api/v1/contacts, a new contact per request, keep-alive, wrk;
 #                     on SQLite, then on a throwaway PostgreSQL 15 (KZ_BENCH_PG=0 skips it).
 #                     Baseline: nginx answering 204 to the same requests ("nginx_204").
+#   email             bench/email.sh: template renders/s; messages rendered, MIME-encoded
+#                     and delivered to smtp-sink vs Postfix's smtp-source (with DKIM too).
 #   csv_import        `kizuna import` of a generated 100k-row CSV into a fresh SQLite database.
 #                     Baseline: the sqlite3 CLI's `.import --csv` of the same file ("sqlite3_import").
 #   contact_get_p99   p99 latency of GET /api/v1/contacts/{id}, random ids among 10k contacts.
@@ -44,7 +46,7 @@ GET_CONTACTS=10000
 WARMUP=2
 WITH_PG=${KZ_BENCH_PG:-1}
 PGBIN=${KZ_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track)
+BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track email)
 
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -636,6 +638,11 @@ bench_contacts_list_100k() {
 bench_track() {
 	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_DURATION=$DURATION \
 		KZ_BENCH_THREADS=$THREADS tracked "$BENCH_DIR/track.sh"
+}
+
+# ---- email: issue 6's email benchmarks, in their own script (see bench/email.sh)
+bench_email() {
+	KZ_BENCH_RESULTS=$RESULTS "$BENCH_DIR/email.sh"
 }
 
 # ---------------------------------------------------------------- main

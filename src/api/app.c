@@ -209,6 +209,11 @@ void kz_api_register(kz_server *s)
 	kz_api_sites_routes(s);
 	kz_api_collect_routes(s);
 	kz_api_live_routes(s);
+	kz_api_emails_routes(s);
+	kz_api_broadcasts_routes(s);
+	kz_api_bounces_routes(s);
+	kz_api_consent_routes(s);
+	kz_api_email_links_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */

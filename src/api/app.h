@@ -19,6 +19,7 @@ typedef struct kz_auth_entry {
 #define KZ_AUTH_CACHE 64
 
 struct kz_track_writer;
+struct kz_outbox;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -31,6 +32,7 @@ typedef struct kz_app {
 	kz_auth_entry auth[KZ_AUTH_CACHE];
 	int nauth;
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
+	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -62,6 +64,11 @@ void kz_api_visitors_routes(kz_server *s);
 void kz_api_sites_routes(kz_server *s);
 void kz_api_collect_routes(kz_server *s);
 void kz_api_live_routes(kz_server *s);
+void kz_api_emails_routes(kz_server *s);
+void kz_api_broadcasts_routes(kz_server *s);
+void kz_api_bounces_routes(kz_server *s);
+void kz_api_consent_routes(kz_server *s);
+void kz_api_email_links_routes(kz_server *s);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

@@ -26,5 +26,7 @@ int kz_cmd_import(int argc, char **argv);
 int kz_cmd_export(int argc, char **argv);
 int kz_cmd_demo(int argc, char **argv);
 int kz_cmd_routes(int argc, char **argv);
+int kz_cmd_bounce(int argc, char **argv);
+int kz_cmd_dkim_keygen(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "api/app.h"
 #include "base/log.h"
+#include "channel/outbox.h"
 #include "cli/cli.h"
 #include "http/static.h"
 #include "track/writer.h"
@@ -58,6 +59,74 @@ static const char *event_log_dir(const char *db, char *buf, size_t len)
 	else
 		snprintf(buf, len, "./data/events");
 	return buf;
+}
+
+/* The whole file at path (NUL-terminated), or NULL. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+	if (!f)
+		return NULL;
+	buf = calloc(1, 65536);
+	n = buf ? fread(buf, 1, 65535, f) : 0;
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/* The email sender from KIZUNA_SMTP_* / KIZUNA_MAILDIR / KIZUNA_DKIM_*; NULL on error. */
+static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base)
+{
+	kz_outbox_config oc;
+	char maildir[600], *key = NULL;
+	const char *md = getenv("KIZUNA_MAILDIR"), *keyfile = getenv("KIZUNA_DKIM_KEY");
+	const char *rate = getenv("KIZUNA_SMTP_RATE");
+	kz_outbox *o;
+	kz_err err;
+	memset(&oc, 0, sizeof oc);
+	if (!md || !*md) {
+		/* next to the SQLite file, else ./data/outbox */
+		const char *slash = strncmp(db, "postgres", 8) ? strrchr(db, '/') : NULL;
+		if (slash)
+			snprintf(maildir, sizeof maildir, "%.*s/outbox", (int)(slash - db), db);
+		else
+			snprintf(maildir, sizeof maildir, "./data/outbox");
+		md = maildir;
+	}
+	oc.smtp_url = getenv("KIZUNA_SMTP_URL");
+	if (oc.smtp_url && !*oc.smtp_url)
+		oc.smtp_url = NULL;
+	oc.smtp_tls = getenv("KIZUNA_SMTP_TLS");
+	oc.maildir = md;
+	oc.connections = (int)env_size("KIZUNA_SMTP_CONNECTIONS", 4);
+	oc.rate = rate && *rate ? strtod(rate, NULL) : 0;
+	oc.retry_seconds = (int)env_size("KIZUNA_SMTP_RETRY_SECONDS", 30);
+	oc.max_attempts = (int)env_size("KIZUNA_SMTP_MAX_ATTEMPTS", 8);
+	oc.lease_seconds = (int)env_size("KIZUNA_SMTP_LEASE_SECONDS", 300);
+	oc.base_url = base;
+	oc.bounce_domain = getenv("KIZUNA_BOUNCE_DOMAIN");
+	if (keyfile && *keyfile) {
+		key = read_file(keyfile);
+		if (!key) {
+			fprintf(stderr, "kizuna serve: cannot read KIZUNA_DKIM_KEY %s\n", keyfile);
+			return NULL;
+		}
+		oc.dkim_domain = getenv("KIZUNA_DKIM_DOMAIN");
+		oc.dkim_selector = getenv("KIZUNA_DKIM_SELECTOR");
+		if (!oc.dkim_selector)
+			oc.dkim_selector = "kizuna";
+		oc.dkim_key_pem = key;
+	}
+	o = kz_outbox_start(store, &oc, &err);
+	free(key);
+	if (!o)
+		fprintf(stderr, "kizuna serve: email: %s\n", err.message);
+	else
+		kz_info("email: delivering through %s", oc.smtp_url ? "SMTP" : md);
+	return o;
 }
 
 int kz_cmd_serve(int argc, char **argv)
@@ -137,12 +206,21 @@ int kz_cmd_serve(int argc, char **argv)
 		base = base_buf;
 	}
 	app.base_url = base;
+	app.outbox = start_outbox(store, db, base);
+	if (!app.outbox) {
+		kz_server_stop(srv, 1000);
+		kz_server_free(srv);
+		kz_track_writer_stop(app.track_writer);
+		kz_store_close(store);
+		return 1;
+	}
 	kz_info("kizuna %s listening on http://%s:%d (database: %s, public URL: %s)", KZ_VERSION,
 		host, kz_server_port(srv), kz_store_backend(store), base);
 	sigwait(&set, &sig);
 	kz_info("received %s: finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	kz_server_stop(srv, 10000);
 	kz_server_free(srv);
+	kz_outbox_stop(app.outbox);
 	kz_track_writer_stop(app.track_writer); /* after the server: every answered event is in */
 	kz_app_release(&app);
 	kz_store_close(store);

@@ -43,7 +43,17 @@ static const command commands[] = {
 	 "  KIZUNA_WEB_DIR           serve the admin UI from this folder instead of the binary\n"
 	 "  KIZUNA_TRUST_PROXY       1: take the client IP from X-Forwarded-For\n"
 	 "  KIZUNA_EVENT_RETENTION_DAYS  keep raw events without a site this long (default 400)\n"
-	 "  KIZUNA_PRUNE_INTERVAL_SECONDS  how often old events are rolled up and pruned\n\n"
+	 "  KIZUNA_PRUNE_INTERVAL_SECONDS  how often old events are rolled up and pruned\n"
+	 "  KIZUNA_SMTP_URL          smtp://user:pass@host:587 or smtps://...; unset: Maildir\n"
+	 "  KIZUNA_SMTP_TLS          try (STARTTLS when offered) | required | none\n"
+	 "  KIZUNA_SMTP_CONNECTIONS  parallel SMTP connections (default 4)\n"
+	 "  KIZUNA_SMTP_RATE         messages per second over all connections (default: no limit)\n"
+	 "  KIZUNA_SMTP_RETRY_SECONDS  first retry after a temporary failure (default 30, doubles)\n"
+	 "  KIZUNA_SMTP_MAX_ATTEMPTS tries before a message fails (default 8)\n"
+	 "  KIZUNA_MAILDIR           the local outbox when no SMTP is set (default: outbox/ next\n"
+	 "                           to the SQLite file, else ./data/outbox)\n"
+	 "  KIZUNA_BOUNCE_DOMAIN     domain of the VERP return path (default: the sender's)\n"
+	 "  KIZUNA_DKIM_KEY, KIZUNA_DKIM_DOMAIN, KIZUNA_DKIM_SELECTOR  sign mail (dkim-keygen)\n\n"
 	 "Migrations are applied at start. SIGTERM or SIGINT stops accepting connections,\n"
 	 "finishes the requests in flight and exits 0.\n"},
 	{"init", kz_cmd_init, "create/migrate the database, the admin user and an API key",
@@ -66,6 +76,16 @@ static const command commands[] = {
 	 "usage: kizuna demo [--db URL] [--contacts N] [--force]\n\n" DB_HELP
 	 "  --contacts N   how many contacts (default 300)\n"
 	 "  --force        load even when the database already has contacts\n"},
+	{"bounce", kz_cmd_bounce, "record a bounce or complaint report read from stdin",
+	 "usage: kizuna bounce [--db URL] < report.eml\n\n" DB_HELP
+	 "Reads one DSN (RFC 3464) or ARF (RFC 5965) message, as an MTA pipes it, finds the\n"
+	 "send it is about and records it: hard bounces and complaints suppress the address,\n"
+	 "soft bounces do after several in 30 days. Prints the outcome as JSON. Exits 65 for\n"
+	 "input that is not a report, 75 when the database is unavailable (retry later).\n"},
+	{"dkim-keygen", kz_cmd_dkim_keygen, "make a DKIM key and print the DNS record",
+	 "usage: kizuna dkim-keygen [--type rsa|ed25519] [--selector S] [--domain D] [--out F]\n\n"
+	 "Writes the private key (PEM) to F (default dkim.pem, never overwritten) and prints\n"
+	 "the TXT record to publish at S._domainkey.D.\n"},
 	{"routes", kz_cmd_routes, "list every HTTP route as JSON", "usage: kizuna routes\n"},
 	{"version", version, "print the version", "usage: kizuna version\n"},
 	{NULL, NULL, NULL, NULL},

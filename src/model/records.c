@@ -264,7 +264,13 @@ int kz_apikey_lookup(kz_conn *c, const char *secret, json_t **rec, kz_err *err)
 }
 
 static const char *const setting_keys[] = {"default_country", "timezone", "sender_name",
-					   "sender_email", "reply_to", NULL};
+					   "sender_email", "reply_to",
+					   /* email: the sender identity footer (特定電子メール法) and
+					    * sending rules; booleans and numbers are strings here */
+					   "company_name", "company_address", "company_contact",
+					   "email_footer_required", "email_require_consent",
+					   "email_frequency_cap_day", "email_frequency_cap_week",
+					   "email_soft_bounce_limit", NULL};
 
 int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_err *err)
 {
@@ -281,6 +287,15 @@ int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_e
 			def = default_country ? default_country : "JP";
 		else if (!strcmp(setting_keys[i], "timezone"))
 			def = "Asia/Tokyo";
+		else if (!strcmp(setting_keys[i], "email_footer_required"))
+			def = "true";
+		else if (!strcmp(setting_keys[i], "email_require_consent"))
+			def = "false";
+		else if (!strcmp(setting_keys[i], "email_frequency_cap_day") ||
+			 !strcmp(setting_keys[i], "email_frequency_cap_week"))
+			def = "0";
+		else if (!strcmp(setting_keys[i], "email_soft_bounce_limit"))
+			def = "3";
 		json_object_set_new(*out, setting_keys[i], json_string(v ? v : def));
 		free(v);
 	}
@@ -322,6 +337,18 @@ int kz_settings_apply(kz_conn *c, const json_t *in, kz_err *err)
 				return kz_err_set(err, 422, "invalid_field", k,
 						  "%s must be an email address", k);
 			s = clean;
+		}
+		if ((!strcmp(k, "email_footer_required") || !strcmp(k, "email_require_consent")) &&
+		    strcmp(s, "true") && strcmp(s, "false"))
+			return kz_err_set(err, 422, "invalid_field", k, "%s must be \"true\" or "
+								"\"false\"", k);
+		if (!strncmp(k, "email_frequency", 15) || !strcmp(k, "email_soft_bounce_limit")) {
+			char *end;
+			long n = strtol(s, &end, 10);
+			if (!*s || *end || n < 0 || n > 1000)
+				return kz_err_set(err, 422, "invalid_field", k,
+						  "%s must be a whole number from 0 to 1000 (0: no "
+						  "limit)", k);
 		}
 		if (strlen(s) > 200) {
 			free(clean);

@@ -209,6 +209,9 @@ int kz_store_contact_move_related(kz_conn *c, int64_t from, int64_t into, kz_err
 	/* Events, visitors (devices), web sessions and attribution follow the survivor. */
 	if (kz_store_track_move_contact(c, from, into, err) < 0)
 		return -1;
+	/* Sends, unsubscribes, consent and clicks too. */
+	if (kz_store_email_move_contact(c, from, into, err) < 0)
+		return -1;
 	return 0;
 }
 

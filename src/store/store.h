@@ -271,4 +271,115 @@ int kz_store_event_list(kz_conn *c, const kz_event_query *q, json_t **data, char
  * "top_sources":[{"source","count"}] (sessions started in the last 24 hours)}, `top` each. */
 int kz_store_live(kz_conn *c, int64_t now_ms, int top, json_t **out, kz_err *err);
 
+/* ---- email: messages (templated subject, HTML, text) ---- */
+/* {"id","name","subject","preheader","from_name","from_email","reply_to","html","text",
+ * "topic","blocks","created_at","updated_at"}; 404 in err when absent. */
+int kz_store_email_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write every column of `rec`; *id 0 inserts (and gets the new id). */
+int kz_store_email_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err);
+/* Delete an email; 409 while broadcasts use it, 404 when absent. */
+int kz_store_email_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every email, newest first, without html/text bodies. */
+int kz_store_email_list(kz_conn *c, json_t **data, kz_err *err);
+/* Distinct non-empty topics of the emails (the preference page's choices). */
+int kz_store_email_topics(kz_conn *c, json_t **data, kz_err *err);
+
+/* ---- email: broadcasts (newsletters) ---- */
+/* {"id","email_id","segment_id","tag","all_contacts","status","send_at","started_at",
+ * "finished_at","recipients","created_at","updated_at"}; 404 when absent. */
+int kz_store_broadcast_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+int kz_store_broadcast_insert(kz_conn *c, const json_t *rec, int64_t *id, kz_err *err);
+int kz_store_broadcast_list(kz_conn *c, json_t **data, kz_err *err);
+/* Move a broadcast to `status` when it is in one of `from` (NULL-terminated); *changed 0
+ * when it was not. finished_at is set for sent/cancelled. */
+int kz_store_broadcast_set_status(kz_conn *c, int64_t id, const char *status,
+				  const char *const *from, int64_t now, int *changed, kz_err *err);
+/* Ids of scheduled broadcasts whose send_at has come, oldest first. */
+int kz_store_broadcast_due(kz_conn *c, int64_t now, int limit, json_t **ids, kz_err *err);
+/* Note that recipients were resolved: status sending, started_at, recipients. */
+int kz_store_broadcast_started(kz_conn *c, int64_t id, int64_t recipients, int64_t now,
+			       kz_err *err);
+/* Broadcasts in "sending" with no queued or in-flight rows left become "sent". */
+int kz_store_broadcast_finish(kz_conn *c, int64_t now, kz_err *err);
+/* Cancel the queued rows of a broadcast (status cancelled). */
+int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err);
+
+/* Who a send may go to: the audience of a broadcast (segment, tag or everyone). */
+typedef struct kz_audience {
+	int64_t segment_id; /* not 0: members of this segment */
+	const char *tag;    /* not NULL: contacts with this tag */
+	int all;            /* 1: every contact */
+	int64_t contact_id; /* not 0: this one contact (tests, journeys) */
+} kz_audience;
+/* Recipient resolution: one row per contact of the audience, in id order:
+ * [contact_id, email|null, unsubscribed (0/1, globally or from `topic`), suppression reason
+ * |null, consent status|null, marketing mails sent since day_since, since week_since]. */
+int kz_store_email_candidates(kz_conn *c, const kz_audience *a, const char *topic,
+			      int64_t day_since, int64_t week_since, json_t **rows, kz_err *err);
+
+/* ---- email: the durable outbox (one row per message and recipient) ---- */
+typedef struct kz_send_row {
+	int64_t contact_id, email_id, broadcast_id, journey_id; /* 0 = none */
+	const char *kind;   /* "broadcast", "test", "journey" */
+	const char *dedupe; /* unique per contact: "b12" for broadcast 12 */
+	const char *to_email;
+	const char *status; /* "queued" or "skipped" */
+	const char *reason; /* skip reason, or NULL */
+	int64_t next_at, created_at;
+} kz_send_row;
+/* Insert unless (contact, dedupe) exists; *id 0 when it did. */
+int kz_store_send_insert(kz_conn *c, const kz_send_row *r, int64_t *id, kz_err *err);
+/* Claim up to `limit` due rows (queued and due, or in flight past their lease) of running
+ * broadcasts and other sends: status sending until lease_until. Rows: {"id","contact_id",
+ * "email_id","broadcast_id","journey_id","kind","to_email","attempts"}. */
+int kz_store_send_claim(kz_conn *c, int64_t now, int64_t lease_until, int limit,
+			json_t **rows, kz_err *err);
+/* Record the outcome of a claimed row: status sent/failed/skipped/queued (retry at next_at). */
+int kz_store_send_finish(kz_conn *c, int64_t id, const char *status, const char *reason,
+			 const char *error, const char *message_id, int64_t at, int64_t next_at,
+			 kz_err *err);
+/* One send row with every column; 404 when absent. */
+int kz_store_send_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* A page of sends of an email / broadcast / contact (0: any), newest first. */
+int kz_store_send_list(kz_conn *c, int64_t email_id, int64_t broadcast_id, int64_t contact_id,
+		       const char *status, int limit, json_t **data, kz_err *err);
+/* Count an engagement on a send: "open", "machine_open", "click", "unsubscribe",
+ * "complaint", "hard", "soft". *first 1 when it is the first open/click of the send. */
+int kz_store_send_mark(kz_conn *c, int64_t id, const char *what, int64_t at, int *first,
+		       kz_err *err);
+int kz_store_click_insert(kz_conn *c, int64_t contact_id, int64_t send_id, const char *url,
+			  int machine, int64_t at, kz_err *err);
+/* Stats of the sends whose `by` ("email" or "broadcast") id is `id`: sent, delivered,
+ * bounced{hard,soft}, opened{unique,total,machine}, clicked{unique,total,links[]},
+ * unsubscribed, complained, skipped{reason:n}, queued, failed. */
+int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, kz_err *err);
+
+/* ---- email: unsubscribes, suppressions, bounces, consent ---- */
+/* topic "" = everything. */
+int kz_store_unsubscribe(kz_conn *c, int64_t contact_id, const char *topic, const char *source,
+			 int64_t send_id, int64_t now, kz_err *err);
+/* topic NULL: every unsubscribe of the contact. */
+int kz_store_resubscribe(kz_conn *c, int64_t contact_id, const char *topic, kz_err *err);
+/* The contact's unsubscribed topics as a JSON array of strings ("" = everything). */
+int kz_store_unsubscribes(kz_conn *c, int64_t contact_id, json_t **topics, kz_err *err);
+int kz_store_suppress(kz_conn *c, const char *email, int64_t contact_id, const char *reason,
+		      const char *detail, int64_t now, kz_err *err);
+int kz_store_unsuppress(kz_conn *c, const char *email, kz_err *err);
+/* [{"email","contact_id","reason","detail","created_at"}], newest first. */
+int kz_store_suppression_list(kz_conn *c, int limit, json_t **data, kz_err *err);
+int kz_store_bounce_insert(kz_conn *c, int64_t contact_id, int64_t send_id, const char *email,
+			   const char *kind, const char *status, const char *detail, int64_t now,
+			   int64_t *id, kz_err *err);
+/* Bounces of `kind` for email since `since`. */
+int kz_store_bounce_count(kz_conn *c, const char *email, const char *kind, int64_t since,
+			  int64_t *n, kz_err *err);
+/* {"status","source","ip","at"} or *out NULL when none recorded. */
+int kz_store_consent_get(kz_conn *c, int64_t contact_id, const char *channel, json_t **out,
+			 kz_err *err);
+int kz_store_consent_set(kz_conn *c, int64_t contact_id, const char *channel,
+			 const char *status, const char *source, const char *ip, int64_t at,
+			 kz_err *err);
+/* Merge: hand the email rows of contact `from` to `into`. */
+int kz_store_email_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
+
 #endif

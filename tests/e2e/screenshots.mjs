@@ -207,6 +207,34 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'settings-general');
     });
 
+    test(`${lang}: emails and broadcasts`, async () => {
+      if (lang === 'ja') {
+        await server.api('PATCH', '/api/v1/settings', { company_name: '株式会社サンプル', company_address: '東京都千代田区丸の内1-1-1', sender_email: 'news@example.co.jp', sender_name: 'サンプル通信' });
+        const e = await server.api('POST', '/api/v1/emails', { name: '11月のメルマガ', subject: '{{ contact.last_name }}様、11月のお知らせ', topic: 'news', preheader: '新機能のご紹介',
+          html: '<h1>こんにちは {{ contact.first_name | default: "お客様" }}さん</h1>\n<p>今月は新しいレポート機能をご紹介します。</p>\n<p><a href="https://example.co.jp/new">詳しく見る</a></p>' });
+        server.emailId = e.json.id;
+        const all = (await server.api('GET', '/api/v1/contacts?limit=200')).json.data;
+        const tagged = all.filter((c) => c.tags.length).slice(0, 20);
+        for (const c of tagged) await server.api('PATCH', `/api/v1/contacts/${c.id}`, { tags: [...c.tags, 'news'] });
+        const b = await server.api('POST', '/api/v1/broadcasts', { email_id: e.json.id, tag: 'news' });
+        server.broadcastId = b.json.id;
+      }
+      await go('/emails');
+      await page.getByTestId('outbox-text').waitFor();
+      await shot(page, lang, 'emails');
+      await go(`/emails/${server.emailId}`);
+      await page.getByTestId('preview-contact').fill(String(ids.contact));
+      await page.waitForTimeout(800);
+      await shot(page, lang, 'email-editor');
+      await go('/broadcasts');
+      await page.getByTestId('broadcast-row').first().waitFor();
+      await shot(page, lang, 'broadcasts');
+      await go(`/broadcasts/${server.broadcastId}`);
+      await page.getByTestId('broadcast-status').waitFor();
+      await page.waitForTimeout(2500);
+      await shot(page, lang, 'broadcast');
+    });
+
     test(`${lang}: coming soon and not found`, async () => {
       await go('/segments');
       await page.getByTestId('coming-soon').waitFor();

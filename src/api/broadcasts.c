@@ -1,0 +1,291 @@
+/* broadcasts.c — /api/v1/broadcasts: newsletters (メルマガ) to a segment, a tag or everyone;
+ * an estimate before sending, schedule, pause, resume, cancel, status and stats. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "base/timeutil.h"
+#include "channel/message.h"
+#include "channel/outbox.h"
+#include "model/records.h"
+
+#include "base/banned.h"
+
+/* Read the audience members of `in`; exactly one of segment_id, tag, all_contacts. */
+static int audience_in(const json_t *in, kz_audience *a, kz_err *err)
+{
+	json_t *seg = json_object_get(in, "segment_id"), *tag = json_object_get(in, "tag");
+	json_t *all = json_object_get(in, "all_contacts");
+	int n = 0;
+	memset(a, 0, sizeof *a);
+	if (seg && !json_is_null(seg)) {
+		if (!json_is_integer(seg) || json_integer_value(seg) <= 0)
+			return kz_err_set(err, 422, "invalid_field", "segment_id",
+					  "segment_id must be a segment's id");
+		a->segment_id = json_integer_value(seg);
+		n++;
+	}
+	if (tag && !json_is_null(tag)) {
+		if (!json_is_string(tag) || !json_string_length(tag))
+			return kz_err_set(err, 422, "invalid_field", "tag", "tag must be a tag name");
+		a->tag = json_string_value(tag);
+		n++;
+	}
+	if (all && !json_is_null(all)) {
+		if (!json_is_boolean(all))
+			return kz_err_set(err, 422, "invalid_field", "all_contacts",
+					  "all_contacts must be true or false");
+		a->all = json_is_true(all);
+		n += a->all;
+	}
+	if (n != 1)
+		return kz_err_set(err, 422, "invalid_field", "segment_id",
+				  "choose who receives it: one of segment_id, tag or "
+				  "all_contacts: true");
+	return 0;
+}
+
+static int email_in(kz_conn *c, const json_t *in, json_t **email, kz_err *err)
+{
+	json_t *v = json_object_get(in, "email_id");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return kz_err_set(err, 422, "invalid_field", "email_id", "email_id is required");
+	if (kz_store_email_get(c, json_integer_value(v), email, err) < 0) {
+		if (err->status == 404)
+			kz_err_set(err, 422, "invalid_field", "email_id", "no email with id %lld",
+				   (long long)json_integer_value(v));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *with_stats(kz_conn *c, json_t *bc, kz_err *err)
+{
+	json_t *st = NULL;
+	if (kz_store_email_stats(c, "broadcast", json_integer_value(json_object_get(bc, "id")), &st,
+				 err) < 0) {
+		json_decref(bc);
+		return NULL;
+	}
+	json_object_set_new(bc, "stats", st);
+	return bc;
+}
+
+static int estimate(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = kz_req_json(req, resp), *email = NULL, *out = NULL;
+	kz_audience a;
+	kz_conn *c;
+	kz_err err;
+	if (!in)
+		return 0;
+	if (audience_in(in, &a, &err) < 0) {
+		kz_resp_error(resp, &err);
+		goto done;
+	}
+	c = kz_store_acquire(app->store);
+	if (email_in(c, in, &email, &err) < 0 ||
+	    kz_outbox_estimate(c, email, &a, kz_now_ms(), &out, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, out);
+	kz_store_release(c);
+done:
+	json_decref(in);
+	json_decref(email);
+	return 0;
+}
+
+static int create(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = kz_req_json(req, resp), *email = NULL, *rec = NULL, *out = NULL, *settings = NULL;
+	json_t *at;
+	kz_audience a;
+	kz_conn *c;
+	kz_err err;
+	int64_t id = 0, send_at = kz_now_ms();
+	if (!in)
+		return 0;
+	if (audience_in(in, &a, &err) < 0) {
+		kz_resp_error(resp, &err);
+		goto done;
+	}
+	at = json_object_get(in, "send_at");
+	if (at && !json_is_null(at) &&
+	    (!json_is_string(at) || kz_time_parse_iso(json_string_value(at), &send_at) < 0)) {
+		kz_resp_errorf(resp, 422, "invalid_field", "send_at",
+			       "send_at must be an ISO 8601 time such as 2026-12-01T09:00:00+09:00");
+		goto done;
+	}
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (email_in(c, in, &email, &err) < 0 ||
+	    kz_settings_load(c, app->default_country, &settings, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (kz_email_footer_missing(settings)) {
+		kz_err_set(&err, 422, "footer_required", "company_name",
+			   "set company_name and company_address in Settings first: the sender "
+			   "identity footer is required (特定電子メール法)");
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (a.segment_id) {
+		kz_err_set(&err, 422, "invalid_field", "segment_id",
+			   "segments are not available in this build yet; send to a tag or to "
+			   "all_contacts");
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	rec = json_pack("{sIss?sbsssI}", "email_id",
+			(json_int_t)json_integer_value(json_object_get(email, "id")), "tag", a.tag,
+			"all_contacts", a.all, "status", "scheduled", "send_at_ms",
+			(json_int_t)send_at);
+	if (kz_store_broadcast_insert(c, rec, &id, &err) < 0 ||
+	    kz_store_broadcast_get(c, id, &out, &err) < 0 || !(out = with_stats(c, out, &err))) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	if (kz_api_done(c, resp, 201, &out) == 0)
+		kz_outbox_kick(app->outbox);
+done:
+	json_decref(in);
+	json_decref(email);
+	json_decref(rec);
+	json_decref(out);
+	json_decref(settings);
+	return 0;
+}
+
+static int get_one(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *out = NULL;
+	kz_conn *c;
+	kz_err err;
+	int64_t id;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	if (kz_store_broadcast_get(c, id, &out, &err) < 0 || !(out = with_stats(c, out, &err))) {
+		kz_store_release(c);
+		return kz_resp_error(resp, &err);
+	}
+	kz_store_release(c);
+	return kz_resp_json(resp, 200, out);
+}
+
+static int list(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *data = NULL, *bc;
+	size_t i;
+	kz_conn *c = kz_store_acquire(app->store);
+	kz_err err;
+	int rc = kz_store_broadcast_list(c, &data, &err);
+	json_array_foreach(data, i, bc) {
+		json_t *st = NULL;
+		if (rc == 0 && kz_store_email_stats(c, "broadcast",
+						    json_integer_value(json_object_get(bc, "id")), &st,
+						    &err) < 0)
+			rc = -1;
+		if (st)
+			json_object_set_new(bc, "stats", st);
+	}
+	kz_store_release(c);
+	if (rc < 0) {
+		json_decref(data);
+		return kz_resp_error(resp, &err);
+	}
+	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
+}
+
+/* pause / resume / cancel: a status move allowed only from some statuses. */
+static int transition(kz_req *req, kz_resp *resp, const char *to, const char *const *from,
+		      int cancel_rows)
+{
+	kz_app *app = req->app;
+	json_t *out = NULL;
+	kz_conn *c;
+	kz_err err;
+	int64_t id;
+	int changed = 0;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		return 0;
+	if (kz_store_broadcast_get(c, id, &out, &err) < 0 ||
+	    kz_store_broadcast_set_status(c, id, to, from, kz_now_ms(), &changed, &err) < 0)
+		return kz_api_fail(c, resp, &err);
+	if (!changed) {
+		kz_err_set(&err, 409, "conflict", "status", "a %s broadcast cannot be %s",
+			   json_string_value(json_object_get(out, "status")),
+			   !strcmp(to, "paused") ? "paused" : !strcmp(to, "cancelled") ? "cancelled" : "resumed");
+		json_decref(out);
+		return kz_api_fail(c, resp, &err);
+	}
+	json_decref(out);
+	out = NULL;
+	if ((cancel_rows && kz_store_broadcast_cancel_rows(c, id, &err) < 0) ||
+	    kz_store_broadcast_get(c, id, &out, &err) < 0 || !(out = with_stats(c, out, &err)))
+		return kz_api_fail(c, resp, &err);
+	if (kz_api_done(c, resp, 200, &out) == 0)
+		kz_outbox_kick(app->outbox);
+	json_decref(out);
+	return 0;
+}
+
+static int pause_one(kz_req *req, kz_resp *resp)
+{
+	static const char *const from[] = {"sending", NULL};
+	return transition(req, resp, "paused", from, 0);
+}
+
+static int resume_one(kz_req *req, kz_resp *resp)
+{
+	static const char *const from[] = {"paused", NULL};
+	return transition(req, resp, "sending", from, 0);
+}
+
+static int cancel_one(kz_req *req, kz_resp *resp)
+{
+	static const char *const from[] = {"scheduled", "sending", "paused", NULL};
+	return transition(req, resp, "cancelled", from, 1);
+}
+
+static int sends(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *data = NULL;
+	kz_conn *c;
+	kz_err err;
+	int64_t id;
+	int limit, rc;
+	if (kz_req_id(req, 0, &id, resp) < 0 || kz_api_limit(req, resp, &limit) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	rc = kz_store_send_list(c, 0, id, 0, kz_req_query(req, "status"), limit, &data, &err);
+	kz_store_release(c);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
+}
+
+void kz_api_broadcasts_routes(kz_server *s)
+{
+	kz_server_route(s, "POST", "/api/v1/broadcasts", KZ_ROLE_MARKETER, 0, create);
+	kz_server_route(s, "GET", "/api/v1/broadcasts", KZ_ROLE_VIEWER, 0, list);
+	kz_server_route(s, "POST", "/api/v1/broadcasts/estimate", KZ_ROLE_VIEWER, 0, estimate);
+	kz_server_route(s, "GET", "/api/v1/broadcasts/{id}", KZ_ROLE_VIEWER, 0, get_one);
+	kz_server_route(s, "POST", "/api/v1/broadcasts/{id}/pause", KZ_ROLE_MARKETER, 0, pause_one);
+	kz_server_route(s, "POST", "/api/v1/broadcasts/{id}/resume", KZ_ROLE_MARKETER, 0,
+			resume_one);
+	kz_server_route(s, "POST", "/api/v1/broadcasts/{id}/cancel", KZ_ROLE_MARKETER, 0,
+			cancel_one);
+	kz_server_route(s, "GET", "/api/v1/broadcasts/{id}/sends", KZ_ROLE_VIEWER, 0, sends);
+}

@@ -1,0 +1,57 @@
+/* outbox.h — the sending service: a scheduler thread resolves due broadcasts into outbox rows,
+ * sender threads claim rows, render, sign and deliver them at a configured rate, and record
+ * each outcome (retrying temporary failures with backoff). */
+#ifndef KZ_OUTBOX_H
+#define KZ_OUTBOX_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+typedef struct kz_outbox_config {
+	const char *smtp_url;   /* NULL: deliver into the Maildir */
+	const char *smtp_tls;   /* "try" (default), "required", "none" */
+	const char *maildir;    /* folder of the local outbox */
+	int connections;        /* sender threads, each with its own SMTP connection (4) */
+	double rate;            /* messages per second over all senders; 0 = no limit */
+	int retry_seconds;      /* first retry delay; doubles per attempt (30) */
+	int max_attempts;       /* temporary failures before giving up (8) */
+	int lease_seconds;      /* a claimed row not finished by then (a crash) is sent again
+				 * (300); longer than a batch of CLAIM_BATCH messages takes */
+	const char *base_url;   /* for links in messages */
+	const char *bounce_domain; /* VERP: bounce+<token>@domain; default: the sender's */
+	const char *dkim_domain, *dkim_selector, *dkim_key_pem; /* all set: sign */
+} kz_outbox_config;
+
+typedef struct kz_outbox kz_outbox;
+
+/* Start the threads; NULL with err when a transport or DKIM key cannot be set up. */
+kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err *err);
+/* "smtp" or "maildir". */
+const char *kz_transport_name_of(const kz_outbox *o);
+/* Finish the messages in hand, stop the threads (queued rows stay queued). NULL is fine. */
+void kz_outbox_stop(kz_outbox *o);
+/* Wake the threads (something was queued). */
+void kz_outbox_kick(kz_outbox *o);
+/* {"transport":"smtp"|"maildir","location":...,"dkim":alg|null,"rate":n,"connections":n} */
+json_t *kz_outbox_describe(const kz_outbox *o);
+/* Append Prometheus counters. */
+void kz_outbox_metrics(const kz_outbox *o, char *buf, size_t len);
+
+/* Resolve a broadcast's recipients into outbox rows now (the scheduler does this when
+ * send_at comes). Idempotent. */
+int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err);
+/* Who would get a broadcast of `email` to audience `a`, without writing anything:
+ * {"recipients": n, "skipped": {reason: n}, "total": contacts}. */
+int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_audience *a, int64_t now,
+		       json_t **out, kz_err *err);
+
+/* Build the complete message of a send (render, MIME, DKIM). Used by senders and by the
+ * benchmark. *env_from gets the VERP envelope sender. */
+int kz_outbox_build(kz_outbox *o, kz_conn *c, const json_t *email, const json_t *settings,
+		    int64_t contact_id, int64_t send_id, const char *to, json_t *vars,
+		    char **msg, size_t *len, char env_from[400], kz_err *err);
+
+#endif

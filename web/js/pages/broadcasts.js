@@ -1,0 +1,96 @@
+// broadcasts.js — newsletters (メルマガ / 一斉配信): the list with progress, and a new broadcast:
+// choose the email and who gets it, see the recipient count and skip reasons, send now or later.
+import { api } from '../api.js';
+import { debounce, h, icon, mount } from '../dom.js';
+import { t, fmtDateTime, fmtNumber } from '../i18n.js';
+import { can } from '../state.js';
+import { emptyState, field, formError, openDialog, pageHead, showFieldError, skeletonRows, toast } from '../ui.js';
+
+export function progress(b) {
+	const s = b.stats || {};
+	const done = (s.sent || 0) + (s.failed || 0);
+	const pct = b.recipients ? Math.round((done / b.recipients) * 100) : (b.status === 'sent' ? 100 : 0);
+	return h('div', { 'data-testid': 'broadcast-progress', title: `${pct}%` },
+		h('div', { style: { background: 'var(--surface-2, #eef0f4)', borderRadius: '4px', height: '8px', minWidth: '120px' } },
+			h('div', { style: { width: `${pct}%`, background: 'var(--accent, #2f5bea)', height: '8px', borderRadius: '4px' } })),
+		h('span', { class: 'hint', text: `${fmtNumber(done)} / ${fmtNumber(b.recipients)}` }));
+}
+
+export default async function render(ctx) {
+	ctx.setCrumbs([{ label: t('nav.emails'), href: '/emails' }, { label: t('emails.broadcasts') }]);
+	const writable = can('manage_fields');
+	const tbody = h('tbody', null, skeletonRows(5, 3));
+	mount(ctx.root,
+		pageHead({ title: t('emails.broadcasts'), desc: t('broadcasts.desc'),
+			actions: writable ? [h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'create-broadcast', onclick: create }, icon('plus'), t('broadcasts.create'))] : [] }),
+		h('div', { class: 'card' }, h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'broadcasts-table', 'aria-label': t('emails.broadcasts') },
+			h('thead', null, h('tr', null, ['col_email', 'col_audience', 'col_status', 'col_progress', 'col_send_at'].map((k) => h('th', { scope: 'col' }, t(`broadcasts.${k}`))))),
+			tbody))));
+	const emails = (await api.get('/emails', null, { signal: ctx.signal })).data;
+	const nameOf = (id) => (emails.find((e) => e.id === id) || { name: `#${id}` }).name;
+
+	async function load() {
+		const r = await api.get('/broadcasts', null, { signal: ctx.signal });
+		if (!ctx.alive) return;
+		if (!r.data.length) {
+			mount(tbody, h('tr', null, h('td', { colspan: 5 }, emptyState({ iconName: 'mail', title: t('broadcasts.empty_title'), text: t('broadcasts.empty_text'), testid: 'broadcasts-empty', compact: true }))));
+			return;
+		}
+		mount(tbody, r.data.map((b) => h('tr', { class: 'row-link', 'data-testid': 'broadcast-row', onclick: () => ctx.navigate(`/broadcasts/${b.id}`) },
+			h('td', null, h('a', { href: `/broadcasts/${b.id}`, text: nameOf(b.email_id) })),
+			h('td', { text: b.all_contacts ? t('broadcasts.everyone') : b.tag ? t('broadcasts.tag', { tag: b.tag }) : t('broadcasts.segment', { id: b.segment_id }) }),
+			h('td', null, h('span', { class: `badge ${b.status === 'sent' ? 'badge-success' : ''}`, text: t(`broadcasts.status_${b.status}`) })),
+			h('td', null, progress(b)),
+			h('td', { text: fmtDateTime(b.send_at) }))));
+	}
+
+	function create() {
+		const emailSel = h('select', { class: 'input', 'data-testid': 'broadcast-email' }, emails.map((e) => h('option', { value: String(e.id), text: e.name })));
+		const who = h('select', { class: 'input', 'data-testid': 'broadcast-audience' },
+			h('option', { value: 'tag', text: t('broadcasts.by_tag') }), h('option', { value: 'all', text: t('broadcasts.everyone') }));
+		const tag = h('input', { class: 'input', 'data-testid': 'broadcast-tag', placeholder: 'newsletter' });
+		const when = h('input', { class: 'input', type: 'datetime-local', 'data-testid': 'broadcast-send-at' });
+		const est = h('div', { class: 'callout', 'data-testid': 'broadcast-estimate', text: t('broadcasts.estimate_hint') });
+		const err = formError();
+		const body = () => {
+			const b = { email_id: Number(emailSel.value) };
+			if (who.value === 'all') b.all_contacts = true;
+			else b.tag = tag.value.trim();
+			if (when.value) b.send_at = new Date(when.value).toISOString();
+			return b;
+		};
+		const estimate = debounce(async () => {
+			if (who.value === 'tag' && !tag.value.trim()) return;
+			try {
+				const b = body();
+				delete b.send_at;
+				const r = await api.post('/broadcasts/estimate', b, { quiet: true });
+				const reasons = Object.entries(r.skipped).map(([k, v]) => `${t(`emails.reason_${k}`)} ${fmtNumber(v)}`).join('、');
+				est.textContent = t('broadcasts.estimate', { n: fmtNumber(r.recipients), total: fmtNumber(r.total) }) + (reasons ? ` — ${t('emails.skipped')}: ${reasons}` : '');
+			} catch (e) {
+				est.textContent = e.message;
+			}
+		}, 250);
+		for (const c of [emailSel, who, tag]) c.addEventListener('input', estimate);
+		const { el } = openDialog({
+			title: t('broadcasts.create'), testid: 'broadcast-dialog', form: true, wide: true,
+			body: [err, field({ label: t('broadcasts.col_email'), control: emailSel, required: true }),
+				field({ label: t('broadcasts.col_audience'), control: who }), field({ label: t('broadcasts.tag_label'), control: tag }),
+				field({ label: t('broadcasts.col_send_at'), control: when, hint: t('broadcasts.send_at_hint') }), est],
+			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close() }, t('common.cancel')),
+				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'broadcast-submit' }, t('broadcasts.send'))],
+			onSubmit: async (close) => {
+				try {
+					const b = await api.post('/broadcasts', body(), { quiet: true });
+					close();
+					toast(t('broadcasts.queued'));
+					ctx.navigate(`/broadcasts/${b.id}`);
+				} catch (e) {
+					showFieldError(el.querySelector('form'), e);
+				}
+			},
+		});
+		estimate();
+	}
+	await load();
+}
