@@ -208,4 +208,8 @@ void kz_api_register(kz_server *s)
 	kz_api_sites_routes(s);
 	kz_api_collect_routes(s);
 	kz_api_live_routes(s);
+	kz_api_forms_routes(s);
+	kz_api_public_forms_routes(s);
+	kz_api_assets_routes(s);
+	kz_api_public_assets_routes(s);
 }

@@ -62,6 +62,10 @@ void kz_api_visitors_routes(kz_server *s);
 void kz_api_sites_routes(kz_server *s);
 void kz_api_collect_routes(kz_server *s);
 void kz_api_live_routes(kz_server *s);
+void kz_api_forms_routes(kz_server *s);
+void kz_api_public_forms_routes(kz_server *s);
+void kz_api_assets_routes(kz_server *s);
+void kz_api_public_assets_routes(kz_server *s);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */
