@@ -214,6 +214,10 @@ void kz_api_register(kz_server *s)
 	kz_api_bounces_routes(s);
 	kz_api_consent_routes(s);
 	kz_api_email_links_routes(s);
+	kz_api_forms_routes(s);
+	kz_api_public_forms_routes(s);
+	kz_api_assets_routes(s);
+	kz_api_public_assets_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */

@@ -69,6 +69,10 @@ void kz_api_broadcasts_routes(kz_server *s);
 void kz_api_bounces_routes(kz_server *s);
 void kz_api_consent_routes(kz_server *s);
 void kz_api_email_links_routes(kz_server *s);
+void kz_api_forms_routes(kz_server *s);
+void kz_api_public_forms_routes(kz_server *s);
+void kz_api_assets_routes(kz_server *s);
+void kz_api_public_assets_routes(kz_server *s);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

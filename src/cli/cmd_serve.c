@@ -8,6 +8,7 @@
 #include "api/app.h"
 #include "base/log.h"
 #include "channel/outbox.h"
+#include "capture/token.h"
 #include "cli/cli.h"
 #include "http/static.h"
 #include "track/writer.h"
@@ -135,6 +136,7 @@ int kz_cmd_serve(int argc, char **argv)
 	const char *listen = kz_cli_opt(argc, argv, "listen");
 	const char *base = getenv("KIZUNA_BASE_URL");
 	char host[256], base_buf[512], errbuf[256], log_dir[1024];
+	kz_err terr;
 	int port, sig;
 	sigset_t set;
 	kz_store *store;
@@ -188,6 +190,13 @@ int kz_cmd_serve(int argc, char **argv)
 			kz_store_close(store);
 			return 1;
 		}
+	}
+	if (kz_token_init(store, &terr) < 0) {
+		fprintf(stderr, "kizuna serve: %s\n", terr.message);
+		kz_server_free(srv);
+		kz_track_writer_stop(app.track_writer);
+		kz_store_close(store);
+		return 1;
 	}
 	kz_api_register(srv);
 	kz_static_set_dir(getenv("KIZUNA_WEB_DIR"));

@@ -164,5 +164,36 @@ const char *const kz_sqlite_migrations[] = {
 	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
 	"  channel TEXT NOT NULL, status TEXT NOT NULL, source TEXT, ip TEXT, at INTEGER NOT NULL,"
 	"  PRIMARY KEY (contact_id, channel));",
+	/* 9: lead capture — forms (the definition is one JSON document), their submissions with
+	 * the consent record, the spam log, gated assets (content as base64 text, so both backends
+	 * store it the same way) and landing pages (blocks or raw HTML, SEO fields). */
+	"CREATE TABLE forms ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+	"  definition TEXT NOT NULL DEFAULT '{}', views INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE form_submissions ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  form_id INTEGER NOT NULL REFERENCES forms(id) ON DELETE CASCADE,"
+	"  contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,"
+	"  anon_id TEXT, data TEXT NOT NULL DEFAULT '{}', page_url TEXT, referrer TEXT,"
+	"  utm TEXT NOT NULL DEFAULT '{}', ip TEXT, user_agent TEXT, consent TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX form_submissions_form ON form_submissions(form_id, id);"
+	"CREATE INDEX form_submissions_contact ON form_submissions(contact_id);"
+	"CREATE TABLE form_spam ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  form_id INTEGER NOT NULL REFERENCES forms(id) ON DELETE CASCADE,"
+	"  reason TEXT NOT NULL, ip TEXT, user_agent TEXT, data TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX form_spam_form ON form_spam(form_id, id);"
+	"CREATE TABLE assets ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, filename TEXT NOT NULL,"
+	"  content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	"  gated INTEGER NOT NULL DEFAULT 1, downloads INTEGER NOT NULL DEFAULT 0,"
+	"  content TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE pages ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
+	"  definition TEXT NOT NULL DEFAULT '{}', published INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 	NULL,
 };

@@ -381,5 +381,51 @@ int kz_store_consent_set(kz_conn *c, int64_t contact_id, const char *channel,
 			 kz_err *err);
 /* Merge: hand the email rows of contact `from` to `into`. */
 int kz_store_email_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
+/* ---- lead capture: forms (src/store/capture.c) ---- */
+/* {"id","name", the definition's members ("fields","actions","success","settings"),
+ * "views","submissions","spam","conversion_rate","created_at","updated_at"}; 404 if absent. */
+int kz_store_form_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write name and definition; *id 0 inserts (and gets the new id). */
+int kz_store_form_save(kz_conn *c, const char *name, const json_t *definition, int64_t *id,
+		       kz_err *err);
+int kz_store_form_delete(kz_conn *c, int64_t id, kz_err *err);
+int kz_store_form_list(kz_conn *c, json_t **data, kz_err *err);
+/* Count one view of the form (a render of the hosted page, the script or a page block). */
+int kz_store_form_viewed(kz_conn *c, int64_t id, kz_err *err);
+/* Store a submission: rec {"contact_id","anonymous_id","data","page_url","referrer","utm",
+ * "ip","user_agent","consent"}. */
+int kz_store_submission_insert(kz_conn *c, int64_t form_id, const json_t *rec, int64_t *id,
+			       kz_err *err);
+/* Submissions of form_id (0: any) and/or contact_id (0: any), newest first. */
+int kz_store_submission_list(kz_conn *c, int64_t form_id, int64_t contact_id, const char *cursor,
+			     int limit, json_t **data, char **next, kz_err *err);
+/* The spam log: what was refused and why ("honeypot", "too_fast", "rate_limit", ...). */
+int kz_store_spam_insert(kz_conn *c, int64_t form_id, const char *reason, const char *ip,
+			 const char *ua, const json_t *data, kz_err *err);
+int kz_store_spam_list(kz_conn *c, int64_t form_id, const char *cursor, int limit, json_t **data,
+		       char **next, kz_err *err);
+
+/* ---- lead capture: assets ---- */
+/* {"id","name","filename","content_type","size","sha256","gated","downloads","created_at",
+ * "updated_at"} (+ "content", base64, when with_content); 404 if absent. */
+int kz_store_asset_get(kz_conn *c, int64_t id, int with_content, json_t **out, kz_err *err);
+int kz_store_asset_insert(kz_conn *c, const json_t *rec, const char *content_b64, int64_t *id,
+			  kz_err *err);
+int kz_store_asset_update(kz_conn *c, int64_t id, const char *name, int gated, kz_err *err);
+int kz_store_asset_delete(kz_conn *c, int64_t id, kz_err *err);
+int kz_store_asset_list(kz_conn *c, json_t **data, kz_err *err);
+int kz_store_asset_downloaded(kz_conn *c, int64_t id, kz_err *err);
+
+/* ---- lead capture: landing pages ---- */
+/* {"id","slug","title", the definition's members, "published","created_at",
+ * "updated_at","updated_at_ms"}. */
+int kz_store_page_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* *out NULL when no page has the slug. */
+int kz_store_page_by_slug(kz_conn *c, const char *slug, json_t **out, kz_err *err);
+/* Write rec's slug, title, published and the definition; 409 on a taken slug. */
+int kz_store_page_save(kz_conn *c, const json_t *rec, const json_t *definition, int64_t *id,
+		       kz_err *err);
+int kz_store_page_delete(kz_conn *c, int64_t id, kz_err *err);
+int kz_store_page_list(kz_conn *c, int published_only, json_t **data, kz_err *err);
 
 #endif

@@ -235,6 +235,33 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'broadcast');
     });
 
+    test(`${lang}: forms and assets`, async () => {
+      if (lang === LANGS[0][0]) {
+        const pdf = Buffer.from('%PDF-1.4\n%%EOF\n');
+        const a = await server.api('POST', '/api/v1/assets?name=導入事例集 2026&filename=casebook.pdf', undefined,
+          { raw: pdf, headers: { 'content-type': 'application/pdf' } });
+        await server.api('POST', '/api/v1/forms', {
+          name: '資料請求フォーム',
+          fields: [
+            { name: 'email', type: 'email', required: true, label: { ja: 'メールアドレス', en: 'Email' }, maps_to: 'email' },
+            { name: 'last_name', type: 'text', required: true, label: { ja: '姓', en: 'Last name' }, maps_to: 'last_name' },
+            { name: 'consent', type: 'consent', required: true, text: { ja: '個人情報の取り扱いに同意します', en: 'I agree' } },
+          ],
+          actions: [{ type: 'add_tag', tag: 'whitepaper' }, { type: 'deliver_asset', asset_id: a.json.id }],
+        });
+      }
+      await go('/forms');
+      await page.getByTestId('form-card').first().waitFor();
+      await shot(page, lang, 'forms');
+      await page.getByTestId('create-form').click();
+      await page.getByRole('dialog').waitFor();
+      await shot(page, lang, 'forms-new');
+      await page.keyboard.press('Escape');
+      await go('/assets');
+      await page.getByTestId('asset-row').first().waitFor();
+      await shot(page, lang, 'assets');
+    });
+
     test(`${lang}: coming soon and not found`, async () => {
       await go('/segments');
       await page.getByTestId('coming-soon').waitFor();

@@ -1,0 +1,243 @@
+/* submit.c — a visitor's submission becomes a lead, all in one transaction: nothing is stored
+ * when validation fails, and spam never reaches this point. */
+#include "capture/submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/body.h"
+#include "capture/form.h"
+#include "capture/token.h"
+#include "model/contact.h"
+#include "track/bot.h"
+#include "track/event.h"
+#include "track/ingest.h"
+
+#include "base/banned.h"
+
+#define DEFAULT_MIN_FILL_MS 3000
+#define DEFAULT_RATE_PER_MINUTE 10
+
+static json_int_t setting_int(const json_t *form, const char *key, json_int_t dflt)
+{
+	const json_t *v = json_object_get(json_object_get(form, "settings"), key);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+const char *kz_capture_spam_reason(const json_t *form, const json_t *values, int64_t now_ms)
+{
+	const char *hp = kz_body_str(values, "_kz_url");
+	int64_t at = 0, id = json_integer_value(json_object_get(form, "id"));
+	json_int_t min_ms = setting_int(form, "min_fill_seconds", DEFAULT_MIN_FILL_MS / 1000) * 1000;
+	if (hp && *hp)
+		return "honeypot";
+	if (kz_token_form_check(id, kz_body_str(values, "_kz_t"), &at) < 0)
+		return "invalid_token";
+	if (now_ms - at < min_ms)
+		return "too_fast";
+	return NULL;
+}
+
+int kz_capture_rate_limited(const json_t *form, const char *ip, int64_t now_ms)
+{
+	char key[64];
+	snprintf(key, sizeof key, "f%lld:%s",
+		 (long long)json_integer_value(json_object_get(form, "id")), ip ? ip : "");
+	return kz_track_flood(key, now_ms,
+			      (int)setting_int(form, "rate_limit_per_minute", DEFAULT_RATE_PER_MINUTE));
+}
+
+json_t *kz_capture_visitor_contact(kz_conn *c, const char *anon_id)
+{
+	kz_visitor_ref v;
+	json_t *contact = NULL;
+	kz_err err;
+	if (!anon_id || !*anon_id || strlen(anon_id) > 128)
+		return NULL;
+	if (kz_store_visitor_find(c, KZ_SITE_ANY, anon_id, &v, &err) < 0 || !v.id || !v.contact_id)
+		return NULL;
+	if (kz_store_contact_get(c, v.contact_id, &contact, &err) < 0)
+		return NULL;
+	return contact;
+}
+
+/* The form's add_tag tags, and its first deliver_asset asset. */
+static json_t *action_tags(const json_t *form, int64_t *asset_id)
+{
+	json_t *tags = json_array(), *a;
+	size_t i;
+	*asset_id = 0;
+	json_array_foreach(json_object_get(form, "actions"), i, a) {
+		const char *type = json_string_value(json_object_get(a, "type"));
+		if (!strcmp(type, "add_tag"))
+			json_array_append(tags, json_object_get(a, "tag"));
+		else if (!strcmp(type, "deliver_asset") && !*asset_id)
+			*asset_id = json_integer_value(json_object_get(a, "asset_id"));
+	}
+	return tags;
+}
+
+/* A contact rule refused a value (a phone number, a custom field's type): say so on the form
+ * field that carried it. */
+static void contact_error_to_field(const json_t *fields, const kz_err *err, const char *lang,
+				   kz_submit_result *r)
+{
+	const char *name = err->field[0] ? kz_form_field_for(fields, err->field) : NULL;
+	const char *ja = "入力内容を確認してください。", *en = "Check this value.";
+	if (!strcmp(err->field, "phone")) {
+		ja = "正しい電話番号を入力してください。";
+		en = "Enter a valid phone number.";
+	}
+	r->errors = json_array();
+	json_array_append_new(r->errors,
+			      json_pack("{s:s?, s:s, s:s}", "field", name, "code", "invalid_value",
+					"message", strcmp(lang, "ja") ? en : ja));
+}
+
+/* The UTM parameters of the page the form was on, and any hidden utm_* fields. */
+static json_t *utm_of(const char *page_url, const json_t *clean)
+{
+	static const char *const keys[] = {"utm_source", "utm_medium", "utm_campaign", "utm_term",
+					   "utm_content", NULL};
+	json_t *utm = json_object();
+	for (int i = 0; keys[i]; i++) {
+		const char *v = json_string_value(json_object_get(clean, keys[i]));
+		char *q = page_url ? kz_track_url_param(page_url, keys[i]) : NULL;
+		if (v && *v)
+			json_object_set_new(utm, keys[i], json_string(v));
+		else if (q && *q)
+			json_object_set_new(utm, keys[i], json_string(q));
+		free(q);
+	}
+	return utm;
+}
+
+/* Write one event through the tracking pipeline (identity, stitching, sessions). */
+static int ingest(kz_conn *c, kz_ingest_ctx *x, const json_t *in, const kz_submit *s,
+		  kz_err *err)
+{
+	kz_track_src src;
+	kz_track_event ev;
+	int rc;
+	memset(&src, 0, sizeof src);
+	src.received_at = s->now_ms;
+	src.ip = s->ip;
+	src.ua = s->ua;
+	if (kz_track_event_parse(in, &src, &ev, err) < 0)
+		return -1;
+	rc = kz_ingest(c, x, &ev, err);
+	kz_track_event_release(&ev);
+	return rc;
+}
+
+static int emit_events(kz_conn *c, const kz_submit *s, const char *anon, const char *page,
+		       const char *ref, const json_t *utm, kz_submit_result *r, kz_err *err)
+{
+	kz_ingest_ctx x;
+	json_t *ctx = json_object(), *ev;
+	int rc = 0;
+	kz_ingest_ctx_init(&x, s->country);
+	if (page)
+		json_object_set_new(ctx, "url", json_string(page));
+	if (ref && *ref)
+		json_object_set_new(ctx, "referrer", json_string(ref));
+	json_object_update(ctx, (json_t *)utm);
+	/* The visitor says who they are: its earlier anonymous pages become the contact's. */
+	if (anon) {
+		ev = json_pack("{s:s, s:s, s:I, s:{}}", "type", "identify", "anonymousId", anon,
+			       "contactId", (json_int_t)r->contact_id, "traits");
+		rc = ingest(c, &x, ev, s, err);
+		json_decref(ev);
+	}
+	if (rc == 0) {
+		ev = json_pack("{s:s, s:s, s:I, s:{s:I, s:s, s:I}, s:O}", "type", "track", "event",
+			       "form_submitted", "contactId", (json_int_t)r->contact_id,
+			       "properties", "form_id", json_integer_value(json_object_get(s->form, "id")),
+			       "form_name", json_string_value(json_object_get(s->form, "name")),
+			       "submission_id", (json_int_t)r->submission_id, "context", ctx);
+		if (anon)
+			json_object_set_new(ev, "anonymousId", json_string(anon));
+		rc = ingest(c, &x, ev, s, err);
+		json_decref(ev);
+	}
+	json_decref(ctx);
+	kz_ingest_ctx_release(&x);
+	return rc;
+}
+
+int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_err *err)
+{
+	const char *anon = kz_body_str(s->values, "_kz_vid");
+	const char *page = kz_body_str(s->values, "_kz_page");
+	const char *ref = kz_body_str(s->values, "_kz_ref");
+	json_t *contact, *fields, *clean = NULL, *tags, *input = NULL, *rec = NULL, *utm = NULL;
+	int created = 0, rc = -1;
+	memset(r, 0, sizeof *r);
+	if (anon && (!*anon || strlen(anon) > 128))
+		anon = NULL;
+	if (!page || !*page)
+		page = s->referer;
+	if (page && strlen(page) > 2000)
+		page = NULL;
+	if (ref && strlen(ref) > 2000)
+		ref = NULL;
+	contact = kz_capture_visitor_contact(c, anon);
+	fields = kz_form_visible_fields(s->form, contact);
+	json_decref(contact);
+	tags = action_tags(s->form, &r->asset_id);
+	if (kz_form_check(fields, s->values, s->lang, &clean, &r->errors) < 0) {
+		kz_err_set(err, 422, "invalid_submission", json_string_value(json_object_get(
+								   json_array_get(r->errors, 0), "field")),
+			   "some fields need fixing; see errors");
+		goto out;
+	}
+	input = kz_form_contact_input(fields, clean, tags);
+	{
+		json_t *defs = NULL;
+		kz_contact_opts o;
+		memset(&o, 0, sizeof o);
+		o.default_country = s->country;
+		if (kz_store_field_list(c, &defs, err) < 0)
+			goto out;
+		o.field_defs = defs;
+		rc = kz_contact_upsert(c, input, &o, &created, &r->contact_id, err);
+		json_decref(defs);
+		if (rc < 0) {
+			if (err->status == 422 || err->status == 400) {
+				contact_error_to_field(fields, err, s->lang, r);
+				err->status = 422;
+			}
+			goto out;
+		}
+		rc = -1;
+	}
+	utm = utm_of(page, clean);
+	rec = json_pack("{s:I, s:s?, s:O, s:s?, s:s?, s:O, s:s?, s:s?, s:o?}", "contact_id",
+			(json_int_t)r->contact_id, "anonymous_id", anon, "data", clean, "page_url",
+			page, "referrer", ref, "utm", utm, "ip", s->ip, "user_agent", s->ua, "consent",
+			kz_form_consent(fields, clean, s->lang));
+	if (rec && json_object_get(rec, "consent"))
+		json_object_set_new(json_object_get(rec, "consent"), "ip",
+				    s->ip ? json_string(s->ip) : json_null());
+	if (!rec || kz_store_submission_insert(c, json_integer_value(json_object_get(s->form, "id")),
+					       rec, &r->submission_id, err) < 0)
+		goto out;
+	if (emit_events(c, s, anon, page, ref, utm, r, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(fields);
+	json_decref(clean);
+	json_decref(tags);
+	json_decref(input);
+	json_decref(rec);
+	json_decref(utm);
+	return rc;
+}
+
+void kz_submit_result_release(kz_submit_result *r)
+{
+	json_decref(r->errors);
+	r->errors = NULL;
+}
