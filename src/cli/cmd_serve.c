@@ -183,6 +183,9 @@ int kz_cmd_serve(int argc, char **argv)
 		wo.log_dir = event_log_dir(db, log_dir, sizeof log_dir);
 		wo.max_lag = (uint64_t)env_size("KIZUNA_EVENT_LOG_MAX_LAG", 5000000);
 		wo.dedupe_window = env_size("KIZUNA_DEDUPE_WINDOW", 1000000);
+		wo.log_sync = getenv("KIZUNA_EVENT_LOG_SYNC") &&
+			      (!strcmp(getenv("KIZUNA_EVENT_LOG_SYNC"), "1") ||
+			       !strcmp(getenv("KIZUNA_EVENT_LOG_SYNC"), "true"));
 		app.track_writer = kz_track_writer_start(store, &wo, &werr);
 		if (!app.track_writer) {
 			fprintf(stderr, "kizuna serve: %s\n", werr.message);

@@ -42,6 +42,7 @@ struct kz_evlog {
 	char id[33];
 	int lock_fd;
 	int fd; /* the last file, open for appending */
+	int sync; /* fdatasync after each append */
 	size_t file_bytes;
 	pthread_mutex_t mu; /* appends; files[] and last */
 	logfile *files;
@@ -524,6 +525,11 @@ void kz_evlog_close(kz_evlog *l)
 	free(l);
 }
 
+void kz_evlog_set_sync(kz_evlog *l, int on)
+{
+	l->sync = on;
+}
+
 const char *kz_evlog_id(const kz_evlog *l)
 {
 	return l->id;
@@ -632,6 +638,15 @@ out:
 	return rc;
 }
 
+/* Take back what part of a failed append went in, so the log ends on a whole record and
+ * the numbers it did not get are given again (under mu). */
+static void cut_back(kz_evlog *l)
+{
+	logfile *f = &l->files[l->nfiles - 1];
+	if (ftruncate(l->fd, (off_t)f->size) < 0 || lseek(l->fd, (off_t)f->size, SEEK_SET) < 0)
+		kz_warn("event log: cannot cut a failed write: %s", strerror(errno));
+}
+
 int kz_evlog_append(kz_evlog *l, const kz_track_event *evs, int n, uint64_t *first, kz_err *err)
 {
 	kz_buf b;
@@ -659,17 +674,20 @@ int kz_evlog_append(kz_evlog *l, const kz_track_event *evs, int n, uint64_t *fir
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			/* Take back what part of it went in, so the log ends on a whole record. */
-			f = &l->files[l->nfiles - 1];
-			if (ftruncate(l->fd, (off_t)f->size) < 0 ||
-			    lseek(l->fd, (off_t)f->size, SEEK_SET) < 0)
-				kz_warn("event log: cannot cut a failed write: %s", strerror(errno));
+			cut_back(l);
 			kz_err_set(err, 503, "event_log", NULL,
 				   "the event log could not be written (%s); send the events again",
 				   w < 0 ? strerror(errno) : "short write");
 			goto out;
 		}
 		done += (size_t)w;
+	}
+	if (l->sync && b.len && fdatasync(l->fd) < 0) {
+		kz_err_set(err, 503, "event_log", NULL,
+			   "the event log could not be flushed to disk (%s); send the events again",
+			   strerror(errno));
+		cut_back(l);
+		goto out;
 	}
 	*first = l->last + 1;
 	l->last += (uint64_t)added;

@@ -22,6 +22,9 @@ typedef struct kz_evlog kz_evlog;
  * writing) is cut off. file_bytes: size at which a new file starts (0: 64 MiB). */
 kz_evlog *kz_evlog_open(const char *dir, size_t file_bytes, kz_err *err);
 void kz_evlog_close(kz_evlog *l);
+/* Also fdatasync(2) every append before it returns (survives a power cut; each append then
+ * costs a disk flush). Off by default. */
+void kz_evlog_set_sync(kz_evlog *l, int on);
 /* The log's identity (32 hex digits), made when its directory was first used. */
 const char *kz_evlog_id(const kz_evlog *l);
 /* The sequence number of the last appended event (0: none yet). */

@@ -62,6 +62,9 @@ struct kz_track_writer {
 	int started;
 	kz_track_event *evs; /* the group being applied */
 	uint64_t *seqs;
+	kz_track_commit_fn on_commit; /* the audience's listener (kz_track_writer_on_commit) */
+	void *on_commit_ctx;
+	kz_track_event **stored; /* the listener's view of a group */
 	uint64_t stuck_seq; /* the event that failed last, and how often */
 	int stuck_count;
 	/* retention: a pass over every site, done in small steps while no events wait */
@@ -473,6 +476,42 @@ static void notify(kz_track_writer *w, int n)
 	}
 }
 
+/* Hand the stored events of evs[0..n) to the commit listener. The log keeps properties as
+ * text; the listener gets them as JSON too. */
+static void notify_commit(kz_track_writer *w, int n)
+{
+	kz_track_commit_fn fn;
+	void *ctx;
+	int k = 0;
+	pthread_mutex_lock(&w->mu);
+	fn = w->on_commit;
+	ctx = w->on_commit_ctx;
+	pthread_mutex_unlock(&w->mu);
+	if (!fn)
+		return;
+	for (int i = 0; i < n; i++) {
+		kz_track_event *ev = &w->evs[i];
+		if (ev->state != KZ_EV_STORED)
+			continue;
+		if (!ev->properties)
+			ev->properties = json_loads(ev->properties_text ? ev->properties_text : "{}", 0,
+						    NULL);
+		if (!ev->properties)
+			ev->properties = json_object();
+		w->stored[k++] = ev;
+	}
+	if (k)
+		fn(ctx, w->stored, k);
+}
+
+void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&w->mu);
+	w->on_commit = fn;
+	w->on_commit_ctx = ctx;
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* Read the next group from the log and apply it. 1: applied some, 0: nothing to do, -1: the
  * store failed (the events stay in the log; try again later). */
 static int apply_next(kz_track_writer *w)
@@ -505,6 +544,7 @@ static int apply_next(kz_track_writer *w)
 			if (w->evs[i].state == KZ_EV_STORED && w->evs[i].message_id)
 				kz_dedupe_add(w->seen, w->evs[i].message_id);
 		count(w->evs, done);
+		notify_commit(w, done);
 		notify(w, done);
 		kz_evlog_trim(w->log, w->seqs[done - 1]);
 	}
@@ -600,6 +640,7 @@ static void writer_free(kz_track_writer *w)
 	pthread_cond_destroy(&w->done);
 	free(w->evs);
 	free(w->seqs);
+	free(w->stored);
 	free(w);
 }
 
@@ -623,14 +664,16 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_op
 	pthread_cond_init(&w->ckpt_wake, NULL);
 	w->evs = calloc(MAX_GROUP, sizeof *w->evs);
 	w->seqs = calloc(MAX_GROUP, sizeof *w->seqs);
+	w->stored = calloc(MAX_GROUP, sizeof *w->stored);
 	w->seen = kz_dedupe_new(o->dedupe_window ? o->dedupe_window : 1000000);
-	if (!w->evs || !w->seqs || !w->seen) {
+	if (!w->evs || !w->seqs || !w->stored || !w->seen) {
 		kz_err_set(err, 500, "internal", NULL, "out of memory");
 		goto fail;
 	}
 	w->log = kz_evlog_open(o->log_dir, o->log_file_bytes, err);
 	if (!w->log)
 		goto fail;
+	kz_evlog_set_sync(w->log, o->log_sync);
 	w->conn = kz_store_acquire(store);
 	if (load_position(w, err) < 0 ||
 	    kz_store_event_recent_ids(w->conn, (int)(o->dedupe_window ? o->dedupe_window : 1000000),

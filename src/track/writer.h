@@ -19,6 +19,7 @@ typedef struct kz_track_writer_opts {
 	size_t log_file_bytes;       /* a new log file past this size (0: 64 MiB) */
 	uint64_t max_lag;            /* refuse events past this many unapplied (0: 5,000,000) */
 	size_t dedupe_window;        /* messageIds remembered for duplicate answers (0: 1M) */
+	int log_sync;                /* fdatasync each append (power-cut safe, slower) */
 } kz_track_writer_opts;
 
 /* Open the event log, find where the store left it, and start the writer thread on a
@@ -44,6 +45,13 @@ int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err);
 /* Read-your-writes: wait (at most timeout_ms) until every event logged before this call is
  * in the store. 0, or -1 when the time ran out. */
 int kz_track_sync(kz_track_writer *w, int timeout_ms);
+
+/* Called on the writer thread after each committed group with the events it stored
+ * (state KZ_EV_STORED; stored_contact_id, properties and context set), before callers that
+ * wait for the store are answered. The events are the writer's: copy (or incref) what you
+ * keep. One listener. */
+typedef void (*kz_track_commit_fn)(void *ctx, kz_track_event *const *evs, int n);
+void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx);
 
 /* Counters of what the collector dropped before the writer. */
 enum kz_track_drop { KZ_DROP_BOT, KZ_DROP_DNT, KZ_DROP_ORIGIN };

@@ -154,6 +154,23 @@ static void numbering_survives_reopening(void **state)
 	free(dir);
 }
 
+static void synced_appends_read_back(void **state)
+{
+	char *dir = make_dir();
+	kz_err err;
+	uint64_t first, last;
+	kz_evlog *l = kz_evlog_open(dir, 0, &err);
+	(void)state;
+	kz_evlog_set_sync(l, 1);
+	append_n(l, 0, 4, &first);
+	kz_evlog_close(l);
+	l = kz_evlog_open(dir, 0, &err);
+	assert_int_equal(read_all(l, 0, &last), 4);
+	kz_evlog_close(l);
+	remove_dir(dir);
+	free(dir);
+}
+
 static void torn_tail_is_cut_off(void **state)
 {
 	char *dir = make_dir(), path[600];
@@ -303,6 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(record_round_trips_every_field),
 		cmocka_unit_test(numbering_survives_reopening),
+		cmocka_unit_test(synced_appends_read_back),
 		cmocka_unit_test(torn_tail_is_cut_off),
 		cmocka_unit_test(files_rotate_and_applied_ones_are_trimmed),
 		cmocka_unit_test(second_opener_is_refused),
