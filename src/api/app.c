@@ -208,4 +208,8 @@ void kz_api_register(kz_server *s)
 	kz_api_sites_routes(s);
 	kz_api_collect_routes(s);
 	kz_api_live_routes(s);
+	kz_api_segments_routes(s);
+	kz_api_scoring_routes(s);
+	kz_api_stages_routes(s);
+	kz_api_clock_routes(s);
 }

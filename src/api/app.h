@@ -19,6 +19,7 @@ typedef struct kz_auth_entry {
 #define KZ_AUTH_CACHE 64
 
 struct kz_track_writer;
+struct kz_audience;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -31,6 +32,7 @@ typedef struct kz_app {
 	kz_auth_entry auth[KZ_AUTH_CACHE];
 	int nauth;
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
+	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -62,6 +64,12 @@ void kz_api_visitors_routes(kz_server *s);
 void kz_api_sites_routes(kz_server *s);
 void kz_api_collect_routes(kz_server *s);
 void kz_api_live_routes(kz_server *s);
+void kz_api_segments_routes(kz_server *s);
+void kz_api_scoring_routes(kz_server *s);
+void kz_api_stages_routes(kz_server *s);
+void kz_api_clock_routes(kz_server *s);
+/* 1 when KIZUNA_CLOCK=manual: the clock moves only through POST /api/v1/clock. */
+int kz_clock_manual(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

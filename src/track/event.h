@@ -46,6 +46,7 @@ typedef struct kz_track_event {
 	 * thread so the single writer thread does not serialize them */
 	char *properties_text, *context_text;
 	/* set by the writer */
+	int64_t stored_contact_id; /* the contact the stored event belongs to, 0 if none */
 	int state;
 	kz_err err;
 } kz_track_event;

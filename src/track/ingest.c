@@ -443,6 +443,7 @@ static int insert_event(kz_conn *c, kz_track_event *ev, int64_t cid, int64_t vid
 	if (rc < 0)
 		return -1;
 	ev->state = inserted ? KZ_EV_STORED : KZ_EV_DUPLICATE;
+	ev->stored_contact_id = cid;
 	return 0;
 }
 

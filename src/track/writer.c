@@ -51,6 +51,8 @@ struct kz_track_writer {
 	pthread_cond_t ckpt_wake;
 	int ckpt_started;
 	unsigned long long ckpt_groups; /* n_groups at the last checkpoint */
+	kz_track_commit_fn on_commit; /* the audience's listener (kz_track_writer_on_commit) */
+	void *on_commit_ctx;
 };
 
 static _Atomic unsigned long long n_stored, n_dup, n_failed, n_groups, n_fallbacks, n_pruned;
@@ -162,6 +164,35 @@ static void count(job *jobs)
 	atomic_fetch_add(&n_groups, 1);
 }
 
+/* Hand the group's stored events to the commit listener. */
+static void notify_commit(kz_track_writer *w, job *jobs)
+{
+	kz_track_event **evs;
+	int n = 0, cap = 0;
+	if (!w->on_commit)
+		return;
+	for (job *j = jobs; j; j = j->next)
+		cap += j->n;
+	evs = malloc((size_t)(cap ? cap : 1) * sizeof *evs);
+	if (!evs)
+		return;
+	for (job *j = jobs; j; j = j->next)
+		for (int i = 0; i < j->n; i++)
+			if (j->evs[i].state == KZ_EV_STORED)
+				evs[n++] = &j->evs[i];
+	if (n)
+		w->on_commit(w->on_commit_ctx, evs, n);
+	free(evs);
+}
+
+void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&w->mu);
+	w->on_commit = fn;
+	w->on_commit_ctx = ctx;
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void process(kz_track_writer *w, job *jobs)
 {
 	kz_ingest_ctx x;
@@ -183,6 +214,7 @@ static void process(kz_track_writer *w, job *jobs)
 	}
 	kz_ingest_ctx_release(&x);
 	count(jobs);
+	notify_commit(w, jobs);
 	for (job *j = jobs; j; j = j->next)
 		n += j->n;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

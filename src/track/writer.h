@@ -20,6 +20,12 @@ void kz_track_writer_stop(kz_track_writer *w);
  * the writer is stopped. */
 int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err);
 
+/* Called on the writer thread after each committed group with the events it stored
+ * (state KZ_EV_STORED; stored_contact_id set), before their callers are answered. The
+ * events belong to their callers: copy (or incref) what you keep. One listener. */
+typedef void (*kz_track_commit_fn)(void *ctx, kz_track_event *const *evs, int n);
+void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx);
+
 /* Counters of what the collector dropped before the writer. */
 enum kz_track_drop { KZ_DROP_BOT, KZ_DROP_DNT, KZ_DROP_ORIGIN };
 void kz_track_count_drop(enum kz_track_drop why, int n);
