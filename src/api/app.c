@@ -218,6 +218,10 @@ void kz_api_register(kz_server *s)
 	kz_api_public_forms_routes(s);
 	kz_api_assets_routes(s);
 	kz_api_public_assets_routes(s);
+	kz_api_segments_routes(s);
+	kz_api_scoring_routes(s);
+	kz_api_stages_routes(s);
+	kz_api_clock_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */

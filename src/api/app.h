@@ -20,6 +20,7 @@ typedef struct kz_auth_entry {
 
 struct kz_track_writer;
 struct kz_outbox;
+struct kz_audience;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -33,6 +34,7 @@ typedef struct kz_app {
 	int nauth;
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
 	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
+	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -73,6 +75,12 @@ void kz_api_forms_routes(kz_server *s);
 void kz_api_public_forms_routes(kz_server *s);
 void kz_api_assets_routes(kz_server *s);
 void kz_api_public_assets_routes(kz_server *s);
+void kz_api_segments_routes(kz_server *s);
+void kz_api_scoring_routes(kz_server *s);
+void kz_api_stages_routes(kz_server *s);
+void kz_api_clock_routes(kz_server *s);
+/* 1 when KIZUNA_CLOCK=manual: the clock moves only through POST /api/v1/clock. */
+int kz_clock_manual(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

@@ -12,7 +12,7 @@
 #include "base/banned.h"
 
 /* Read the audience members of `in`; exactly one of segment_id, tag, all_contacts. */
-static int audience_in(const json_t *in, kz_audience *a, kz_err *err)
+static int audience_in(const json_t *in, kz_recipients *a, kz_err *err)
 {
 	json_t *seg = json_object_get(in, "segment_id"), *tag = json_object_get(in, "tag");
 	json_t *all = json_object_get(in, "all_contacts");
@@ -75,7 +75,7 @@ static int estimate(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
 	json_t *in = kz_req_json(req, resp), *email = NULL, *out = NULL;
-	kz_audience a;
+	kz_recipients a;
 	kz_conn *c;
 	kz_err err;
 	if (!in)
@@ -102,7 +102,7 @@ static int create(kz_req *req, kz_resp *resp)
 	kz_app *app = req->app;
 	json_t *in = kz_req_json(req, resp), *email = NULL, *rec = NULL, *out = NULL, *settings = NULL;
 	json_t *at;
-	kz_audience a;
+	kz_recipients a;
 	kz_conn *c;
 	kz_err err;
 	int64_t id = 0, send_at = kz_now_ms();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "audience/audience.h"
 #include "base/cleanse.h"
 #include "model/contact.h"
 
@@ -39,6 +40,18 @@ static kz_conn *begin_with_opts(kz_req *req, kz_resp *resp, kz_contact_opts *o, 
 	return c;
 }
 
+/* Commit, then answer the record with its score and stage (read outside the transaction:
+ * the audience engine may be waiting for this transaction's write lock). */
+static void answer_decorated(kz_req *req, kz_conn *c, kz_resp *resp, int status, json_t **out)
+{
+	kz_app *app = req->app;
+	if (kz_api_commit(c, resp) < 0)
+		return;
+	kz_audience_decorate(app->audience, *out);
+	kz_resp_json(resp, status, *out);
+	*out = NULL;
+}
+
 static int create(kz_req *req, kz_resp *resp)
 {
 	json_t *in = kz_req_json(req, resp), *defs = NULL, *out = NULL;
@@ -58,7 +71,7 @@ static int create(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	kz_api_done(c, resp, created ? 201 : 200, &out);
+	answer_decorated(req, c, resp, created ? 201 : 200, &out);
 done:
 	json_decref(in);
 	json_decref(defs);
@@ -81,6 +94,7 @@ static int get_one(kz_req *req, kz_resp *resp)
 		return kz_resp_error(resp, &err);
 	}
 	kz_store_release(c);
+	kz_audience_decorate(app->audience, out);
 	return kz_resp_json(resp, 200, out);
 }
 
@@ -105,7 +119,7 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	kz_api_done(c, resp, 200, &out);
+	answer_decorated(req, c, resp, 200, &out);
 done:
 	json_decref(in);
 	json_decref(defs);
@@ -123,7 +137,7 @@ static int delete_one(kz_req *req, kz_resp *resp)
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		return 0;
-	if (kz_store_contact_delete(c, id, &err) < 0)
+	if (kz_contact_delete(c, id, &err) < 0)
 		return kz_api_fail(c, resp, &err);
 	if (kz_api_commit(c, resp) == 0)
 		kz_resp_empty(resp, 204);
@@ -160,8 +174,8 @@ static int list(kz_req *req, kz_resp *resp)
 	q.tag = kz_req_query(req, "tag");
 	q.sort = kz_req_query(req, "sort");
 	q.cursor = kz_req_query(req, "cursor");
-	for (int i = 0; i < 2; i++) {
-		const char *name = i ? "owner" : "company_id";
+	for (int i = 0; i < 3; i++) {
+		const char *name = i == 2 ? "segment" : i ? "owner" : "company_id";
 		char *end;
 		s = kz_req_query(req, name);
 		if (!s)
@@ -173,16 +187,23 @@ static int list(kz_req *req, kz_resp *resp)
 			return kz_resp_errorf(resp, 400, "invalid_parameter", name,
 					      "%s must be a record id", name);
 		}
-		if (i)
+		if (i == 2)
+			q.segment_id = v;
+		else if (i)
 			q.owner_id = v;
 		else
 			q.company_id = v;
 	}
 	c = kz_store_acquire(app->store);
-	if (kz_store_contact_list(c, &q, &data, &cursor, &err) < 0)
+	if (kz_store_contact_list(c, &q, &data, &cursor, &err) < 0) {
 		kz_resp_error(resp, &err);
-	else
+	} else {
+		size_t i;
+		json_t *rec;
+		json_array_foreach(data, i, rec)
+			kz_audience_decorate(app->audience, rec);
 		kz_resp_json(resp, 200, kz_api_page(data, cursor));
+	}
 	kz_store_release(c);
 	free(email);
 	free(fold);
@@ -212,7 +233,7 @@ static int merge(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	kz_api_done(c, resp, 200, &out);
+	answer_decorated(req, c, resp, 200, &out);
 done:
 	json_decref(in);
 	json_decref(out);
@@ -297,6 +318,7 @@ static int person_export(kz_req *req, kz_resp *resp)
 		kz_store_company_get(c, json_integer_value(json_object_get(contact, "company_id")),
 				     &company, &err);
 	kz_store_release(c);
+	kz_audience_decorate(app->audience, contact);
 	out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[]}", "kind", "kizuna.person_export",
 			"contact", contact, "company", company ? company : json_null(), "events",
 			events, "visitors", visitors, "consents");
@@ -327,8 +349,10 @@ static int duplicates(kz_req *req, kz_resp *resp)
 		json_array_foreach(json_object_get(g, "ids"), k, id)
 		{
 			json_t *rec = NULL;
-			if (kz_store_contact_get(c, json_integer_value(id), &rec, &err) == 0)
+			if (kz_store_contact_get(c, json_integer_value(id), &rec, &err) == 0) {
+				kz_audience_decorate(app->audience, rec);
 				json_array_append_new(contacts, rec);
+			}
 		}
 		json_array_append_new(out, json_pack("{s:O, s:o}", "reason",
 						     json_object_get(g, "reason"), "contacts",
@@ -390,7 +414,7 @@ static int bulk(kz_req *req, kz_resp *resp)
 	}
 	json_array_foreach(ids, i, id)
 	{
-		int r = del ? kz_store_contact_delete(c, json_integer_value(id), &err)
+		int r = del ? kz_contact_delete(c, json_integer_value(id), &err)
 			    : kz_contact_patch(c, json_integer_value(id), patchdoc, &o, &err);
 		if (r < 0 && err.status != 404) {
 			kz_api_fail(c, resp, &err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "audience/audience.h"
 #include "model/export.h"
 #include "model/import.h"
 
@@ -58,6 +59,11 @@ static int import(kz_req *req, kz_resp *resp)
 	return kz_resp_json(resp, 200, result);
 }
 
+static void decorate(void *ctx, json_t *contact)
+{
+	kz_audience_decorate(ctx, contact);
+}
+
 static int export(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
@@ -78,6 +84,8 @@ static int export(kz_req *req, kz_resp *resp)
 	resp->stream_cls = kz_export_new(app->store, csv ? 2 : 0);
 	if (!resp->stream_cls)
 		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
+	if (resp->stream_cls && !csv)
+		kz_export_set_decorate(resp->stream_cls, decorate, app->audience);
 	resp->stream = kz_export_read;
 	resp->stream_free = kz_export_free;
 	return 0;

@@ -127,7 +127,7 @@ static const char *skip_reason(const json_t *row, const rules *r, json_t *seen)
 	return NULL;
 }
 
-static int load_candidates(kz_conn *c, const json_t *email, const kz_audience *a, int64_t now,
+static int load_candidates(kz_conn *c, const json_t *email, const kz_recipients *a, int64_t now,
 			   json_t **rows, rules *r, kz_err *err)
 {
 	json_t *settings = NULL;
@@ -139,7 +139,7 @@ static int load_candidates(kz_conn *c, const json_t *email, const kz_audience *a
 					 now - 86400000LL, now - 7 * 86400000LL, rows, err);
 }
 
-static void audience_of(const json_t *bc, kz_audience *a)
+static void audience_of(const json_t *bc, kz_recipients *a)
 {
 	memset(a, 0, sizeof *a);
 	a->segment_id = json_integer_value(json_object_get(bc, "segment_id"));
@@ -147,7 +147,7 @@ static void audience_of(const json_t *bc, kz_audience *a)
 	a->all = json_is_true(json_object_get(bc, "all_contacts"));
 }
 
-int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_audience *a, int64_t now,
+int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, int64_t now,
 		       json_t **out, kz_err *err)
 {
 	json_t *rows = NULL, *seen = json_object(), *skipped = json_object(), *row;
@@ -178,7 +178,7 @@ int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_audience *a, in
 int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 {
 	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row;
-	kz_audience a;
+	kz_recipients a;
 	rules r;
 	char dedupe[32];
 	int64_t queued = 0;
@@ -313,7 +313,7 @@ static const char *late_skip(kz_conn *c, const json_t *row, const json_t *email,
 	int64_t cid = json_integer_value(json_object_get(row, "contact_id"));
 	const char *kind = json_string_value(json_object_get(row, "kind"));
 	json_t *cands = NULL;
-	kz_audience a = {0, NULL, 0, cid};
+	kz_recipients a = {0, NULL, 0, cid};
 	rules r;
 	const char *why = NULL;
 	if (!cid || !strcmp(kind, "test"))

@@ -45,7 +45,7 @@ void kz_outbox_metrics(const kz_outbox *o, char *buf, size_t len);
 int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err);
 /* Who would get a broadcast of `email` to audience `a`, without writing anything:
  * {"recipients": n, "skipped": {reason: n}, "total": contacts}. */
-int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_audience *a, int64_t now,
+int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, int64_t now,
 		       json_t **out, kz_err *err);
 
 /* Build the complete message of a send (render, MIME, DKIM). Used by senders and by the

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "audience/audience.h"
+#include "base/timeutil.h"
 #include "base/log.h"
 #include "channel/outbox.h"
 #include "capture/token.h"
@@ -201,6 +203,20 @@ int kz_cmd_serve(int argc, char **argv)
 		kz_store_close(store);
 		return 1;
 	}
+	if (kz_clock_manual())
+		kz_clock_set_fixed(kz_now_ms()); /* from now on it moves only by POST /api/v1/clock */
+	{
+		kz_err aerr;
+		app.audience = kz_audience_start(store, &aerr);
+		if (!app.audience) {
+			fprintf(stderr, "kizuna serve: audience: %s\n", aerr.message);
+			kz_track_writer_stop(app.track_writer);
+			kz_server_free(srv);
+			kz_store_close(store);
+			return 1;
+		}
+		kz_track_writer_on_commit(app.track_writer, kz_audience_on_commit, app.audience);
+	}
 	kz_api_register(srv);
 	kz_static_set_dir(getenv("KIZUNA_WEB_DIR"));
 	kz_server_fallback(srv, kz_static_handler);
@@ -209,6 +225,7 @@ int kz_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "kizuna serve: %s\n", errbuf);
 		kz_server_free(srv);
 		kz_track_writer_stop(app.track_writer);
+		kz_audience_stop(app.audience);
 		kz_store_close(store);
 		return 1;
 	}
@@ -234,6 +251,7 @@ int kz_cmd_serve(int argc, char **argv)
 	kz_server_free(srv);
 	kz_outbox_stop(app.outbox);
 	kz_track_writer_stop(app.track_writer); /* after the server: every answered event is in */
+	kz_audience_stop(app.audience);         /* after the writer: it feeds the audience */
 	kz_app_release(&app);
 	kz_store_close(store);
 	kz_info("stopped");

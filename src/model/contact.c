@@ -1,6 +1,8 @@
 /* contact.c — contact validation, cleansing and the upsert/patch/merge rules. */
 #include "model/contact.h"
 
+#include <pthread.h>
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -688,10 +690,48 @@ static json_t *empty_contact(void)
 	return json_pack("{s:[], s:{}}", "tags", "fields");
 }
 
+static kz_contact_change_fn change_fn;
+static void *change_ctx;
+static pthread_mutex_t change_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void kz_contact_on_change(kz_contact_change_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&change_mu);
+	change_fn = fn;
+	change_ctx = ctx;
+	pthread_mutex_unlock(&change_mu);
+}
+
+static void deliver(void *ctx, int64_t id, int deleted)
+{
+	(void)ctx;
+	pthread_mutex_lock(&change_mu);
+	if (change_fn)
+		change_fn(change_ctx, id, deleted);
+	pthread_mutex_unlock(&change_mu);
+}
+
+/* The listener hears of the change once the transaction holding it commits. */
+static void changed(kz_conn *c, int64_t id, int deleted)
+{
+	kz_tx_after_commit(c, deliver, NULL, id, deleted);
+}
+
 static int save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 {
 	derive(rec);
-	return kz_store_contact_save(c, rec, id, err);
+	if (kz_store_contact_save(c, rec, id, err) < 0)
+		return -1;
+	changed(c, *id, 0);
+	return 0;
+}
+
+int kz_contact_delete(kz_conn *c, int64_t id, kz_err *err)
+{
+	if (kz_store_contact_delete(c, id, err) < 0)
+		return -1;
+	changed(c, id, 1);
+	return 0;
 }
 
 int kz_contact_upsert(kz_conn *c, const json_t *in, const kz_contact_opts *o, int *created,
@@ -804,7 +844,7 @@ int kz_contact_merge(kz_conn *c, int64_t into, int64_t from, kz_err *err)
 	if (kz_store_contact_move_related(c, from, into, err) < 0)
 		goto out;
 	/* from's email is freed only when it goes; into keeps its own unless it had none */
-	if (kz_store_contact_delete(c, from, err) < 0)
+	if (kz_contact_delete(c, from, err) < 0)
 		goto out;
 	if (!kz_jstr(a, "email") && kz_jstr(b, "email"))
 		json_object_set(a, "email", json_object_get(b, "email"));

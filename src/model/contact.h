@@ -38,6 +38,12 @@ int kz_field_value_check(const json_t *def, const json_t *v, int lenient, json_t
 /* The same with the workspace's default country for phone fields. */
 int kz_field_value_check_cc(const json_t *def, const json_t *v, int lenient, const char *country,
 			    json_t **out, kz_err *err);
+/* A listener for contact changes made through this module, called once the transaction
+ * that made them commits (deleted=1: the contact is gone). One listener; NULL removes it. */
+typedef void (*kz_contact_change_fn)(void *ctx, int64_t id, int deleted);
+void kz_contact_on_change(kz_contact_change_fn fn, void *ctx);
+/* Delete a contact and everything tied to it (and tell the listener). */
+int kz_contact_delete(kz_conn *c, int64_t id, kz_err *err);
 /* Normalize a company domain ("https://www.Example.co.jp/x" → "example.co.jp"); malloc'd. */
 char *kz_domain_normalize(const char *in);
 

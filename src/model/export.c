@@ -22,6 +22,8 @@ struct kz_export {
 	json_t *defs;
 	kz_buf out;
 	size_t off;
+	void (*decorate)(void *ctx, json_t *contact);
+	void *decorate_ctx;
 };
 
 static const char *const cols[] = {"id",        "email",          "last_name",
@@ -41,6 +43,12 @@ kz_export *kz_export_new(kz_store *s, int csv)
 	e->bom = csv == 2;
 	kz_buf_init(&e->out, 0);
 	return e;
+}
+
+void kz_export_set_decorate(kz_export *e, void (*fn)(void *ctx, json_t *contact), void *ctx)
+{
+	e->decorate = fn;
+	e->decorate_ctx = ctx;
 }
 
 void kz_export_free(void *ev)
@@ -152,7 +160,10 @@ static int fill(kz_export *e)
 		if (e->csv) {
 			csv_row(e, row);
 		} else {
-			char *line = json_dumps(row, JSON_COMPACT);
+			char *line;
+			if (e->decorate)
+				e->decorate(e->decorate_ctx, row);
+			line = json_dumps(row, JSON_COMPACT);
 			kz_buf_adds(&e->out, line ? line : "{}");
 			kz_buf_addc(&e->out, '\n');
 			free(line);

@@ -356,6 +356,13 @@ int kz_store_contact_list(kz_conn *c, const kz_contact_query *q, json_t **data, 
 			    " AND t.tag = $%d)",
 			    n);
 	}
+	if (q->segment_id) {
+		p[n++] = KZ_INT(q->segment_id);
+		kz_buf_addf(&sql,
+			    " AND EXISTS (SELECT 1 FROM segment_members m WHERE m.contact_id = c.id"
+			    " AND m.segment_id = $%d)",
+			    n);
+	}
 	if (q->company_id) {
 		p[n++] = KZ_INT(q->company_id);
 		kz_buf_addf(&sql, " AND c.company_id = $%d", n);

@@ -58,6 +58,9 @@ struct kz_conn {
 	int in_tx;
 	int holds_write; /* SQLite: this connection holds the store's writer lock */
 	int broken; /* the connection failed; the pool reconnects it */
+	/* kz_tx_after_commit: calls waiting for the transaction's COMMIT */
+	struct kz_after_commit *after;
+	int nafter, capafter, after_mark; /* mark: count when the savepoint began */
 };
 
 /* Convenience wrappers used by the store's record files. */

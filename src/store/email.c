@@ -292,7 +292,7 @@ int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err)
 
 /* ---- recipient resolution ---- */
 
-int kz_store_email_candidates(kz_conn *c, const kz_audience *a, const char *topic,
+int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *topic,
 			      int64_t day_since, int64_t week_since, json_t **rows_out,
 			      kz_err *err)
 {

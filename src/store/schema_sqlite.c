@@ -109,7 +109,38 @@ const char *const kz_sqlite_migrations[] = {
 	 * row moves in the same transaction as the events it covers */
 	"CREATE TABLE event_log_pos ("
 	"  log_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
-	"/* 7: reserved for audience */ SELECT 1;",
+	/* 7: the audience — segments and their members (static lists, and the kept membership of
+	 * dynamic segments), scoring rules, scores by category with their log, lifecycle stages
+	 * with their history. Per-person tables lead with contact_id. */
+	"CREATE TABLE segments ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, type TEXT NOT NULL,"
+	"  filter TEXT, description TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE segment_members ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,"
+	"  added_at INTEGER NOT NULL, PRIMARY KEY (contact_id, segment_id));"
+	"CREATE INDEX segment_members_segment ON segment_members(segment_id, contact_id);"
+	"CREATE TABLE scoring_rules ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  rule TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE contact_scores ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  category TEXT NOT NULL, points INTEGER NOT NULL, last_activity_at INTEGER NOT NULL,"
+	"  decay_steps INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (contact_id, category));"
+	"CREATE TABLE score_log ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  rule_id INTEGER, category TEXT NOT NULL, points INTEGER NOT NULL, reason TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX score_log_contact ON score_log(contact_id, rule_id, at);"
+	"CREATE TABLE contact_stages ("
+	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  stage TEXT NOT NULL, since INTEGER NOT NULL);"
+	"CREATE TABLE stage_history ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, previous TEXT, reason TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX stage_history_contact ON stage_history(contact_id, at);",
 	/* 8: email — templates, broadcasts, the durable outbox (one row per message and
 	 * recipient, unique per contact), unsubscribes, suppressions, bounces, consent, clicks */
 	"CREATE TABLE emails ("

@@ -71,9 +71,11 @@ void kz_store_close(kz_store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; s->conns && i < s->size; i++)
+	for (int i = 0; s->conns && i < s->size; i++) {
 		if (s->conns[i].h)
 			s->drv->disconnect(s->conns[i].h);
+		free(s->conns[i].after);
+	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->write_mu);
@@ -158,6 +160,40 @@ int kz_tx_begin(kz_conn *c, int write, kz_err *err)
 	return 0;
 }
 
+struct kz_after_commit {
+	kz_after_commit_fn fn;
+	void *ctx;
+	int64_t id;
+	int flag;
+};
+
+int kz_tx_after_commit(kz_conn *c, kz_after_commit_fn fn, void *ctx, int64_t id, int flag)
+{
+	if (!c->in_tx) {
+		fn(ctx, id, flag);
+		return 0;
+	}
+	if (c->nafter == c->capafter) {
+		int n = c->capafter ? c->capafter * 2 : 8;
+		struct kz_after_commit *g = realloc(c->after, (size_t)n * sizeof *g);
+		if (!g)
+			return -1;
+		c->after = g;
+		c->capafter = n;
+	}
+	c->after[c->nafter++] = (struct kz_after_commit){fn, ctx, id, flag};
+	return 0;
+}
+
+/* Run (ok) or drop the calls waiting for this transaction. */
+static void after_commit(kz_conn *c, int ok)
+{
+	int n = c->nafter;
+	c->nafter = c->after_mark = 0;
+	for (int i = 0; ok && i < n; i++)
+		c->after[i].fn(c->after[i].ctx, c->after[i].id, c->after[i].flag);
+}
+
 int kz_tx_commit(kz_conn *c, kz_err *err)
 {
 	int r = c->drv->commit(c->h);
@@ -165,6 +201,7 @@ int kz_tx_commit(kz_conn *c, kz_err *err)
 	if (r < 0)
 		c->drv->rollback(c->h);
 	write_unlock(c);
+	after_commit(c, r == 0);
 	if (r < 0) {
 		return kz_err_set(err, 503, "database_unavailable", NULL,
 				  "the database could not commit; nothing was changed");
@@ -177,6 +214,7 @@ void kz_tx_rollback(kz_conn *c)
 	c->drv->rollback(c->h);
 	c->in_tx = 0;
 	write_unlock(c);
+	after_commit(c, 0);
 }
 
 /* SQLite can prepare savepoint statements once (cached); PostgreSQL cannot prepare them. */
@@ -189,6 +227,7 @@ static int run_simple(kz_conn *c, const char *sql, kz_err *err)
 
 int kz_tx_savepoint(kz_conn *c, kz_err *err)
 {
+	c->after_mark = c->nafter;
 	return run_simple(c, "SAVEPOINT kz_row", err);
 }
 
@@ -200,6 +239,7 @@ int kz_tx_savepoint_release(kz_conn *c, kz_err *err)
 void kz_tx_savepoint_rollback(kz_conn *c)
 {
 	kz_err e;
+	c->nafter = c->after_mark;
 	run_simple(c, "ROLLBACK TO SAVEPOINT kz_row", &e);
 	run_simple(c, "RELEASE SAVEPOINT kz_row", &e);
 }

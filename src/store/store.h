@@ -41,6 +41,12 @@ int kz_tx_savepoint(kz_conn *c, kz_err *err);
 int kz_tx_savepoint_release(kz_conn *c, kz_err *err);
 void kz_tx_savepoint_rollback(kz_conn *c);
 
+/* Call fn(ctx, id, flag) once the current transaction commits (at once outside one); dropped
+ * when it (or the savepoint it was added in) rolls back. Listeners that read what the
+ * transaction wrote use this, so they never see it half-done. */
+typedef void (*kz_after_commit_fn)(void *ctx, int64_t id, int flag);
+int kz_tx_after_commit(kz_conn *c, kz_after_commit_fn fn, void *ctx, int64_t id, int flag);
+
 /* ---- settings (key/value) ---- */
 int kz_store_setting_get(kz_conn *c, const char *key, char **value /* OUT, NULL if unset */,
 			 kz_err *err);
@@ -55,6 +61,7 @@ typedef struct kz_contact_query {
 	const char *tag;
 	int64_t company_id;
 	int64_t owner_id;
+	int64_t segment_id; /* members of a segment or list */
 	const char *sort;   /* "id" (default), "created_at", "updated_at", "email", "last_name";
 			     * "-" prefix for descending */
 	const char *cursor; /* opaque, from a previous page */
@@ -305,16 +312,16 @@ int kz_store_broadcast_finish(kz_conn *c, int64_t now, kz_err *err);
 int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err);
 
 /* Who a send may go to: the audience of a broadcast (segment, tag or everyone). */
-typedef struct kz_audience {
+typedef struct kz_recipients {
 	int64_t segment_id; /* not 0: members of this segment */
 	const char *tag;    /* not NULL: contacts with this tag */
 	int all;            /* 1: every contact */
 	int64_t contact_id; /* not 0: this one contact (tests, journeys) */
-} kz_audience;
+} kz_recipients;
 /* Recipient resolution: one row per contact of the audience, in id order:
  * [contact_id, email|null, unsubscribed (0/1, globally or from `topic`), suppression reason
  * |null, consent status|null, marketing mails sent since day_since, since week_since]. */
-int kz_store_email_candidates(kz_conn *c, const kz_audience *a, const char *topic,
+int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *topic,
 			      int64_t day_since, int64_t week_since, json_t **rows, kz_err *err);
 
 /* ---- email: the durable outbox (one row per message and recipient) ---- */
@@ -427,5 +434,63 @@ int kz_store_page_save(kz_conn *c, const json_t *rec, const json_t *definition, 
 		       kz_err *err);
 int kz_store_page_delete(kz_conn *c, int64_t id, kz_err *err);
 int kz_store_page_list(kz_conn *c, int published_only, json_t **data, kz_err *err);
+/* ---- audience (segments, scores, stages; see src/audience/) ---- */
+/* A row of a bulk scan: the cells of one result row as text (NULL for SQL NULL). Return
+ * -1 to stop. */
+typedef int (*kz_scan_fn)(void *ctx, const char *const *cells);
+
+/* {"id","name","type" ("dynamic"|"static"),"filter","description","created_at","updated_at"}. */
+int kz_store_segment_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+int kz_store_segment_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err);
+int kz_store_segment_delete(kz_conn *c, int64_t id, kz_err *err);
+int kz_store_segment_list(kz_conn *c, json_t **data, kz_err *err);
+/* Every membership row: cells contact_id, segment_id. */
+int kz_store_segment_member_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Add (in=1) or remove a member; adding twice is a no-op. */
+int kz_store_segment_member_set(kz_conn *c, int64_t segment, int64_t contact, int in, int64_t at,
+				kz_err *err);
+/* Events tied to a contact (contact_id 0: every contact), by id: cells id, contact_id, name,
+ * occurred_at, properties, context. */
+int kz_store_event_scan(kz_conn *c, int64_t contact_id, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Daily rollups (contact_id 0: all): cells contact_id, day, name, count. */
+int kz_store_rollup_scan(kz_conn *c, int64_t contact_id, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Attribution rows: cells contact_id, first_touch, last_touch (JSON text). */
+int kz_store_attribution_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Inside a write transaction: wait for other writers of the contact (PostgreSQL row lock). */
+int kz_store_contact_lock(kz_conn *c, int64_t id, kz_err *err);
+
+/* Scoring rules: the rule's own members plus "id","name","kind","created_at","updated_at". */
+int kz_store_score_rule_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+int kz_store_score_rule_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err);
+int kz_store_score_rule_delete(kz_conn *c, int64_t id, kz_err *err);
+int kz_store_score_rule_list(kz_conn *c, json_t **data, kz_err *err);
+/* Add delta to a contact's category score (activity now at `at`); *points gets the new value. */
+int kz_store_score_add(kz_conn *c, int64_t contact, const char *category, int64_t delta,
+		       int64_t at, int64_t *points, kz_err *err);
+/* Set a decayed score and the number of idle periods applied. */
+int kz_store_score_decay(kz_conn *c, int64_t contact, const char *category, int64_t points,
+			 int64_t steps, kz_err *err);
+/* Log one score change (rule 0: none, e.g. decay). */
+int kz_store_score_log(kz_conn *c, int64_t contact, int64_t rule, const char *category,
+		       int64_t points, const char *reason, int64_t at, kz_err *err);
+/* Changes by `rule` for the contact with since <= at < until. */
+int kz_store_score_log_count(kz_conn *c, int64_t contact, int64_t rule, int64_t since,
+			     int64_t until, int64_t *n, kz_err *err);
+/* Net points the rule gave the contact. */
+int kz_store_score_log_sum(kz_conn *c, int64_t contact, int64_t rule, int64_t *sum, kz_err *err);
+/* The newest changes: [{"rule_id","category","points","reason","at"}]. */
+int kz_store_score_history(kz_conn *c, int64_t contact, int limit, json_t **data, kz_err *err);
+/* Scores whose last activity is before `before` (use INT64_MAX for all): cells contact_id,
+ * category, points, last_activity_at, decay_steps. */
+int kz_store_score_scan(kz_conn *c, int64_t before, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Forget every score and the log (a full recompute follows). */
+int kz_store_score_clear(kz_conn *c, kz_err *err);
+/* Move a contact to `stage` and note it in the history. */
+int kz_store_stage_set(kz_conn *c, int64_t contact, const char *stage, const char *previous,
+		       const char *reason, int64_t at, kz_err *err);
+/* Every contact's stage: cells contact_id, stage. */
+int kz_store_stage_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
+/* [{"stage","previous","reason","at"}], oldest first. */
+int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *err);
 
 #endif

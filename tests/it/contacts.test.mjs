@@ -68,6 +68,7 @@ describe('contact create, read, update, delete', () => {
         id: 0, email, first_name: null, last_name: null, first_name_kana: null, last_name_kana: null,
         phone: null, company: null, company_id: null, tags: [], fields: {}, owner: null,
         timezone: null, locale: null, created_at: '', updated_at: '',
+        score: 0, scores: {}, stage: null, // the audience engine's (docs/filters.md)
       },
     );
   });

@@ -1,0 +1,599 @@
+/* index.c — contacts in a dense array by id; per contact, events as compact buckets
+ * (name, UTC day, interned properties, count); filters evaluated over it without SQL. */
+#include "audience/index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* One bucket: how many events of one name with the same kept properties on one UTC day. */
+typedef struct bucket {
+	uint32_t name;
+	int32_t day;
+	uint32_t props;
+	uint32_t count;
+} bucket;
+
+typedef struct ictc {
+	json_t *rec; /* NULL: no such contact */
+	size_t rec_bytes;
+	bucket *b;
+	uint32_t nb, cap;
+	int64_t last_seen;
+	int64_t score;
+	json_t *scores; /* {"category": points} or NULL */
+	char *stage;
+} ictc;
+
+/* An intern table: strings ↔ dense ids, with an open-addressing hash. */
+typedef struct itab {
+	char **str;
+	json_t **val; /* parsed value per id (props tables) */
+	uint32_t n, cap;
+	uint32_t *slots; /* id + 1, 0 empty */
+	uint32_t nslots;
+} itab;
+
+struct kz_index {
+	ictc *ct;
+	int64_t nct; /* array length (one past the largest id) */
+	int64_t count;
+	json_t **co; /* companies by id */
+	int64_t nco;
+	itab names, props;
+	size_t bytes;
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int itab_grow(itab *t)
+{
+	uint32_t ns = t->nslots ? t->nslots * 2 : 64;
+	uint32_t *slots = calloc(ns, sizeof *slots);
+	if (!slots)
+		return -1;
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t h = hash_str(t->str[i]) & (ns - 1);
+		while (slots[h])
+			h = (h + 1) & (ns - 1);
+		slots[h] = i + 1;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = ns;
+	return 0;
+}
+
+/* The id of s, or UINT32_MAX when absent (add=0) or out of memory. */
+static uint32_t itab_id(itab *t, const char *s, int add, int parse)
+{
+	uint32_t h;
+	if (!t->nslots && (!add || itab_grow(t) < 0))
+		return UINT32_MAX;
+	h = hash_str(s) & (t->nslots - 1);
+	while (t->slots[h]) {
+		uint32_t id = t->slots[h] - 1;
+		if (!strcmp(t->str[id], s))
+			return id;
+		h = (h + 1) & (t->nslots - 1);
+	}
+	if (!add)
+		return UINT32_MAX;
+	if (t->n == t->cap) {
+		uint32_t nc = t->cap ? t->cap * 2 : 64;
+		char **ns = realloc(t->str, nc * sizeof *ns);
+		json_t **nv;
+		if (!ns)
+			return UINT32_MAX;
+		t->str = ns;
+		nv = realloc(t->val, nc * sizeof *nv);
+		if (!nv)
+			return UINT32_MAX;
+		t->val = nv;
+		t->cap = nc;
+	}
+	t->str[t->n] = strdup(s);
+	t->val[t->n] = parse ? json_loads(s, 0, NULL) : NULL;
+	t->slots[h] = ++t->n;
+	if (t->n * 2 > t->nslots)
+		itab_grow(t);
+	return t->n - 1;
+}
+
+static void itab_release(itab *t)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		free(t->str[i]);
+		json_decref(t->val[i]);
+	}
+	free(t->str);
+	free(t->val);
+	free(t->slots);
+}
+
+kz_index *kz_index_new(void)
+{
+	return calloc(1, sizeof(kz_index));
+}
+
+static void ctc_release(ictc *c)
+{
+	json_decref(c->rec);
+	json_decref(c->scores);
+	free(c->b);
+	free(c->stage);
+	memset(c, 0, sizeof *c);
+}
+
+void kz_index_free(kz_index *ix)
+{
+	if (!ix)
+		return;
+	for (int64_t i = 0; i < ix->nct; i++)
+		ctc_release(&ix->ct[i]);
+	for (int64_t i = 0; i < ix->nco; i++)
+		json_decref(ix->co[i]);
+	free(ix->ct);
+	free(ix->co);
+	itab_release(&ix->names);
+	itab_release(&ix->props);
+	free(ix);
+}
+
+/* The slot of contact id, growing the array when asked. */
+static ictc *slot(kz_index *ix, int64_t id, int grow)
+{
+	if (id <= 0)
+		return NULL;
+	if (id >= ix->nct) {
+		int64_t n = ix->nct ? ix->nct : 1024;
+		ictc *g;
+		if (!grow)
+			return NULL;
+		while (n <= id)
+			n *= 2;
+		g = realloc(ix->ct, (size_t)n * sizeof *g);
+		if (!g)
+			return NULL;
+		memset(g + ix->nct, 0, (size_t)(n - ix->nct) * sizeof *g);
+		ix->ct = g;
+		ix->nct = n;
+	}
+	return &ix->ct[id];
+}
+
+static const ictc *cslot(const kz_index *ix, int64_t id)
+{
+	return id > 0 && id < ix->nct && ix->ct[id].rec ? &ix->ct[id] : NULL;
+}
+
+void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
+{
+	ictc *c = slot(ix, id, 1);
+	if (!c) {
+		json_decref(rec);
+		return;
+	}
+	if (!c->rec)
+		ix->count++;
+	else
+		ix->bytes -= c->rec_bytes;
+	json_decref(c->rec);
+	c->rec = rec;
+	/* jansson keeps ~3 words per value beyond the text; the dump size is a fair guide */
+	c->rec_bytes = json_dumpb(rec, NULL, 0, JSON_COMPACT) * 3;
+	ix->bytes += c->rec_bytes;
+}
+
+void kz_index_remove_contact(kz_index *ix, int64_t id)
+{
+	ictc *c = slot(ix, id, 0);
+	if (!c || !c->rec)
+		return;
+	ix->count--;
+	ix->bytes -= c->rec_bytes + (size_t)c->cap * sizeof(bucket);
+	ctc_release(c);
+}
+
+int kz_index_has(const kz_index *ix, int64_t id)
+{
+	return cslot(ix, id) != NULL;
+}
+
+const json_t *kz_index_record(const kz_index *ix, int64_t id)
+{
+	const ictc *c = cslot(ix, id);
+	return c ? c->rec : NULL;
+}
+
+void kz_index_put_company(kz_index *ix, int64_t id, json_t *rec)
+{
+	if (id <= 0) {
+		json_decref(rec);
+		return;
+	}
+	if (id >= ix->nco) {
+		int64_t n = ix->nco ? ix->nco : 256;
+		json_t **g;
+		while (n <= id)
+			n *= 2;
+		g = realloc(ix->co, (size_t)n * sizeof *g);
+		if (!g) {
+			json_decref(rec);
+			return;
+		}
+		memset(g + ix->nco, 0, (size_t)(n - ix->nco) * sizeof *g);
+		ix->co = g;
+		ix->nco = n;
+	}
+	json_decref(ix->co[id]);
+	ix->co[id] = rec;
+}
+
+int64_t kz_index_end(const kz_index *ix)
+{
+	return ix->nct;
+}
+
+int64_t kz_index_count(const kz_index *ix)
+{
+	return ix->count;
+}
+
+/* ---- events ---- */
+
+static int scalar_prop(const json_t *v)
+{
+	return json_is_number(v) || json_is_boolean(v) ||
+	       (json_is_string(v) && strlen(json_string_value(v)) <= 500);
+}
+
+json_t *kz_index_event_props(const char *name, const json_t *properties, const json_t *context)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+	int n = 0;
+	if (!strcmp(name, "page_view")) {
+		static const char *const keys[] = {"url", "path", "title", "referrer"};
+		for (int i = 0; i < 4; i++) {
+			json_t *x = json_object_get(properties, keys[i]);
+			if (!x)
+				x = json_object_get(context, keys[i]);
+			if (x && scalar_prop(x))
+				json_object_set(out, keys[i], x);
+		}
+		return out;
+	}
+	json_object_foreach((json_t *)properties, k, v)
+	{
+		if (n >= 20)
+			break;
+		if (scalar_prop(v) && strcmp(k, "traits")) {
+			json_object_set(out, k, v);
+			n++;
+		}
+	}
+	return out;
+}
+
+static int32_t day_of(int64_t ms)
+{
+	return (int32_t)(ms >= 0 ? ms / KZ_DAY_MS : (ms - KZ_DAY_MS + 1) / KZ_DAY_MS);
+}
+
+void kz_index_add_event(kz_index *ix, int64_t contact, const char *name, int64_t at,
+			const json_t *props, uint32_t n)
+{
+	ictc *c = slot(ix, contact, 0);
+	char *text;
+	uint32_t nid, pid;
+	int32_t day = day_of(at);
+	if (!c || !c->rec)
+		return;
+	text = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		return;
+	nid = itab_id(&ix->names, name, 1, 0);
+	pid = itab_id(&ix->props, text, 1, 1);
+	free(text);
+	if (nid == UINT32_MAX || pid == UINT32_MAX)
+		return;
+	if (at > c->last_seen)
+		c->last_seen = at;
+	/* Events mostly arrive in time order: the matching bucket is near the end. */
+	for (uint32_t i = c->nb; i-- > 0 && c->nb - i <= 64;) {
+		bucket *b = &c->b[i];
+		if (b->name == nid && b->day == day && b->props == pid) {
+			b->count += n;
+			return;
+		}
+	}
+	if (c->nb == c->cap) {
+		uint32_t nc = c->cap ? c->cap * 2 : 4;
+		bucket *g = realloc(c->b, nc * sizeof *g);
+		if (!g)
+			return;
+		ix->bytes += (size_t)(nc - c->cap) * sizeof *g;
+		c->b = g;
+		c->cap = nc;
+	}
+	c->b[c->nb++] = (bucket){nid, day, pid, n};
+}
+
+void kz_index_clear_events(kz_index *ix, int64_t contact)
+{
+	ictc *c = slot(ix, contact, 0);
+	if (!c)
+		return;
+	ix->bytes -= (size_t)c->cap * sizeof(bucket);
+	free(c->b);
+	c->b = NULL;
+	c->nb = c->cap = 0;
+}
+
+/* ---- scores and stages ---- */
+
+void kz_index_set_score(kz_index *ix, int64_t contact, const char *category, int64_t points)
+{
+	ictc *c = slot(ix, contact, 0);
+	const char *k;
+	json_t *v;
+	if (!c || !c->rec)
+		return;
+	if (!c->scores)
+		c->scores = json_object();
+	json_object_set_new(c->scores, category, json_integer(points));
+	c->score = 0;
+	json_object_foreach(c->scores, k, v) c->score += json_integer_value(v);
+}
+
+void kz_index_reset_scores(kz_index *ix, int64_t contact)
+{
+	ictc *c = slot(ix, contact, 0);
+	if (!c)
+		return;
+	json_decref(c->scores);
+	c->scores = NULL;
+	c->score = 0;
+}
+
+int64_t kz_index_score(const kz_index *ix, int64_t contact)
+{
+	const ictc *c = cslot(ix, contact);
+	return c ? c->score : 0;
+}
+
+json_t *kz_index_scores(const kz_index *ix, int64_t contact)
+{
+	const ictc *c = cslot(ix, contact);
+	return c && c->scores ? json_deep_copy(c->scores) : json_object();
+}
+
+void kz_index_set_stage(kz_index *ix, int64_t contact, const char *stage)
+{
+	ictc *c = slot(ix, contact, 0);
+	if (!c || !c->rec)
+		return;
+	free(c->stage);
+	c->stage = stage ? strdup(stage) : NULL;
+}
+
+const char *kz_index_stage(const kz_index *ix, int64_t contact)
+{
+	const ictc *c = cslot(ix, contact);
+	return c ? c->stage : NULL;
+}
+
+/* ---- evaluation ---- */
+
+typedef struct ectx {
+	kz_index *ix;
+	int64_t now;
+	int32_t today;
+	const kz_index_hooks *h;
+} ectx;
+
+/* A record member by dotted path ("first_touch.source"). */
+static const json_t *path_get(const json_t *o, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	char head[64];
+	size_t n;
+	if (!dot)
+		return json_object_get(o, path);
+	n = (size_t)(dot - path);
+	if (n >= sizeof head)
+		return NULL;
+	memcpy(head, path, n);
+	head[n] = '\0';
+	return path_get(json_object_get(o, head), dot + 1);
+}
+
+static int match_field(const ectx *x, const kz_fnode *n, const ictc *c)
+{
+	kz_fval v;
+	memset(&v, 0, sizeof v);
+	switch (n->src) {
+	case KZ_FS_RECORD:
+		v = kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
+		break;
+	case KZ_FS_CUSTOM:
+		v = kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
+			       n->cmp.type);
+		break;
+	case KZ_FS_COMPANY: {
+		const json_t *co = json_object_get(c->rec, "company");
+		int64_t cid = json_integer_value(json_object_get(co, "id"));
+		const json_t *full = cid > 0 && cid < x->ix->nco ? x->ix->co[cid] : NULL;
+		const json_t *val = json_object_get(co, n->key);
+		if (!val && full)
+			val = json_object_get(full, n->key);
+		if (!val && full)
+			val = json_object_get(json_object_get(full, "fields"), n->key);
+		v = kz_fval_of(val, n->cmp.type);
+		break;
+	}
+	case KZ_FS_SCORE:
+		v.t = KZ_V_NUM;
+		v.num = (double)(n->key ? json_integer_value(json_object_get(c->scores, n->key))
+					: c->score);
+		break;
+	case KZ_FS_STAGE:
+		if (c->stage) {
+			v.t = KZ_V_STR;
+			v.s = c->stage;
+		}
+		break;
+	case KZ_FS_LAST_SEEN:
+		if (c->last_seen) {
+			v.t = KZ_V_MS;
+			v.ms = c->last_seen;
+		}
+		break;
+	}
+	return kz_fcmp_match(&n->cmp, &v, x->now, x->h ? x->h->stage_rank : NULL,
+			     x->h ? x->h->ctx : NULL);
+}
+
+/* Do the kept properties `pid` satisfy the event condition's where list? Cached per node. */
+static int props_ok(const ectx *x, kz_fnode *n, uint32_t pid)
+{
+	if (!n->nwhere)
+		return 1;
+	if (pid >= n->npmatch) {
+		size_t nn = x->ix->props.n + 64;
+		unsigned char *g = realloc(n->pmatch, nn);
+		if (!g)
+			return 0;
+		memset(g + n->npmatch, 0, nn - n->npmatch);
+		n->pmatch = g;
+		n->npmatch = nn;
+	}
+	if (!n->pmatch[pid]) {
+		const json_t *props = x->ix->props.val[pid];
+		int ok = 1;
+		for (int i = 0; ok && i < n->nwhere; i++) {
+			kz_fval v = kz_fval_of(json_object_get(props, n->where[i].prop), KZ_FT_ANY);
+			ok = kz_fcmp_match(&n->where[i].cmp, &v, x->now, NULL, NULL);
+		}
+		n->pmatch[pid] = ok ? 2 : 1;
+	}
+	return n->pmatch[pid] == 2;
+}
+
+static int count_ok(kz_fop op, int64_t v, int64_t want)
+{
+	switch (op) {
+	case KZ_OP_EQ:
+		return v == want;
+	case KZ_OP_NEQ:
+		return v != want;
+	case KZ_OP_GT:
+		return v > want;
+	case KZ_OP_GTE:
+		return v >= want;
+	case KZ_OP_LT:
+		return v < want;
+	default:
+		return v <= want;
+	}
+}
+
+static int match_event(const ectx *x, kz_fnode *n, const ictc *c)
+{
+	int64_t sum = 0;
+	int32_t since = n->within_days ? x->today - (int32_t)n->within_days + 1 : INT32_MIN;
+	if (n->name_id < 0) {
+		uint32_t id = itab_id(&x->ix->names, n->event, 0, 0);
+		if (id != UINT32_MAX)
+			n->name_id = (int)id;
+	}
+	if (n->name_id >= 0)
+		for (uint32_t i = 0; i < c->nb; i++) {
+			const bucket *b = &c->b[i];
+			if (b->name == (uint32_t)n->name_id && b->day >= since && b->day <= x->today &&
+			    props_ok(x, n, b->props))
+				sum += b->count;
+		}
+	return count_ok(n->count_op, sum, n->count);
+}
+
+static int eval(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
+{
+	switch (n->kind) {
+	case KZ_F_ALL:
+		for (int i = 0; i < n->nkids; i++)
+			if (!eval(x, n->kids[i], id, c))
+				return 0;
+		return 1;
+	case KZ_F_ANY:
+		for (int i = 0; i < n->nkids; i++)
+			if (eval(x, n->kids[i], id, c))
+				return 1;
+		return 0;
+	case KZ_F_NOT:
+		return !eval(x, n->kids[0], id, c);
+	case KZ_F_FIELD:
+		return match_field(x, n, c);
+	case KZ_F_EVENT:
+		return match_event(x, n, c);
+	case KZ_F_SEGMENT: {
+		int m = x->h && x->h->member ? x->h->member(x->h->ctx, n->segment, id) : 0;
+		return n->member ? m : !m;
+	}
+	}
+	return 0;
+}
+
+static void ectx_init(ectx *x, kz_index *ix, int64_t now, const kz_index_hooks *h)
+{
+	x->ix = ix;
+	x->now = now;
+	x->today = day_of(now);
+	x->h = h;
+}
+
+int kz_index_match(kz_index *ix, kz_fnode *f, int64_t contact, int64_t now_ms,
+		   const kz_index_hooks *h)
+{
+	const ictc *c = cslot(ix, contact);
+	ectx x;
+	if (!c)
+		return 0;
+	ectx_init(&x, ix, now_ms, h);
+	return eval(&x, f, contact, c);
+}
+
+int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_index_hooks *h,
+			   uint64_t *bits)
+{
+	ectx x;
+	int64_t n = 0;
+	ectx_init(&x, ix, now_ms, h);
+	memset(bits, 0, (size_t)((ix->nct + 63) / 64) * sizeof *bits);
+	for (int64_t id = 1; id < ix->nct; id++) {
+		const ictc *c = &ix->ct[id];
+		if (c->rec && eval(&x, f, id, c)) {
+			bits[id >> 6] |= (uint64_t)1 << (id & 63);
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t kz_index_memory(const kz_index *ix)
+{
+	size_t b = ix->bytes + (size_t)ix->nct * sizeof(ictc) + (size_t)ix->nco * sizeof(json_t *);
+	b += (size_t)(ix->names.cap + ix->props.cap) * (sizeof(char *) + sizeof(json_t *));
+	for (uint32_t i = 0; i < ix->props.n; i++)
+		b += strlen(ix->props.str[i]) * 4 + 1;
+	return b;
+}
