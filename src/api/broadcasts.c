@@ -258,24 +258,6 @@ static int cancel_one(kz_req *req, kz_resp *resp)
 	return transition(req, resp, "cancelled", from, 1);
 }
 
-static int sends(kz_req *req, kz_resp *resp)
-{
-	kz_app *app = req->app;
-	json_t *data = NULL;
-	kz_conn *c;
-	kz_err err;
-	int64_t id;
-	int limit, rc;
-	if (kz_req_id(req, 0, &id, resp) < 0 || kz_api_limit(req, resp, &limit) < 0)
-		return 0;
-	c = kz_store_acquire(app->store);
-	rc = kz_store_send_list(c, 0, id, 0, kz_req_query(req, "status"), limit, &data, &err);
-	kz_store_release(c);
-	if (rc < 0)
-		return kz_resp_error(resp, &err);
-	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
-}
-
 void kz_api_broadcasts_routes(kz_server *s)
 {
 	kz_server_route(s, "POST", "/api/v1/broadcasts", KZ_ROLE_MARKETER, 0, create);
@@ -287,5 +269,4 @@ void kz_api_broadcasts_routes(kz_server *s)
 			resume_one);
 	kz_server_route(s, "POST", "/api/v1/broadcasts/{id}/cancel", KZ_ROLE_MARKETER, 0,
 			cancel_one);
-	kz_server_route(s, "GET", "/api/v1/broadcasts/{id}/sends", KZ_ROLE_VIEWER, 0, sends);
 }

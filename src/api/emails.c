@@ -1,5 +1,5 @@
 /* emails.c — /api/v1/emails: templated messages, previews for a contact, test sends, stats,
- * the outbox's sends, and /api/v1/outbox (where mails go). */
+ * the outbox rows of an email or a broadcast, and /api/v1/outbox (where mails go). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,7 +307,11 @@ static int sends(kz_req *req, kz_resp *resp)
 	if (kz_req_id(req, 0, &id, resp) < 0 || kz_api_limit(req, resp, &limit) < 0)
 		return 0;
 	c = kz_store_acquire(app->store);
-	rc = kz_store_send_list(c, id, 0, 0, kz_req_query(req, "status"), limit, &data, &err);
+	/* the outbox rows of an email or of a broadcast: one handler for both routes */
+	if (!strncmp(req->route, "/api/v1/broadcasts/", 19))
+		rc = kz_store_send_list(c, 0, id, 0, kz_req_query(req, "status"), limit, &data, &err);
+	else
+		rc = kz_store_send_list(c, id, 0, 0, kz_req_query(req, "status"), limit, &data, &err);
 	kz_store_release(c);
 	if (rc < 0)
 		return kz_resp_error(resp, &err);
@@ -336,5 +340,6 @@ void kz_api_emails_routes(kz_server *s)
 	kz_server_route(s, "POST", "/api/v1/emails/{id}/test", KZ_ROLE_MARKETER, 0, test_send);
 	kz_server_route(s, "GET", "/api/v1/emails/{id}/stats", KZ_ROLE_VIEWER, 0, stats);
 	kz_server_route(s, "GET", "/api/v1/emails/{id}/sends", KZ_ROLE_VIEWER, 0, sends);
+	kz_server_route(s, "GET", "/api/v1/broadcasts/{id}/sends", KZ_ROLE_VIEWER, 0, sends);
 	kz_server_route(s, "GET", "/api/v1/outbox", KZ_ROLE_VIEWER, 0, outbox);
 }

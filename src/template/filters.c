@@ -384,24 +384,25 @@ static int f_abs(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t 
 	return 0;
 }
 
-static int f_ceil(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
+/* ceil and floor: the number rounded by fn, as an integer. */
+static int rounded(json_t *in, double (*fn)(double), json_t **out)
 {
 	int isint;
 	long long l;
-	double d = kz_tpl_number(in, &isint, &l);
-	(void)a, (void)n, (void)msg, (void)ml;
-	*out = json_integer((json_int_t)ceil(d));
+	*out = json_integer((json_int_t)fn(kz_tpl_number(in, &isint, &l)));
 	return 0;
+}
+
+static int f_ceil(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
+{
+	(void)a, (void)n, (void)msg, (void)ml;
+	return rounded(in, ceil, out);
 }
 
 static int f_floor(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
 {
-	int isint;
-	long long l;
-	double d = kz_tpl_number(in, &isint, &l);
 	(void)a, (void)n, (void)msg, (void)ml;
-	*out = json_integer((json_int_t)floor(d));
-	return 0;
+	return rounded(in, floor, out);
 }
 
 /* ---- strings and arrays ---- */
@@ -509,27 +510,30 @@ static int f_last(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t
 	return 0;
 }
 
-static int f_append(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
+/* first then second, as one string. */
+static json_t *concat(json_t *first, json_t *second)
 {
 	kz_buf b;
-	(void)n, (void)msg, (void)ml;
+	json_t *r;
 	kz_buf_init(&b, 0);
-	kz_tpl_stringify(in, &b);
-	kz_tpl_stringify(a[0], &b);
-	*out = json_stringn_nocheck(b.data, b.len);
+	kz_tpl_stringify(first, &b);
+	kz_tpl_stringify(second, &b);
+	r = json_stringn_nocheck(b.data, b.len);
 	kz_buf_release(&b);
+	return r;
+}
+
+static int f_append(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
+{
+	(void)n, (void)msg, (void)ml;
+	*out = concat(in, a[0]);
 	return 0;
 }
 
 static int f_prepend(json_t *in, json_t **a, int n, json_t **out, char *msg, size_t ml)
 {
-	kz_buf b;
 	(void)n, (void)msg, (void)ml;
-	kz_buf_init(&b, 0);
-	kz_tpl_stringify(a[0], &b);
-	kz_tpl_stringify(in, &b);
-	*out = json_stringn_nocheck(b.data, b.len);
-	kz_buf_release(&b);
+	*out = concat(a[0], in);
 	return 0;
 }
 

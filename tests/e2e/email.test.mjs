@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { expectText, login, startServer, test, waitFor } from './browser.mjs';
+import { expectText, login, startServer, tempDir, test, waitFor } from './browser.mjs';
 
 test('email_editor_previews_and_a_broadcast_lands_in_the_maildir', async ({ newPage }) => {
   const page = await newPage('ja-JP');
-  const s = await startServer();
-  const maildir = path.join(path.dirname(s.dbUrl), 'outbox');
+  const maildir = path.join(tempDir('kz-maildir-'), 'outbox');
+  const s = await startServer({ env: { KIZUNA_MAILDIR: maildir } });
   assert.equal((await s.api('PATCH', '/api/v1/settings', { company_name: '株式会社絆', company_address: '東京都千代田区1-1', sender_email: 'news@kizuna.example' })).status, 200);
   const c = (await s.api('POST', '/api/v1/contacts', { email: 'hanako@example.jp', last_name: '佐藤', first_name: '花子', tags: ['news'] })).json;
   await s.api('POST', '/api/v1/contacts', { email: 'taro@example.jp', last_name: '山田', tags: ['news'] });
