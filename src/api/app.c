@@ -212,4 +212,6 @@ void kz_api_register(kz_server *s)
 	kz_api_public_forms_routes(s);
 	kz_api_assets_routes(s);
 	kz_api_public_assets_routes(s);
+	kz_api_pages_routes(s);
+	kz_api_public_pages_routes(s);
 }

@@ -66,6 +66,10 @@ void kz_api_forms_routes(kz_server *s);
 void kz_api_public_forms_routes(kz_server *s);
 void kz_api_assets_routes(kz_server *s);
 void kz_api_public_assets_routes(kz_server *s);
+void kz_api_pages_routes(kz_server *s);
+void kz_api_public_pages_routes(kz_server *s);
+/* Forget the rendered landing pages (after a page changes). */
+void kz_page_cache_flush(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

@@ -107,7 +107,8 @@ static int save(kz_req *req, kz_resp *resp, int64_t id)
 		goto done;
 	}
 	with_embed(req->app, out);
-	kz_api_done(c, resp, created ? 201 : 200, &out);
+	if (kz_api_done(c, resp, created ? 201 : 200, &out) == 0)
+		kz_page_cache_flush(); /* landing pages embed forms */
 done:
 	free(name);
 	json_decref(in);
@@ -176,8 +177,10 @@ static int delete_one(kz_req *req, kz_resp *resp)
 		return 0;
 	if (kz_store_form_delete(c, id, &err) < 0)
 		return kz_api_fail(c, resp, &err);
-	if (kz_api_commit(c, resp) == 0)
+	if (kz_api_commit(c, resp) == 0) {
+		kz_page_cache_flush();
 		kz_resp_empty(resp, 204);
+	}
 	return 0;
 }
 

@@ -43,6 +43,7 @@ static const command commands[] = {
 	 "  KIZUNA_WEB_DIR           serve the admin UI from this folder instead of the binary\n"
 	 "  KIZUNA_TRUST_PROXY       1: take the client IP from X-Forwarded-For\n"
 	 "  KIZUNA_EVENT_RETENTION_DAYS  keep raw events without a site this long (default 400)\n"
+	 "  KIZUNA_MAX_ASSET         largest asset (whitepaper) upload in bytes (default 25 MiB)\n"
 	 "  KIZUNA_PRUNE_INTERVAL_SECONDS  how often old events are rolled up and pruned\n\n"
 	 "Migrations are applied at start. SIGTERM or SIGINT stops accepting connections,\n"
 	 "finishes the requests in flight and exits 0.\n"},
