@@ -215,3 +215,24 @@ void kz_api_register(kz_server *s)
 	kz_api_pages_routes(s);
 	kz_api_public_pages_routes(s);
 }
+
+int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
+		  void (*after)(void))
+{
+	int64_t id;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		return 0;
+	if (del(c, id, &err) < 0)
+		return kz_api_fail(c, resp, &err);
+	if (kz_api_commit(c, resp) == 0) {
+		if (after)
+			after();
+		kz_resp_empty(resp, 204);
+	}
+	return 0;
+}
