@@ -2,6 +2,7 @@
 #include "api/app.h"
 
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "base/crypto.h"
@@ -235,4 +236,32 @@ int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id,
 		kz_resp_empty(resp, 204);
 	}
 	return 0;
+}
+
+/* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1 (a proxy we
+ * run sets it), else the socket's peer. */
+void kz_api_client_ip(kz_req *req, char *buf, size_t len)
+{
+	const char *trust = getenv("KIZUNA_TRUST_PROXY");
+	const char *xff = trust && (!strcmp(trust, "1") || !strcmp(trust, "true"))
+				  ? kz_req_header(req, "X-Forwarded-For")
+				  : NULL;
+	if (xff) {
+		unsigned char a[16];
+		char first[64];
+		size_t n;
+		while (*xff == ' ')
+			xff++;
+		n = strcspn(xff, ", ");
+		if (n < sizeof first) {
+			memcpy(first, xff, n);
+			first[n] = '\0';
+			if (inet_pton(AF_INET, first, a) == 1 ||
+			    inet_pton(AF_INET6, first, a) == 1) {
+				snprintf(buf, len, "%s", first);
+				return;
+			}
+		}
+	}
+	kz_req_client_ip(req, buf, len);
 }

@@ -85,6 +85,9 @@ int kz_api_fail(kz_conn *c, kz_resp *resp, const kz_err *err);
 void kz_api_country(kz_conn *c, kz_app *app, char *out, size_t outlen);
 /* Parse ?limit= (default 50, 1..500); on failure fill resp and return -1. */
 int kz_api_limit(kz_req *req, kz_resp *resp, int *limit);
+/* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1, else the
+ * socket's peer ("" when unknown). */
+void kz_api_client_ip(kz_req *req, char *buf, size_t len);
 /* DELETE of the record named by path parameter 0: del() in a write transaction, then after()
  * (may be NULL, e.g. to empty a cache) and 204. */
 int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
