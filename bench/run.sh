@@ -46,7 +46,7 @@ GET_CONTACTS=10000
 WARMUP=2
 WITH_PG=${KZ_BENCH_PG:-1}
 PGBIN=${KZ_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track email)
+BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track email pages)
 
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -643,6 +643,12 @@ bench_track() {
 # ---- email: issue 6's email benchmarks, in their own script (see bench/email.sh)
 bench_email() {
 	KZ_BENCH_RESULTS=$RESULTS "$BENCH_DIR/email.sh"
+}
+
+# ---- pages: issue 7's landing pages against nginx serving the same file (see bench/pages.sh)
+bench_pages() {
+	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_DURATION=$DURATION \
+		KZ_BENCH_THREADS=$THREADS tracked "$BENCH_DIR/pages.sh"
 }
 
 # ---------------------------------------------------------------- main

@@ -2,6 +2,7 @@
 #include "api/app.h"
 
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "base/crypto.h"
@@ -222,6 +223,8 @@ void kz_api_register(kz_server *s)
 	kz_api_scoring_routes(s);
 	kz_api_stages_routes(s);
 	kz_api_clock_routes(s);
+	kz_api_pages_routes(s);
+	kz_api_public_pages_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */
@@ -259,4 +262,53 @@ void kz_app_read_barrier(void *appv)
 	kz_app *app = appv;
 	if (app->track_writer && kz_track_sync(app->track_writer, READ_BARRIER_MS) < 0)
 		kz_debug("read barrier: events still being applied after %d ms", READ_BARRIER_MS);
+}
+
+int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
+		  void (*after)(void))
+{
+	int64_t id;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		return 0;
+	if (del(c, id, &err) < 0)
+		return kz_api_fail(c, resp, &err);
+	if (kz_api_commit(c, resp) == 0) {
+		if (after)
+			after();
+		kz_resp_empty(resp, 204);
+	}
+	return 0;
+}
+
+/* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1 (a proxy we
+ * run sets it), else the socket's peer. */
+void kz_api_client_ip(kz_req *req, char *buf, size_t len)
+{
+	const char *trust = getenv("KIZUNA_TRUST_PROXY");
+	const char *xff = trust && (!strcmp(trust, "1") || !strcmp(trust, "true"))
+				  ? kz_req_header(req, "X-Forwarded-For")
+				  : NULL;
+	if (xff) {
+		unsigned char a[16];
+		char first[64];
+		size_t n;
+		while (*xff == ' ')
+			xff++;
+		n = strcspn(xff, ", ");
+		if (n < sizeof first) {
+			memcpy(first, xff, n);
+			first[n] = '\0';
+			if (inet_pton(AF_INET, first, a) == 1 ||
+			    inet_pton(AF_INET6, first, a) == 1) {
+				snprintf(buf, len, "%s", first);
+				return;
+			}
+		}
+	}
+	kz_req_client_ip(req, buf, len);
 }

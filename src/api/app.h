@@ -81,6 +81,10 @@ void kz_api_stages_routes(kz_server *s);
 void kz_api_clock_routes(kz_server *s);
 /* 1 when KIZUNA_CLOCK=manual: the clock moves only through POST /api/v1/clock. */
 int kz_clock_manual(void);
+void kz_api_pages_routes(kz_server *s);
+void kz_api_public_pages_routes(kz_server *s);
+/* Forget the rendered landing pages (after a page changes). */
+void kz_page_cache_flush(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */
@@ -104,6 +108,13 @@ int kz_api_track(kz_req *req, kz_resp *resp, const json_t *body, const struct kz
 		 const struct kz_track_policy *policy);
 /* Read-your-writes for API reads: wait briefly until acknowledged events are in the store. */
 void kz_app_read_barrier(void *app);
+/* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1, else the
+ * socket's peer ("" when unknown). */
+void kz_api_client_ip(kz_req *req, char *buf, size_t len);
+/* DELETE of the record named by path parameter 0: del() in a write transaction, then after()
+ * (may be NULL, e.g. to empty a cache) and 204. */
+int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
+		  void (*after)(void));
 /* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */
 json_t *kz_api_page(json_t *data, char *cursor);
 

@@ -177,19 +177,7 @@ out:
 
 static int delete_one(kz_req *req, kz_resp *resp)
 {
-	int64_t id;
-	kz_conn *c;
-	kz_err err;
-	if (kz_req_id(req, 0, &id, resp) < 0)
-		return 0;
-	c = kz_api_begin(req, resp, 1);
-	if (!c)
-		return 0;
-	if (kz_store_asset_delete(c, id, &err) < 0)
-		return kz_api_fail(c, resp, &err);
-	if (kz_api_commit(c, resp) == 0)
-		kz_resp_empty(resp, 204);
-	return 0;
+	return kz_api_delete(req, resp, kz_store_asset_delete, NULL);
 }
 
 void kz_api_assets_routes(kz_server *s)

@@ -23,34 +23,6 @@ static const unsigned char gif[] = {
 	0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
 	0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 
-/* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1 (a proxy we
- * run sets it), else the socket's peer. */
-static void client_ip(kz_req *req, char *buf, size_t len)
-{
-	const char *trust = getenv("KIZUNA_TRUST_PROXY");
-	const char *xff = trust && (!strcmp(trust, "1") || !strcmp(trust, "true"))
-				  ? kz_req_header(req, "X-Forwarded-For")
-				  : NULL;
-	if (xff) {
-		unsigned char a[16];
-		char first[64];
-		size_t n;
-		while (*xff == ' ')
-			xff++;
-		n = strcspn(xff, ", ");
-		if (n < sizeof first) {
-			memcpy(first, xff, n);
-			first[n] = '\0';
-			if (inet_pton(AF_INET, first, a) == 1 ||
-			    inet_pton(AF_INET6, first, a) == 1) {
-				snprintf(buf, len, "%s", first);
-				return;
-			}
-		}
-	}
-	kz_req_client_ip(req, buf, len);
-}
-
 /* The browser asked not to be tracked (Do-Not-Track or Global Privacy Control). */
 static int dnt_asked(kz_req *req)
 {
@@ -85,7 +57,7 @@ static void fill_src(kz_req *req, const kz_track_site *site, kz_track_src *src, 
 		     size_t iplen)
 {
 	memset(src, 0, sizeof *src);
-	client_ip(req, ip, iplen);
+	kz_api_client_ip(req, ip, iplen);
 	if (site->anonymize_ip)
 		kz_track_ip_anonymize(ip, iplen);
 	src->site_id = site->id;
@@ -216,7 +188,7 @@ static int pixel(kz_req *req, kz_resp *resp)
 	if (kz_track_site_find(app->store, kz_req_query(req, "k"), &site) > 0) {
 		int why = drop_reason(req, &site);
 		char fip[64];
-		client_ip(req, fip, sizeof fip);
+		kz_api_client_ip(req, fip, sizeof fip);
 		/* No-JS pixel floods: more than PIXEL_FLOOD_PER_MINUTE hits from one address. */
 		if (!why && site.bot_filter && kz_track_flood(fip, kz_now_ms(), PIXEL_FLOOD_PER_MINUTE))
 			why = KZ_DROP_BOT + 1;

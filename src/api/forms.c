@@ -107,7 +107,8 @@ static int save(kz_req *req, kz_resp *resp, int64_t id)
 		goto done;
 	}
 	with_embed(req->app, out);
-	kz_api_done(c, resp, created ? 201 : 200, &out);
+	if (kz_api_done(c, resp, created ? 201 : 200, &out) == 0)
+		kz_page_cache_flush(); /* landing pages embed forms */
 done:
 	free(name);
 	json_decref(in);
@@ -166,19 +167,7 @@ static int list(kz_req *req, kz_resp *resp)
 
 static int delete_one(kz_req *req, kz_resp *resp)
 {
-	int64_t id;
-	kz_conn *c;
-	kz_err err;
-	if (kz_req_id(req, 0, &id, resp) < 0)
-		return 0;
-	c = kz_api_begin(req, resp, 1);
-	if (!c)
-		return 0;
-	if (kz_store_form_delete(c, id, &err) < 0)
-		return kz_api_fail(c, resp, &err);
-	if (kz_api_commit(c, resp) == 0)
-		kz_resp_empty(resp, 204);
-	return 0;
+	return kz_api_delete(req, resp, kz_store_form_delete, kz_page_cache_flush);
 }
 
 /* A page of submissions or of the spam log of form {id}. */

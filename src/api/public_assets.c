@@ -49,7 +49,7 @@ static void record_download(kz_req *req, kz_conn *c, const json_t *asset, int64_
 	kz_track_event ev;
 	kz_ingest_ctx x;
 	int64_t now = kz_now_ms();
-	kz_req_client_ip(req, ip, sizeof ip);
+	kz_api_client_ip(req, ip, sizeof ip);
 	if (!vid || !*vid || strlen(vid) > 128) {
 		snprintf(seed, sizeof seed, "asset|%s|%s|%lld", ip, ua ? ua : "",
 			 (long long)(now / 86400000));

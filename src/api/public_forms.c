@@ -304,7 +304,7 @@ static int submit(kz_req *req, kz_resp *resp)
 	}
 	lang = kz_form_lang(form, kz_body_str(values, "_kz_lang"),
 			    kz_req_header(req, "Accept-Language"));
-	kz_req_client_ip(req, ip, sizeof ip);
+	kz_api_client_ip(req, ip, sizeof ip);
 	reason = kz_capture_spam_reason(form, values, now);
 	if (!reason && kz_capture_rate_limited(form, ip, now))
 		reason = "rate_limit";

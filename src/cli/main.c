@@ -44,6 +44,11 @@ static const command commands[] = {
 	 "  KIZUNA_TRUST_PROXY       1: take the client IP from X-Forwarded-For\n"
 	 "  KIZUNA_EVENT_RETENTION_DAYS  keep raw events without a site this long (default 400)\n"
 	 "  KIZUNA_PRUNE_INTERVAL_SECONDS  how often old events are rolled up and pruned\n"
+	 "  KIZUNA_EVENT_LOG         the event log's directory (default: DB.events beside a\n"
+	 "                           SQLite file, ./data/events on PostgreSQL; one per server)\n"
+	 "  KIZUNA_EVENT_LOG_SYNC    1: fdatasync every log write (power-cut safe, slower)\n"
+	 "  KIZUNA_EVENT_LOG_MAX_LAG events waiting for the database before 503 (default 5000000)\n"
+	 "  KIZUNA_DEDUPE_WINDOW     recent messageIds answered as duplicates (default 1000000)\n"
 	 "  KIZUNA_SMTP_URL          smtp://user:pass@host:587 or smtps://...; unset: Maildir\n"
 	 "  KIZUNA_SMTP_TLS          try (STARTTLS when offered) | required | none\n"
 	 "  KIZUNA_SMTP_CONNECTIONS  parallel SMTP connections (default 4)\n"
@@ -53,7 +58,8 @@ static const command commands[] = {
 	 "  KIZUNA_MAILDIR           the local outbox when no SMTP is set (default: outbox/ next\n"
 	 "                           to the SQLite file, else ./data/outbox)\n"
 	 "  KIZUNA_BOUNCE_DOMAIN     domain of the VERP return path (default: the sender's)\n"
-	 "  KIZUNA_DKIM_KEY, KIZUNA_DKIM_DOMAIN, KIZUNA_DKIM_SELECTOR  sign mail (dkim-keygen)\n\n"
+	 "  KIZUNA_DKIM_KEY, KIZUNA_DKIM_DOMAIN, KIZUNA_DKIM_SELECTOR  sign mail (dkim-keygen)\n"
+	 "  KIZUNA_MAX_ASSET         largest asset (whitepaper) upload in bytes (default 25 MiB)\n\n"
 	 "Migrations are applied at start. SIGTERM or SIGINT stops accepting connections,\n"
 	 "finishes the requests in flight and exits 0.\n"},
 	{"init", kz_cmd_init, "create/migrate the database, the admin user and an API key",

@@ -156,3 +156,31 @@ test('a_honeypot_bot_creates_nothing_and_a_gated_whitepaper_downloads_after_the_
     await s.stop();
   }
 });
+
+test('a_landing_page_has_its_seo_tags_a_working_form_and_a_sitemap_entry', async ({ page }) => {
+  const s = await startServer();
+  try {
+    const form = await api(s, 'POST', '/api/v1/forms', formBody());
+    await api(s, 'POST', '/api/v1/pages', {
+      slug: 'seminar-2026', title: '無料セミナー 2026', description: 'はじめての MA', published: true,
+      seo: { og_image: 'https://cdn.example.com/og.png' },
+      blocks: [{ type: 'hero', heading: 'はじめての MA', label: '申し込む', url: '#form' }, { type: 'form', form_id: form.id }],
+    });
+    await page.goto(`${s.url}/p/seminar-2026`);
+    assert.equal(await page.title(), '無料セミナー 2026');
+    assert.equal(await page.locator('meta[name="description"]').getAttribute('content'), 'はじめての MA');
+    assert.equal(await page.locator('meta[property="og:image"]').getAttribute('content'), 'https://cdn.example.com/og.png');
+    assert.equal(await page.locator('link[rel="canonical"]').getAttribute('href'), `${s.url}/p/seminar-2026`);
+    await page.getByRole('heading', { name: 'はじめての MA' }).waitFor();
+    await page.getByLabel('メールアドレス').fill('lp@example.jp');
+    await page.getByLabel('姓').fill('小林');
+    await page.getByLabel('個人情報の取り扱いに同意します').check();
+    await page.getByRole('button', { name: '送信する' }).click();
+    await page.getByText('送信ありがとうございました。').waitFor();
+    assert.equal((await api(s, 'GET', '/api/v1/contacts?email=lp%40example.jp')).data.length, 1);
+    const sm = await page.goto(`${s.url}/sitemap.xml`);
+    assert.ok((await sm.text()).includes(`<loc>${s.url}/p/seminar-2026</loc>`));
+  } finally {
+    await s.stop();
+  }
+});

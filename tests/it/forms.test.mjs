@@ -309,6 +309,24 @@ describe('spam', () => {
     assert.deepEqual(statuses, [200, 200, 429]);
     assert.equal((await submissions(f)).length, 2);
   });
+
+  test('behind_a_trusted_proxy_the_limit_is_per_forwarded_address', async () => {
+    const px = await startServer({ env: { KIZUNA_TRUST_PROXY: '1' } });
+    const f = expectStatus(await px.api('POST', '/api/v1/forms', formBody({ settings: { min_fill_seconds: 0, rate_limit_per_minute: 1 } })), 201);
+    const frag = await px.api('GET', `/f/${f.id}?format=fragment`, undefined, { key: null });
+    const tok = /name="_kz_t" value="([^"]+)"/.exec(frag.text)[1];
+    const send = (ip) => px.api('POST', `/f/${f.id}`, undefined, {
+      key: null,
+      raw: new URLSearchParams({ _kz_t: tok, email: uniqueEmail('px'), last_name: 'X', consent: 'on' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': `${ip}, 10.0.0.1` },
+    });
+    assert.equal((await send('203.0.113.7')).status, 200);
+    assert.equal((await send('203.0.113.7')).status, 429);
+    assert.equal((await send('198.51.100.9')).status, 200, 'another visitor behind the same proxy is not limited');
+    const subs = expectStatus(await px.api('GET', `/api/v1/forms/${f.id}/submissions`), 200).data;
+    assert.deepEqual(subs.map((x) => x.ip).sort(), ['198.51.100.9', '203.0.113.7']);
+    await px.stop();
+  });
 });
 
 describe('gated assets', () => {

@@ -1,0 +1,116 @@
+/* pages.c — /api/v1/pages: landing pages from blocks or raw HTML with SEO fields, published at
+ * /p/{slug} (public_pages.c renders and caches them). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "capture/page.h"
+
+#include "base/banned.h"
+
+static const char *const def_keys[] = {"description", "blocks", "html", "seo", "site_key", NULL};
+
+static int save(kz_req *req, kz_resp *resp, int64_t id)
+{
+	json_t *in = kz_req_json(req, resp), *rec = NULL, *def = NULL, *out = NULL;
+	kz_conn *c;
+	kz_err err;
+	int created = id == 0;
+	if (!in)
+		return 0;
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	rec = json_object();
+	def = json_object();
+	if (id) {
+		json_t *cur = NULL;
+		if (kz_store_page_get(c, id, &cur, &err) < 0) {
+			kz_api_fail(c, resp, &err);
+			goto done;
+		}
+		json_object_set(rec, "slug", json_object_get(cur, "slug"));
+		json_object_set(rec, "title", json_object_get(cur, "title"));
+		json_object_set(rec, "published", json_object_get(cur, "published"));
+		for (int i = 0; def_keys[i]; i++)
+			if (json_object_get(cur, def_keys[i]))
+				json_object_set(def, def_keys[i], json_object_get(cur, def_keys[i]));
+		json_decref(cur);
+	}
+	if (kz_page_apply(rec, def, in, created, &err) < 0 ||
+	    kz_store_page_save(c, rec, def, &id, &err) < 0 || kz_store_page_get(c, id, &out, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	json_object_del(out, "updated_at_ms");
+	if (kz_api_done(c, resp, created ? 201 : 200, &out) == 0)
+		kz_page_cache_flush();
+done:
+	json_decref(in);
+	json_decref(rec);
+	json_decref(def);
+	json_decref(out);
+	return 0;
+}
+
+static int create(kz_req *req, kz_resp *resp)
+{
+	return save(req, resp, 0);
+}
+
+static int patch(kz_req *req, kz_resp *resp)
+{
+	int64_t id;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	return save(req, resp, id);
+}
+
+static int get_one(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *out = NULL;
+	int64_t id;
+	kz_err err;
+	kz_conn *c;
+	int rc;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	rc = kz_store_page_get(c, id, &out, &err);
+	kz_store_release(c);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	json_object_del(out, "updated_at_ms");
+	return kz_resp_json(resp, 200, out);
+}
+
+static int list(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *data = NULL, *p;
+	size_t i;
+	kz_err err;
+	kz_conn *c = kz_store_acquire(app->store);
+	int rc = kz_store_page_list(c, 0, &data, &err);
+	kz_store_release(c);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	json_array_foreach(data, i, p)
+		json_object_del(p, "updated_at_ms");
+	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
+}
+
+static int delete_one(kz_req *req, kz_resp *resp)
+{
+	return kz_api_delete(req, resp, kz_store_page_delete, kz_page_cache_flush);
+}
+
+void kz_api_pages_routes(kz_server *s)
+{
+	kz_server_route(s, "POST", "/api/v1/pages", KZ_ROLE_MARKETER, 0, create);
+	kz_server_route(s, "GET", "/api/v1/pages", KZ_ROLE_VIEWER, 0, list);
+	kz_server_route(s, "GET", "/api/v1/pages/{id}", KZ_ROLE_VIEWER, 0, get_one);
+	kz_server_route(s, "PATCH", "/api/v1/pages/{id}", KZ_ROLE_MARKETER, 0, patch);
+	kz_server_route(s, "DELETE", "/api/v1/pages/{id}", KZ_ROLE_MARKETER, 0, delete_one);
+}
