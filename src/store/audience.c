@@ -47,10 +47,11 @@ static int scan(kz_conn *c, const char *sql, const kz_val *extra, int nextra, kz
 				return kz_err_set(err, 500, "internal", NULL, "scan stopped");
 			}
 		}
+		int full = rows.nrows == SCAN_PAGE;
 		if (upto > 0)
 			after = kz_rows_int(&rows, upto - 1, 0);
 		kz_rows_free(&rows);
-		if (rows.nrows < SCAN_PAGE)
+		if (!full)
 			return 0;
 	}
 }
