@@ -20,6 +20,12 @@
 #                     Baseline: the same SQL in the sqlite3 CLI (`.timer on`, "sqlite3_cli"; its CPU
 #                     time, "sqlite3_cli_cpu", under 10 ms) or psql (`\timing on`, "psql").
 #
+#   segments          the audience engine (issue 5): a generated dataset (KZ_BENCH_SEG_CONTACTS, default
+#                     1M contacts; KZ_BENCH_SEG_EVENTS, default 20 per contact, skewed), five reference
+#                     segments evaluated over the in-memory index vs the same segments as plain SQL on
+#                     SQLite and PostgreSQL ("sqlite_sql", "postgres_sql"); event → membership latency;
+#                     index memory. See bench/segments.mjs.
+#
 # Every measurement prints a line and appends one JSON object to build/bench/results.jsonl:
 #   {"name", "value", "unit", "baseline", "baseline_value", "ratio"}, ratio = value / baseline_value.
 # For req/s and rows/s higher is better (ratio 1 = as fast as the baseline); for ms lower is
@@ -46,7 +52,7 @@ GET_CONTACTS=10000
 WARMUP=2
 WITH_PG=${KZ_BENCH_PG:-1}
 PGBIN=${KZ_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track email pages)
+BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track segments email pages)
 
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -635,6 +641,10 @@ bench_contacts_list_100k() {
 }
 
 # ---- track: issue 4's tracking benchmarks, in their own script (see bench/track.sh)
+bench_segments() {
+	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_PG=$WITH_PG tracked "$NODE" "$BENCH_DIR/segments.mjs"
+}
+
 bench_track() {
 	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_DURATION=$DURATION \
 		KZ_BENCH_THREADS=$THREADS tracked "$BENCH_DIR/track.sh"

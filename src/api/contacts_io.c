@@ -59,8 +59,9 @@ static int import(kz_req *req, kz_resp *resp)
 	return kz_resp_json(resp, 200, result);
 }
 
-static void decorate(void *ctx, json_t *contact)
+static void decorate(void *ctx, kz_conn *c, json_t *contact)
 {
+	(void)c; /* the index answers from memory */
 	kz_audience_decorate(ctx, contact);
 }
 

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/app.h"
 #include "audience/audience.h"
@@ -343,6 +344,7 @@ static int preview(kz_req *req, kz_resp *resp)
 	int64_t total = 0, ids[PREVIEW_MEMBERS];
 	int n = 0, rc;
 	kz_err err;
+	struct timespec t0, t1;
 	if (!aud(req, resp) || !(in = kz_req_json(req, resp)))
 		return 0;
 	if (!json_object_get(in, "filter")) {
@@ -351,14 +353,20 @@ static int preview(kz_req *req, kz_resp *resp)
 				      "send {\"filter\": {...}}; see docs/filters.md");
 	}
 	defs = field_defs(app);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = kz_audience_preview(app->audience, json_object_get(in, "filter"), defs,
 				 PREVIEW_MEMBERS, &total, ids, &n, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_decref(defs);
 	json_decref(in);
 	if (rc < 0)
 		return kz_resp_error(resp, &err);
-	return kz_resp_json(resp, 200, json_pack("{s:I, s:o}", "count", (json_int_t)total,
-						 "members", contacts_of(app, ids, n)));
+	/* took_ms: the evaluation over the index alone (the benchmark reports it) */
+	return kz_resp_json(resp, 200,
+			    json_pack("{s:I, s:o, s:f}", "count", (json_int_t)total, "members",
+				      contacts_of(app, ids, n), "took_ms",
+				      (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+					      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
 }
 
 /* contact_ids and emails of the body as ids; 422 for an unknown email. */

@@ -22,7 +22,7 @@ struct kz_export {
 	json_t *defs;
 	kz_buf out;
 	size_t off;
-	void (*decorate)(void *ctx, json_t *contact);
+	kz_export_decorate_fn decorate;
 	void *decorate_ctx;
 };
 
@@ -45,7 +45,7 @@ kz_export *kz_export_new(kz_store *s, int csv)
 	return e;
 }
 
-void kz_export_set_decorate(kz_export *e, void (*fn)(void *ctx, json_t *contact), void *ctx)
+void kz_export_set_decorate(kz_export *e, kz_export_decorate_fn fn, void *ctx)
 {
 	e->decorate = fn;
 	e->decorate_ctx = ctx;
@@ -162,7 +162,9 @@ static int fill(kz_export *e)
 		} else {
 			char *line;
 			if (e->decorate)
-				e->decorate(e->decorate_ctx, row);
+				e->decorate(e->decorate_ctx, c, row);
+			else
+				kz_store_contact_audience(c, row, &err);
 			line = json_dumps(row, JSON_COMPACT);
 			kz_buf_adds(&e->out, line ? line : "{}");
 			kz_buf_addc(&e->out, '\n');

@@ -47,10 +47,11 @@ static int scan(kz_conn *c, const char *sql, const kz_val *extra, int nextra, kz
 				return kz_err_set(err, 500, "internal", NULL, "scan stopped");
 			}
 		}
+		int full = rows.nrows == SCAN_PAGE;
 		if (upto > 0)
 			after = kz_rows_int(&rows, upto - 1, 0);
 		kz_rows_free(&rows);
-		if (rows.nrows < SCAN_PAGE)
+		if (!full)
 			return 0;
 	}
 }
@@ -468,6 +469,32 @@ int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *e
 		json_object_set_new(o, "at", kz_cell_time(&rows, i, 3));
 		json_array_append_new(*data, o);
 	}
+	kz_rows_free(&rows);
+	return 0;
+}
+
+int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err)
+{
+	kz_val p[1] = {KZ_INT(json_integer_value(json_object_get(contact, "id")))};
+	kz_rows rows;
+	json_t *scores = json_object();
+	int64_t total = 0;
+	if (kz_db_query(c, "SELECT category, points FROM contact_scores WHERE contact_id = $1", p, 1,
+			&rows, err) < 0) {
+		json_decref(scores);
+		return -1;
+	}
+	for (int i = 0; i < rows.nrows; i++) {
+		json_object_set_new(scores, kz_rows_get(&rows, i, 0), json_integer(kz_rows_int(&rows, i, 1)));
+		total += kz_rows_int(&rows, i, 1);
+	}
+	kz_rows_free(&rows);
+	json_object_set_new(contact, "score", json_integer(total));
+	json_object_set_new(contact, "scores", scores);
+	if (kz_db_query(c, "SELECT stage FROM contact_stages WHERE contact_id = $1", p, 1, &rows,
+			err) < 0)
+		return -1;
+	json_object_set_new(contact, "stage", rows.nrows ? kz_cell_str(&rows, 0, 0) : json_null());
 	kz_rows_free(&rows);
 	return 0;
 }

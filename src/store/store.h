@@ -490,6 +490,9 @@ int kz_store_stage_set(kz_conn *c, int64_t contact, const char *stage, const cha
 		       const char *reason, int64_t at, kz_err *err);
 /* Every contact's stage: cells contact_id, stage. */
 int kz_store_stage_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
+/* Set "score", "scores" and "stage" of a contact record from the tables (for tools that run
+ * without the audience engine, such as `kizuna export`). */
+int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err);
 /* [{"stage","previous","reason","at"}], oldest first. */
 int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *err);
 

@@ -263,9 +263,12 @@ for (const [lang, locale] of LANGS) {
     });
 
     test(`${lang}: coming soon and not found`, async () => {
-      await go('/segments');
+      await go('/emails');
       await page.getByTestId('coming-soon').waitFor();
       await shot(page, lang, 'coming-soon');
+      await go('/segments');
+      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
+      await shot(page, lang, 'segments');
       // An unknown page under an app prefix (the server answers other unknown paths with a JSON 404).
       await page.goto(`${server.url}/contacts/12/no-such-tab`);
       await page.getByTestId('not-found').waitFor();

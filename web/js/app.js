@@ -17,7 +17,7 @@ const ROUTES = [
 	{ path: '/visitors/:id', page: 'visitor', nav: 'visitors' },
 	{ path: '/companies', page: 'companies', nav: 'companies' },
 	{ path: '/companies/:id', page: 'company', nav: 'companies' },
-	{ path: '/segments', page: 'coming-soon', nav: 'segments' },
+	{ path: '/segments', page: 'segments', nav: 'segments' },
 	{ path: '/emails', page: 'emails', nav: 'emails' },
 	{ path: '/emails/:id', page: 'email', nav: 'emails' },
 	{ path: '/broadcasts', page: 'broadcasts', nav: 'emails' },
@@ -42,7 +42,7 @@ const NAV = [
 		{ id: 'visitors', href: '/visitors', icon: 'globe' },
 	] },
 	{ group: 'nav.group_marketing', items: [
-		{ id: 'segments', href: '/segments', icon: 'segments', soon: true },
+		{ id: 'segments', href: '/segments', icon: 'segments' },
 		{ id: 'emails', href: '/emails', icon: 'emails' },
 		{ id: 'journeys', href: '/journeys', icon: 'journeys', soon: true },
 		{ id: 'forms', href: '/forms', icon: 'forms' },

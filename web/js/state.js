@@ -19,6 +19,7 @@ export function can(what) {
 		case 'write_contacts':
 			return r >= RANK.sales;
 		case 'manage_fields':
+		case 'manage_segments':
 		case 'read_users':
 			return r >= RANK.marketer;
 		case 'admin':

@@ -1,0 +1,227 @@
+/* test_audience.c — unit tests for the filter language (parse, type checks, JSON-pointer
+ * errors, operator semantics) and the in-memory index (buckets, windows, props, scores). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audience/filter.h"
+#include "audience/index.h"
+#include "base/timeutil.h"
+#include "base/banned.h"
+
+#define NOW INT64_C(1795540318000) /* 2026-11-24T17:11:58Z */
+#define DAYMS INT64_C(86400000)
+
+static json_t *defs(void)
+{
+	return json_pack("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]", "key", "employees", "type",
+			 "number", "key", "birthday", "type", "date", "key", "title", "type", "text");
+}
+
+static kz_fnode *parse(const char *text, kz_err *err)
+{
+	json_t *in = json_loads(text, 0, NULL), *d = defs();
+	kz_filter_env env = {d, NULL, NULL};
+	kz_fnode *f;
+	assert_non_null(in);
+	f = kz_filter_parse(in, &env, "/filter", err);
+	json_decref(in);
+	json_decref(d);
+	return f;
+}
+
+static void assert_rejected_at(const char *text, const char *pointer)
+{
+	kz_err err;
+	kz_fnode *f = parse(text, &err);
+	if (f)
+		fail_msg("accepted %s", text);
+	assert_int_equal(err.status, 422);
+	assert_string_equal(err.code, "invalid_filter");
+	if (strcmp(err.field, pointer) != 0)
+		fail_msg("%s: error at %s (%s), want %s", text, err.field, err.message, pointer);
+}
+
+static void filter_errors_name_the_offending_node(void **state)
+{
+	(void)state;
+	assert_rejected_at("{\"all\":[{\"field\":\"email\",\"op\":\"exists\"},{\"field\":\"score\","
+			   "\"op\":\"starts_with\",\"value\":\"1\"}]}",
+			   "/filter/all/1/op");
+	assert_rejected_at("{\"any\":[{\"not\":{\"field\":\"fields.nope\",\"op\":\"exists\"}}]}",
+			   "/filter/any/0/not/field");
+	assert_rejected_at("{\"field\":\"fields.employees\",\"op\":\"between\",\"value\":[1,\"x\"]}",
+			   "/filter/value/1");
+	assert_rejected_at("{\"event\":\"page_view\",\"where\":[{\"prop\":\"path\",\"op\":\"nope\"}]}",
+			   "/filter/where/0/op");
+	assert_rejected_at("{\"event\":\"x\",\"within_days\":0}", "/filter/within_days");
+	assert_rejected_at("{\"all\":[]}", "/filter/all");
+	assert_rejected_at("{\"field\":\"created_at\",\"op\":\"within_last\",\"value\":3}",
+			   "/filter/value");
+	assert_rejected_at("{\"field\":\"tags\",\"op\":\"gt\",\"value\":\"a\"}", "/filter/op");
+	assert_rejected_at("{\"field\":\"email\",\"op\":\"exists\",\"extra\":1}", "/filter/extra");
+	assert_rejected_at("[1]", "/filter");
+}
+
+static void filter_rejects_deep_nesting(void **state)
+{
+	char buf[4096] = "";
+	size_t len = 0;
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "{\"not\":");
+	len += (size_t)snprintf(buf + len, sizeof buf - len, "{\"field\":\"email\",\"op\":\"exists\"}");
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "}");
+	{
+		kz_err err;
+		kz_fnode *f = parse(buf, &err);
+		assert_null(f);
+		assert_int_equal(err.status, 422);
+	}
+}
+
+/* One comparison on one value. */
+static int cmp(const char *filter, json_t *value)
+{
+	kz_err err;
+	kz_fnode *f = parse(filter, &err);
+	kz_fval v;
+	int r;
+	if (!f)
+		fail_msg("%s: %s at %s", filter, err.message, err.field);
+	v = kz_fval_of(value, f->cmp.type);
+	r = kz_fcmp_match(&f->cmp, &v, NOW, NULL, NULL);
+	kz_filter_free(f);
+	json_decref(value);
+	return r;
+}
+
+static void operators_mean_what_the_docs_say(void **state)
+{
+	(void)state;
+	assert_true(cmp("{\"field\":\"email\",\"op\":\"eq\",\"value\":\"A@Example.jp\"}", json_string("a@example.jp")));
+	assert_true(cmp("{\"field\":\"email\",\"op\":\"neq\",\"value\":\"x\"}", json_null()));
+	assert_false(cmp("{\"field\":\"email\",\"op\":\"contains\",\"value\":\"x\"}", json_null()));
+	assert_true(cmp("{\"field\":\"fields.title\",\"op\":\"contains\",\"value\":\"部長\"}", json_string("営業部長")));
+	assert_true(cmp("{\"field\":\"fields.title\",\"op\":\"ends_with\",\"value\":\"部長\"}", json_string("営業部長")));
+	assert_false(cmp("{\"field\":\"fields.title\",\"op\":\"starts_with\",\"value\":\"部長\"}", json_string("営業部長")));
+	assert_true(cmp("{\"field\":\"fields.employees\",\"op\":\"between\",\"value\":[100,300]}", json_integer(100)));
+	assert_false(cmp("{\"field\":\"fields.employees\",\"op\":\"gt\",\"value\":100}", json_integer(100)));
+	assert_true(cmp("{\"field\":\"fields.employees\",\"op\":\"in\",\"value\":[1,2,3]}", json_integer(2)));
+	assert_true(cmp("{\"field\":\"tags\",\"op\":\"in\",\"value\":[\"a\",\"vip\"]}", json_pack("[s,s]", "x", "vip")));
+	assert_true(cmp("{\"field\":\"tags\",\"op\":\"not_in\",\"value\":[\"a\"]}", json_pack("[s]", "x")));
+	assert_false(cmp("{\"field\":\"tags\",\"op\":\"exists\"}", json_array()));
+	/* dates: a date-only operand means the whole UTC day */
+	assert_true(cmp("{\"field\":\"created_at\",\"op\":\"eq\",\"value\":\"2026-11-24\"}", json_string("2026-11-24T23:59:59Z")));
+	assert_true(cmp("{\"field\":\"created_at\",\"op\":\"lte\",\"value\":\"2026-11-24\"}", json_string("2026-11-24T23:59:59Z")));
+	assert_false(cmp("{\"field\":\"created_at\",\"op\":\"gt\",\"value\":\"2026-11-24\"}", json_string("2026-11-24T23:59:59Z")));
+	assert_true(cmp("{\"field\":\"created_at\",\"op\":\"gt\",\"value\":\"2026-11-24T09:00:00+09:00\"}", json_string("2026-11-24T00:00:01Z")));
+	assert_true(cmp("{\"field\":\"created_at\",\"op\":\"within_last\",\"value\":{\"days\":2}}", json_string("2026-11-23T00:00:00Z")));
+	assert_false(cmp("{\"field\":\"created_at\",\"op\":\"within_last\",\"value\":{\"days\":1}}", json_string("2026-11-22T00:00:00Z")));
+	assert_true(cmp("{\"field\":\"created_at\",\"op\":\"not_within_last\",\"value\":{\"days\":1}}", json_string("2026-11-22T00:00:00Z")));
+	assert_true(cmp("{\"field\":\"fields.birthday\",\"op\":\"anniversary_within\",\"value\":{\"days\":7}}", json_string("1990-11-30")));
+	assert_false(cmp("{\"field\":\"fields.birthday\",\"op\":\"anniversary_within\",\"value\":{\"days\":7}}", json_string("1990-12-02")));
+	/* Feb 29 birthdays fall on Feb 28 in other years: 2027-02-28 is 96 days after NOW */
+	assert_true(cmp("{\"field\":\"fields.birthday\",\"op\":\"anniversary_within\",\"value\":{\"days\":96}}", json_string("1992-02-29")));
+	assert_false(cmp("{\"field\":\"fields.birthday\",\"op\":\"anniversary_within\",\"value\":{\"days\":95}}", json_string("1992-02-29")));
+}
+
+static kz_index *sample_index(void)
+{
+	kz_index *ix = kz_index_new();
+	for (int i = 1; i <= 3; i++) {
+		json_t *rec = json_pack("{s:i, s:s, s:[s], s:{s:i}}", "id", i, "email", "a@example.jp",
+					"tags", i == 1 ? "vip" : "x", "fields", "employees", i * 100);
+		kz_index_put_contact(ix, i, rec);
+	}
+	return ix;
+}
+
+static void page(kz_index *ix, int64_t cid, const char *path, int64_t at)
+{
+	json_t *props = json_pack("{s:s}", "path", path), *ctx = json_object();
+	json_t *kept = kz_index_event_props("page_view", props, ctx);
+	kz_index_add_event(ix, cid, "page_view", at, kept, 1);
+	json_decref(props);
+	json_decref(ctx);
+	json_decref(kept);
+}
+
+static int matches(kz_index *ix, const char *filter, int64_t cid, int64_t now)
+{
+	kz_err err;
+	kz_fnode *f = parse(filter, &err);
+	int r;
+	if (!f)
+		fail_msg("%s: %s at %s", filter, err.message, err.field);
+	r = kz_index_match(ix, f, cid, now, NULL);
+	kz_filter_free(f);
+	return r;
+}
+
+static void index_counts_events_in_a_sliding_window(void **state)
+{
+	kz_index *ix = sample_index();
+	const char *f = "{\"event\":\"page_view\",\"where\":[{\"prop\":\"path\",\"op\":\"eq\","
+			"\"value\":\"/pricing\"}],\"count\":{\"op\":\"gte\",\"value\":3},"
+			"\"within_days\":30}";
+	(void)state;
+	page(ix, 1, "/pricing", NOW - 29 * DAYMS);
+	page(ix, 1, "/pricing", NOW - DAYMS);
+	page(ix, 1, "/about", NOW);
+	assert_false(matches(ix, f, 1, NOW));
+	page(ix, 1, "/pricing", NOW);
+	assert_true(matches(ix, f, 1, NOW));
+	assert_false(matches(ix, f, 1, NOW + DAYMS)); /* the oldest view left the window */
+	assert_false(matches(ix, f, 2, NOW));
+	/* never did: count eq 0 */
+	assert_true(matches(ix, "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":0}}", 2, NOW));
+	assert_false(matches(ix, "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":0}}", 1, NOW));
+	kz_index_free(ix);
+}
+
+static void index_groups_scores_and_stages(void **state)
+{
+	kz_index *ix = sample_index();
+	uint64_t *bits;
+	kz_err err;
+	kz_fnode *f;
+	(void)state;
+	bits = calloc((size_t)(kz_index_end(ix) + 63) / 64, sizeof *bits);
+	kz_index_set_score(ix, 1, "engagement", 30);
+	kz_index_set_score(ix, 1, "fit", 25);
+	kz_index_set_stage(ix, 2, "mql");
+	assert_int_equal(kz_index_score(ix, 1), 55);
+	assert_true(matches(ix, "{\"all\":[{\"field\":\"score\",\"op\":\"gte\",\"value\":50},{\"field\":\"score.fit\",\"op\":\"eq\",\"value\":25}]}", 1, NOW));
+	assert_true(matches(ix, "{\"field\":\"stage\",\"op\":\"eq\",\"value\":\"mql\"}", 2, NOW));
+	f = parse("{\"any\":[{\"field\":\"tags\",\"op\":\"contains\",\"value\":\"vip\"},{\"not\":{\"field\":\"fields.employees\",\"op\":\"lt\",\"value\":300}}]}", &err);
+	assert_non_null(f);
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 2);
+	assert_true(bits[0] & (1u << 1));
+	assert_true(bits[0] & (1u << 3));
+	kz_filter_free(f);
+	free(bits);
+	kz_index_remove_contact(ix, 1);
+	assert_int_equal(kz_index_count(ix), 2);
+	assert_false(matches(ix, "{\"field\":\"email\",\"op\":\"exists\"}", 1, NOW));
+	kz_index_free(ix);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(filter_errors_name_the_offending_node),
+		cmocka_unit_test(filter_rejects_deep_nesting),
+		cmocka_unit_test(operators_mean_what_the_docs_say),
+		cmocka_unit_test(index_counts_events_in_a_sliding_window),
+		cmocka_unit_test(index_groups_scores_and_stages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
