@@ -75,10 +75,15 @@ typedef struct pctx {
 /* Errors name the node by JSON pointer: ptr is the path of the node being parsed. */
 static int fail(pctx *p, const char *suffix, const char *fmt, const char *a, const char *b)
 {
-	char msg[200];
-	snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+	char msg[sizeof p->err->message];
+	/* Both may be cut (a long quoted value, a deep pointer): the lengths are checked so the
+	 * compiler knows the cut is meant. */
+	if (snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "") >= (int)sizeof msg)
+		msg[sizeof msg - 1] = '\0';
 	kz_err_set(p->err, 422, "invalid_filter", NULL, "%s", msg);
-	snprintf(p->err->field, sizeof p->err->field, "%s%s", p->ptr, suffix ? suffix : "");
+	if (snprintf(p->err->field, sizeof p->err->field, "%s%s", p->ptr, suffix ? suffix : "") >=
+	    (int)sizeof p->err->field)
+		p->err->field[sizeof p->err->field - 1] = '\0';
 	return -1;
 }
 
@@ -410,7 +415,7 @@ static int parse_field(pctx *p, kz_fnode *n, const json_t *in)
 {
 	static const char *const keys[] = {"field", "op", "value", NULL};
 	const char *f = json_string_value(json_object_get(in, "field"));
-	kz_ftype type;
+	kz_ftype type = (kz_ftype)0; /* resolve_field sets it, or fails */
 	if (only_keys(p, in, keys) < 0)
 		return -1;
 	if (!f || !*f)
