@@ -18,7 +18,7 @@
 
 #include "base/banned.h"
 
-#define MAX_ROUTES 128
+#define MAX_ROUTES 256
 #define MAX_SEGS 8
 #define NBUCKETS 10
 
