@@ -79,6 +79,9 @@ struct kz_track_writer {
 	unsigned long long ckpt_groups; /* n_groups at the last checkpoint */
 };
 
+/* The writer of this process, for kz_track_emit (one server, one writer). */
+static kz_track_writer *_Atomic the_writer;
+
 static _Atomic unsigned long long n_stored, n_dup, n_failed, n_groups, n_fallbacks, n_pruned;
 static _Atomic unsigned long long n_logged, n_refused;
 static _Atomic unsigned long long n_drop[3];
@@ -689,6 +692,7 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_op
 		goto fail;
 	}
 	w->started = 1;
+	atomic_store(&the_writer, w);
 	return w;
 fail:
 	writer_free(w);
@@ -699,6 +703,8 @@ void kz_track_writer_stop(kz_track_writer *w)
 {
 	if (!w)
 		return;
+	if (atomic_load(&the_writer) == w)
+		atomic_store(&the_writer, NULL);
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_signal(&w->work);
@@ -830,6 +836,43 @@ int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err)
 	if (n <= 0)
 		return 0;
 	return kz_track_write_async(w, evs, n, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+/* An emitted event, owned until the writer is done with it. */
+typedef struct emitted {
+	kz_track_event ev;
+} emitted;
+
+static void emitted_done(void *cls)
+{
+	emitted *e = cls;
+	if (e->ev.state == KZ_EV_FAILED)
+		kz_warn("track: %s event not stored: %s", e->ev.name, e->ev.err.message);
+	kz_track_event_release(&e->ev);
+	free(e);
+}
+
+int kz_track_emit(const json_t *event, const kz_track_src *src, int64_t occurred_at,
+		  kz_err *err)
+{
+	kz_track_writer *w = atomic_load(&the_writer);
+	emitted *e;
+	int r;
+	if (!w)
+		return 1;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	if (kz_track_event_parse(event, src, &e->ev, err) < 0) {
+		free(e);
+		return -1;
+	}
+	if (occurred_at)
+		e->ev.occurred_at = occurred_at;
+	r = kz_track_write_async(w, &e->ev, 1, emitted_done, e, err);
+	if (r != 1) /* logged and final already (or refused): nothing will call back */
+		emitted_done(e);
+	return r < 0 ? -1 : 0;
 }
 
 int kz_track_sync(kz_track_writer *w, int timeout_ms)

@@ -42,6 +42,16 @@ int kz_track_write_async(kz_track_writer *w, kz_track_event *evs, int n, void (*
 			 void *cls, kz_err *err);
 /* The same, waiting in place for the store's answer where one is needed. 0 or -1. */
 int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err);
+/* For events that other parts of the server produce (form submissions, downloads, email
+ * opens): validate `event` (Segment style, as the server API takes it) and log it through
+ * the running writer without waiting, so it reaches the store, the audience engine and
+ * journeys like any tracked event. occurred_at overrides the time when not 0. Returns 0
+ * when logged, 1 when no writer runs in this process (a CLI command: the caller writes
+ * the event itself), -1 with err when the event is invalid or could not be logged. Call
+ * it after the caller's transaction commits. */
+int kz_track_emit(const json_t *event, const kz_track_src *src, int64_t occurred_at,
+		  kz_err *err);
+
 /* Read-your-writes: wait (at most timeout_ms) until every event logged before this call is
  * in the store. 0, or -1 when the time ran out. */
 int kz_track_sync(kz_track_writer *w, int timeout_ms);
