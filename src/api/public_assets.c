@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "track/writer.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -49,6 +50,7 @@ static void record_download(kz_req *req, kz_conn *c, const json_t *asset, int64_
 	kz_track_event ev;
 	kz_ingest_ctx x;
 	int64_t now = kz_now_ms();
+	int rc;
 	kz_api_client_ip(req, ip, sizeof ip);
 	if (!vid || !*vid || strlen(vid) > 128) {
 		snprintf(seed, sizeof seed, "asset|%s|%s|%lld", ip, ua ? ua : "",
@@ -67,15 +69,21 @@ static void record_download(kz_req *req, kz_conn *c, const json_t *asset, int64_
 	src.received_at = now;
 	src.ip = ip;
 	src.ua = ua;
-	kz_api_country(c, app, country, sizeof country);
-	kz_ingest_ctx_init(&x, country);
-	if (kz_track_event_parse(in, &src, &ev, err) == 0) {
-		if (kz_ingest(c, &x, &ev, err) == 0)
-			kz_store_asset_downloaded(c, json_integer_value(json_object_get(asset, "id")),
-						  err);
-		kz_track_event_release(&ev);
+	/* Through the event writer, like every tracked event (segments, scoring and journeys
+	 * see it); with no writer in this process, straight into the store. */
+	rc = kz_track_emit(in, &src, 0, err);
+	if (rc == 1) {
+		kz_api_country(c, app, country, sizeof country);
+		kz_ingest_ctx_init(&x, country);
+		rc = kz_track_event_parse(in, &src, &ev, err);
+		if (rc == 0) {
+			rc = kz_ingest(c, &x, &ev, err);
+			kz_track_event_release(&ev);
+		}
+		kz_ingest_ctx_release(&x);
 	}
-	kz_ingest_ctx_release(&x);
+	if (rc == 0)
+		kz_store_asset_downloaded(c, json_integer_value(json_object_get(asset, "id")), err);
 	json_decref(in);
 }
 

@@ -346,8 +346,14 @@ static int submit(kz_req *req, kz_resp *resp)
 		kz_submit_result_release(&r);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) == 0)
+	if (kz_api_commit(c, resp) == 0) {
+		c = kz_store_acquire(app->store);
+		if (kz_capture_emit(c, &s, &r, &err) < 0)
+			kz_warn("form %lld: submission %lld stored, its events not: %s",
+				(long long)id, (long long)r.submission_id, err.message);
+		kz_store_release(c);
 		accepted(req, resp, form, lang, r.asset_id, r.contact_id, json);
+	}
 	kz_submit_result_release(&r);
 done:
 	json_decref(form);

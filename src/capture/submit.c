@@ -13,6 +13,7 @@
 #include "track/bot.h"
 #include "track/event.h"
 #include "track/ingest.h"
+#include "track/writer.h"
 
 #include "base/banned.h"
 
@@ -113,57 +114,66 @@ static json_t *utm_of(const char *page_url, const json_t *clean)
 	return utm;
 }
 
-/* Write one event through the tracking pipeline (identity, stitching, sessions). */
-static int ingest(kz_conn *c, kz_ingest_ctx *x, const json_t *in, const kz_submit *s,
-		  kz_err *err)
+/* The submission's events — an identify (the visitor says who they are: its earlier
+ * anonymous pages become the contact's) and form_submitted — into r->events, for
+ * kz_capture_emit once the submission is committed. */
+static void build_events(const kz_submit *s, const char *anon, const char *page,
+			 const char *ref, const json_t *utm, kz_submit_result *r)
 {
-	kz_track_src src;
-	kz_track_event ev;
-	int rc;
-	memset(&src, 0, sizeof src);
-	src.received_at = s->now_ms;
-	src.ip = s->ip;
-	src.ua = s->ua;
-	if (kz_track_event_parse(in, &src, &ev, err) < 0)
-		return -1;
-	rc = kz_ingest(c, x, &ev, err);
-	kz_track_event_release(&ev);
-	return rc;
-}
-
-static int emit_events(kz_conn *c, const kz_submit *s, const char *anon, const char *page,
-		       const char *ref, const json_t *utm, kz_submit_result *r, kz_err *err)
-{
-	kz_ingest_ctx x;
 	json_t *ctx = json_object(), *ev;
-	int rc = 0;
-	kz_ingest_ctx_init(&x, s->country);
+	r->events = json_array();
 	if (page)
 		json_object_set_new(ctx, "url", json_string(page));
 	if (ref && *ref)
 		json_object_set_new(ctx, "referrer", json_string(ref));
 	json_object_update(ctx, (json_t *)utm);
-	/* The visitor says who they are: its earlier anonymous pages become the contact's. */
-	if (anon) {
-		ev = json_pack("{s:s, s:s, s:I, s:{}}", "type", "identify", "anonymousId", anon,
-			       "contactId", (json_int_t)r->contact_id, "traits");
-		rc = ingest(c, &x, ev, s, err);
-		json_decref(ev);
-	}
-	if (rc == 0) {
-		ev = json_pack("{s:s, s:s, s:I, s:{s:I, s:s, s:I}, s:O}", "type", "track", "event",
-			       "form_submitted", "contactId", (json_int_t)r->contact_id,
-			       "properties", "form_id", json_integer_value(json_object_get(s->form, "id")),
-			       "form_name", json_string_value(json_object_get(s->form, "name")),
-			       "submission_id", (json_int_t)r->submission_id, "context", ctx);
-		if (anon)
-			json_object_set_new(ev, "anonymousId", json_string(anon));
-		rc = ingest(c, &x, ev, s, err);
-		json_decref(ev);
-	}
+	if (anon)
+		json_array_append_new(r->events,
+				      json_pack("{s:s, s:s, s:I, s:{}}", "type", "identify",
+						"anonymousId", anon, "contactId",
+						(json_int_t)r->contact_id, "traits"));
+	ev = json_pack("{s:s, s:s, s:I, s:{s:I, s:s, s:I}, s:O}", "type", "track", "event",
+		       "form_submitted", "contactId", (json_int_t)r->contact_id, "properties",
+		       "form_id", json_integer_value(json_object_get(s->form, "id")), "form_name",
+		       json_string_value(json_object_get(s->form, "name")), "submission_id",
+		       (json_int_t)r->submission_id, "context", ctx);
+	if (anon)
+		json_object_set_new(ev, "anonymousId", json_string(anon));
+	json_array_append_new(r->events, ev);
 	json_decref(ctx);
-	kz_ingest_ctx_release(&x);
-	return rc;
+}
+
+/* Write r->events through the tracking pipeline (identity, stitching, sessions, the
+ * audience engine): the running server's event writer, else (a CLI run) straight into the
+ * store on c. */
+int kz_capture_emit(kz_conn *c, const kz_submit *s, const kz_submit_result *r, kz_err *err)
+{
+	kz_track_src src;
+	size_t i;
+	json_t *in;
+	memset(&src, 0, sizeof src);
+	src.received_at = s->now_ms;
+	src.ip = s->ip;
+	src.ua = s->ua;
+	json_array_foreach(r->events, i, in) {
+		int rc = kz_track_emit(in, &src, 0, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) { /* no writer in this process */
+			kz_ingest_ctx x;
+			kz_track_event ev;
+			kz_ingest_ctx_init(&x, s->country);
+			rc = kz_track_event_parse(in, &src, &ev, err);
+			if (rc == 0) {
+				rc = kz_ingest(c, &x, &ev, err);
+				kz_track_event_release(&ev);
+			}
+			kz_ingest_ctx_release(&x);
+			if (rc < 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_err *err)
@@ -223,8 +233,7 @@ int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_er
 	if (!rec || kz_store_submission_insert(c, json_integer_value(json_object_get(s->form, "id")),
 					       rec, &r->submission_id, err) < 0)
 		goto out;
-	if (emit_events(c, s, anon, page, ref, utm, r, err) < 0)
-		goto out;
+	build_events(s, anon, page, ref, utm, r);
 	rc = 0;
 out:
 	json_decref(fields);
@@ -239,5 +248,7 @@ out:
 void kz_submit_result_release(kz_submit_result *r)
 {
 	json_decref(r->errors);
+	json_decref(r->events);
 	r->errors = NULL;
+	r->events = NULL;
 }

@@ -23,6 +23,7 @@ typedef struct kz_submit_result {
 	json_t *errors; /* per-field errors on 422, else NULL */
 	int64_t contact_id, submission_id;
 	int64_t asset_id; /* a deliver_asset action's asset, 0 when none */
+	json_t *events;   /* identify and form_submitted, for kz_capture_emit after the commit */
 } kz_submit_result;
 
 /* Why these values look like spam, or NULL: "honeypot" (the hidden field was filled),
@@ -39,6 +40,9 @@ json_t *kz_capture_visitor_contact(kz_conn *c, const char *anon_id);
  * with err; err->status 422 with r->errors set means the visitor must fix fields (nothing
  * was written). */
 int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_err *err);
+/* After the submission committed: its events through the event writer (or, with no writer
+ * in this process, into the store on c). */
+int kz_capture_emit(kz_conn *c, const kz_submit *s, const kz_submit_result *r, kz_err *err);
 void kz_submit_result_release(kz_submit_result *r);
 
 #endif

@@ -1,6 +1,7 @@
 /* message.c — email records to personal messages: validation, variables, rendering, tracked
  * links, the sender footer, HTML-to-text and the HMAC-signed link tokens. */
 #include "channel/message.h"
+#include "track/writer.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -750,16 +751,35 @@ void kz_email_event(kz_conn *c, const json_t *send, const char *name, json_t *ex
 		snprintf(mid, sizeof mid, "kz-email:%" PRId64 ":sent", sid);
 	else
 		kz_random_hex(mid, 16);
-	memset(&e, 0, sizeof e);
-	e.contact_id = cid;
-	e.type = "track";
-	e.name = name;
-	e.properties = pj;
-	e.context = "{}";
-	e.message_id = mid;
-	e.occurred_at = e.received_at = at;
-	if (kz_store_event_insert(c, &e, &inserted, &err) < 0)
-		kz_warn("email: cannot record %s for send %" PRId64 ": %s", name, sid, err.message);
+	{
+		/* Through the event writer, so segments, scoring and journeys see it; a CLI run
+		 * (kizuna bounce) has none and writes it here. */
+		json_t *ev = json_pack("{s:s, s:s, s:I, s:O, s:s}", "type", "track", "event", name,
+				       "contactId", (json_int_t)cid, "properties", props,
+				       "messageId", mid);
+		kz_track_src src;
+		int rc;
+		memset(&src, 0, sizeof src);
+		src.received_at = at;
+		rc = ev ? kz_track_emit(ev, &src, at, &err) : 1;
+		json_decref(ev);
+		if (rc < 0)
+			kz_warn("email: cannot record %s for send %" PRId64 ": %s", name, sid,
+				err.message);
+		if (rc == 1) {
+			memset(&e, 0, sizeof e);
+			e.contact_id = cid;
+			e.type = "track";
+			e.name = name;
+			e.properties = pj;
+			e.context = "{}";
+			e.message_id = mid;
+			e.occurred_at = e.received_at = at;
+			if (kz_store_event_insert(c, &e, &inserted, &err) < 0)
+				kz_warn("email: cannot record %s for send %" PRId64 ": %s", name, sid,
+					err.message);
+		}
+	}
 	free(pj);
 	json_decref(props);
 }
