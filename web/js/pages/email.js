@@ -74,7 +74,7 @@ export default async function render(ctx) {
 	}
 	function syncBlocks() {
 		mount(blockList, blocks.map((b, i) => h('div', { class: 'card', 'data-testid': 'block' }, h('div', { class: 'card-body stack-sm' },
-			h('div', { class: 'row-between' }, h('strong', { text: t(`emails.block_${b.type}`) }),
+			h('div', { class: 'row-between', style: { display: 'flex', justifyContent: 'space-between', gap: '8px' } }, h('strong', { text: t(`emails.block_${b.type}`) }),
 				h('button', { type: 'button', class: 'btn btn-ghost btn-sm', onclick: () => { blocks.splice(i, 1); syncBlocks(); } }, icon('x', { size: 'sm' }))),
 			BLOCK_FIELDS[b.type].map((k) => {
 				const c = k === 'text' && b.type === 'text' || k === 'left' || k === 'right' ? h('textarea', { class: 'textarea', rows: 3 }) : h('input', { class: 'input' });
