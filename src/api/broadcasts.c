@@ -135,16 +135,22 @@ static int create(kz_req *req, kz_resp *resp)
 		goto done;
 	}
 	if (a.segment_id) {
-		kz_err_set(&err, 422, "invalid_field", "segment_id",
-			   "segments are not available in this build yet; send to a tag or to "
-			   "all_contacts");
-		kz_api_fail(c, resp, &err);
-		goto done;
+		json_t *seg = NULL;
+		if (kz_store_segment_get(c, a.segment_id, &seg, &err) < 0) {
+			if (err.status == 404)
+				kz_err_set(&err, 422, "invalid_field", "segment_id",
+					   "no segment or list has id %lld", (long long)a.segment_id);
+			kz_api_fail(c, resp, &err);
+			goto done;
+		}
+		json_decref(seg);
 	}
 	rec = json_pack("{sIss?sbsssI}", "email_id",
 			(json_int_t)json_integer_value(json_object_get(email, "id")), "tag", a.tag,
 			"all_contacts", a.all, "status", "scheduled", "send_at_ms",
 			(json_int_t)send_at);
+	if (rec && a.segment_id)
+		json_object_set_new(rec, "segment_id", json_integer(a.segment_id));
 	if (kz_store_broadcast_insert(c, rec, &id, &err) < 0 ||
 	    kz_store_broadcast_get(c, id, &out, &err) < 0 || !(out = with_stats(c, out, &err))) {
 		kz_api_fail(c, resp, &err);

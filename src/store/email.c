@@ -308,12 +308,16 @@ int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *to
 	} else if (a->tag) {
 		where = "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = $4)";
 		p[np++] = KZ_TEXT(a->tag);
+	} else if (a->segment_id) {
+		/* the kept membership (static lists, and dynamic segments as the audience engine
+		 * keeps them current) at the time of sending */
+		where = "c.id IN (SELECT contact_id FROM segment_members WHERE segment_id = $4)";
+		p[np++] = KZ_INT(a->segment_id);
 	} else if (a->all) {
 		where = "1 = 1";
 	} else {
 		return kz_err_set(err, 422, "invalid_field", "segment_id",
-				  "segments are not available in this build yet; send to a tag or "
-				  "to all contacts");
+				  "choose who receives it: a segment_id, a tag or all_contacts");
 	}
 	snprintf(sql, sizeof sql,
 		 "SELECT c.id, c.email,"

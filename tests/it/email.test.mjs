@@ -225,6 +225,35 @@ test('broadcast_skips_unsubscribed_bounced_duplicate_and_no_consent_contacts', a
   await sink.stop();
 });
 
+test('broadcast_to_a_segment_reaches_its_members_and_an_unknown_segment_is_422', async () => {
+  const sink = await startSink();
+  const srv = await mailServer(sink);
+  const plan = `plan-${Date.now()}`;
+  const a = await contact(srv, uniqueEmail('seg-a'), { tags: [plan] });
+  const b = await contact(srv, uniqueEmail('seg-b'), { tags: [plan] });
+  await contact(srv, uniqueEmail('seg-out'));
+  // a dynamic segment (tags contain the plan) and a static list holding only b
+  const seg = expectStatus(await srv.api('POST', '/api/v1/segments', {
+    name: 'プラン契約者', filter: { field: 'tags', op: 'contains', value: plan },
+  }), 201);
+  const list = expectStatus(await srv.api('POST', '/api/v1/segments', { name: 'セミナー参加者', type: 'static' }), 201);
+  expectStatus(await srv.api('POST', `/api/v1/segments/${list.id}/members`, { contact_ids: [b.id], mode: 'append' }), 200);
+  const email = await newsletter(srv);
+  const est = expectStatus(await srv.api('POST', '/api/v1/broadcasts/estimate', { email_id: email.id, segment_id: seg.id }), 200);
+  assert.equal(est.recipients, 2);
+  const bc = expectStatus(await srv.api('POST', '/api/v1/broadcasts', { email_id: email.id, segment_id: seg.id }), 201);
+  assert.equal(bc.segment_id, seg.id);
+  assert.equal((await broadcastDone(srv, bc.id)).stats.sent, 2);
+  const bl = expectStatus(await srv.api('POST', '/api/v1/broadcasts', { email_id: email.id, segment_id: list.id }), 201);
+  assert.equal((await broadcastDone(srv, bl.id)).stats.sent, 1);
+  await waitFor(() => sink.messages().length === 3, { timeout: 10000, what: 'three messages at the sink' });
+  const rcpts = sink.messages().map((m) => m.get('X-Rcpt-Args')).sort();
+  assert.deepEqual(rcpts, [`<${a.email}>`, `<${b.email}>`, `<${b.email}>`].sort());
+  assertError(await srv.api('POST', '/api/v1/broadcasts', { email_id: email.id, segment_id: 99999999 }), 422, 'invalid_field', 'segment_id');
+  assert.equal(expectStatus(await srv.api('GET', '/api/v1/broadcasts'), 200).data.length, 2);
+  await sink.stop();
+});
+
 /** A DSN (RFC 3464) for `rcpt`, quoting the original headers (with X-Kizuna-Send when given). */
 function dsnFor(rcpt, originalHeaders, status) {
   return [
