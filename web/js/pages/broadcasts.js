@@ -27,6 +27,8 @@ export default async function render(ctx) {
 			h('thead', null, h('tr', null, ['col_email', 'col_audience', 'col_status', 'col_progress', 'col_send_at'].map((k) => h('th', { scope: 'col' }, t(`broadcasts.${k}`))))),
 			tbody))));
 	const emails = (await api.get('/emails', null, { signal: ctx.signal })).data;
+	const segments = (await api.get('/segments', { limit: 500 }, { signal: ctx.signal }).catch(() => ({ data: [] }))).data || [];
+	const segName = (id) => (segments.find((x) => x.id === id) || { name: `#${id}` }).name;
 	const nameOf = (id) => (emails.find((e) => e.id === id) || { name: `#${id}` }).name;
 
 	async function load() {
@@ -38,7 +40,7 @@ export default async function render(ctx) {
 		}
 		mount(tbody, r.data.map((b) => h('tr', { class: 'row-link', 'data-testid': 'broadcast-row', onclick: () => ctx.navigate(`/broadcasts/${b.id}`) },
 			h('td', null, h('a', { href: `/broadcasts/${b.id}`, text: nameOf(b.email_id) })),
-			h('td', { text: b.all_contacts ? t('broadcasts.everyone') : b.tag ? t('broadcasts.tag', { tag: b.tag }) : t('broadcasts.segment', { id: b.segment_id }) }),
+			h('td', { text: b.all_contacts ? t('broadcasts.everyone') : b.tag ? t('broadcasts.tag', { tag: b.tag }) : t('broadcasts.segment_named', { name: segName(b.segment_id) }) }),
 			h('td', null, h('span', { class: `badge ${b.status === 'sent' ? 'badge-success' : ''}`, text: t(`broadcasts.status_${b.status}`) })),
 			h('td', null, progress(b)),
 			h('td', { text: fmtDateTime(b.send_at) }))));
@@ -47,14 +49,25 @@ export default async function render(ctx) {
 	function create() {
 		const emailSel = h('select', { class: 'input', 'data-testid': 'broadcast-email' }, emails.map((e) => h('option', { value: String(e.id), text: e.name })));
 		const who = h('select', { class: 'input', 'data-testid': 'broadcast-audience' },
+			segments.length ? h('option', { value: 'segment', text: t('broadcasts.by_segment') }) : null,
 			h('option', { value: 'tag', text: t('broadcasts.by_tag') }), h('option', { value: 'all', text: t('broadcasts.everyone') }));
+		const seg = h('select', { class: 'input', 'data-testid': 'broadcast-segment' },
+			segments.map((x) => h('option', { value: String(x.id), text: x.name })));
 		const tag = h('input', { class: 'input', 'data-testid': 'broadcast-tag', placeholder: 'newsletter' });
+		const segField = field({ label: t('broadcasts.segment_label'), control: seg });
+		const tagField = field({ label: t('broadcasts.tag_label'), control: tag });
+		const show = () => {
+			segField.hidden = who.value !== 'segment';
+			tagField.hidden = who.value !== 'tag';
+		};
+		who.addEventListener('input', show);
 		const when = h('input', { class: 'input', type: 'datetime-local', 'data-testid': 'broadcast-send-at' });
 		const est = h('div', { class: 'callout', 'data-testid': 'broadcast-estimate', text: t('broadcasts.estimate_hint') });
 		const err = formError();
 		const body = () => {
 			const b = { email_id: Number(emailSel.value) };
 			if (who.value === 'all') b.all_contacts = true;
+			else if (who.value === 'segment') b.segment_id = Number(seg.value);
 			else b.tag = tag.value.trim();
 			if (when.value) b.send_at = new Date(when.value).toISOString();
 			return b;
@@ -71,11 +84,11 @@ export default async function render(ctx) {
 				est.textContent = e.message;
 			}
 		}, 250);
-		for (const c of [emailSel, who, tag]) c.addEventListener('input', estimate);
+		for (const c of [emailSel, who, seg, tag]) c.addEventListener('input', estimate);
 		const { el } = openDialog({
 			title: t('broadcasts.create'), testid: 'broadcast-dialog', form: true, wide: true,
 			body: [err, field({ label: t('broadcasts.col_email'), control: emailSel, required: true }),
-				field({ label: t('broadcasts.col_audience'), control: who }), field({ label: t('broadcasts.tag_label'), control: tag }),
+				field({ label: t('broadcasts.col_audience'), control: who }), segField, tagField,
 				field({ label: t('broadcasts.col_send_at'), control: when, hint: t('broadcasts.send_at_hint') }), est],
 			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close() }, t('common.cancel')),
 				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'broadcast-submit' }, t('broadcasts.send'))],
@@ -90,6 +103,7 @@ export default async function render(ctx) {
 				}
 			},
 		});
+		show();
 		estimate();
 	}
 	await load();
