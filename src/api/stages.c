@@ -69,12 +69,12 @@ static int set_contact_stage(kz_req *req, kz_resp *resp)
 		return kz_resp_errorf(resp, 422, "invalid_field", "stage",
 				      "send {\"stage\": \"mql\"} with one of the stages");
 	}
-	if (kz_audience_set_stage(app->audience, id, stage, &err) < 0) {
-		json_decref(in);
-		return kz_resp_error(resp, &err);
-	}
-	json_decref(in);
-	return kz_resp_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "stage", stage));
+	if (kz_audience_set_stage(app->audience, id, stage, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "stage", stage));
+	json_decref(in); /* stage points into it */
+	return 0;
 }
 
 static int stage_history(kz_req *req, kz_resp *resp)
