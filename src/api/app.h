@@ -79,6 +79,9 @@ void kz_api_segments_routes(kz_server *s);
 void kz_api_scoring_routes(kz_server *s);
 void kz_api_stages_routes(kz_server *s);
 void kz_api_clock_routes(kz_server *s);
+/* Store the JSON setting `key` = v, commit, tell the audience engine (changed), answer v. */
+int kz_api_put_setting(kz_req *req, kz_resp *resp, const char *key, json_t *v,
+		       int (*changed)(struct kz_audience *a, kz_err *err));
 /* 1 when KIZUNA_CLOCK=manual: the clock moves only through POST /api/v1/clock. */
 int kz_clock_manual(void);
 void kz_api_pages_routes(kz_server *s);

@@ -160,12 +160,33 @@ static int settings_get(kz_req *req, kz_resp *resp)
 	return v ? kz_resp_json(resp, 200, v) : kz_resp_error(resp, &err);
 }
 
-static int settings_put(kz_req *req, kz_resp *resp)
+int kz_api_put_setting(kz_req *req, kz_resp *resp, const char *key, json_t *v,
+		       int (*changed)(struct kz_audience *a, kz_err *err))
 {
 	kz_app *app = req->app;
+	char *text = json_dumps(v, JSON_COMPACT);
+	kz_conn *c = kz_api_begin(req, resp, 1);
+	kz_err err;
+	if (!c)
+		goto out;
+	if (kz_store_setting_set(c, key, text, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto out;
+	}
+	if (kz_api_commit(c, resp) < 0)
+		goto out;
+	if (changed(app->audience, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, json_incref(v));
+out:
+	free(text);
+	return 0;
+}
+
+static int settings_put(kz_req *req, kz_resp *resp)
+{
 	json_t *in, *v;
-	char *text;
-	kz_conn *c;
 	kz_err err;
 	if (no_engine(req, resp) < 0 || !(in = kz_req_json(req, resp)))
 		return 0;
@@ -176,22 +197,7 @@ static int settings_put(kz_req *req, kz_resp *resp)
 	v = kz_audience_default_scoring();
 	json_object_update(v, in);
 	json_decref(in);
-	text = json_dumps(v, JSON_COMPACT);
-	c = kz_api_begin(req, resp, 1);
-	if (!c)
-		goto out;
-	if (kz_store_setting_set(c, KZ_SETTING_SCORING, text, &err) < 0) {
-		kz_api_fail(c, resp, &err);
-		goto out;
-	}
-	if (kz_api_commit(c, resp) < 0)
-		goto out;
-	if (kz_audience_scoring_changed(app->audience, &err) < 0)
-		kz_resp_error(resp, &err);
-	else
-		kz_resp_json(resp, 200, json_incref(v));
-out:
-	free(text);
+	kz_api_put_setting(req, resp, KZ_SETTING_SCORING, v, kz_audience_scoring_changed);
 	json_decref(v);
 	return 0;
 }

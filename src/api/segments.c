@@ -125,9 +125,23 @@ static int answer_segment(kz_req *req, kz_resp *resp, int64_t id, int status)
 	return kz_resp_json(resp, status, with_count(app, out));
 }
 
-static int create(kz_req *req, kz_resp *resp)
+/* Commit the segment change, let the engine re-evaluate, answer the segment (or 204). */
+static void commit_and_answer(kz_req *req, kz_resp *resp, kz_conn *c, int64_t id, int status)
 {
 	kz_app *app = req->app;
+	kz_err err;
+	if (kz_api_commit(c, resp) < 0)
+		return;
+	if (kz_audience_segments_changed(app->audience, &err) < 0)
+		kz_resp_error(resp, &err);
+	else if (status == 204)
+		kz_resp_empty(resp, 204);
+	else
+		answer_segment(req, resp, id, status);
+}
+
+static int create(kz_req *req, kz_resp *resp)
+{
 	json_t *in, *rec = json_object();
 	kz_conn *c;
 	kz_err err;
@@ -147,12 +161,7 @@ static int create(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) < 0)
-		goto done;
-	if (kz_audience_segments_changed(app->audience, &err) < 0)
-		kz_resp_error(resp, &err);
-	else
-		answer_segment(req, resp, id, 201);
+	commit_and_answer(req, resp, c, id, 201);
 done:
 	json_decref(in);
 	json_decref(rec);
@@ -189,7 +198,6 @@ static int list(kz_req *req, kz_resp *resp)
 
 static int patch(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
 	json_t *in = NULL, *rec = NULL;
 	kz_conn *c;
 	kz_err err;
@@ -207,12 +215,7 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
-	if (kz_api_commit(c, resp) < 0)
-		goto done;
-	if (kz_audience_segments_changed(app->audience, &err) < 0)
-		kz_resp_error(resp, &err);
-	else
-		answer_segment(req, resp, id, 200);
+	commit_and_answer(req, resp, c, id, 200);
 done:
 	json_decref(in);
 	json_decref(rec);
@@ -243,7 +246,6 @@ static int64_t referenced_by(const json_t *segs, int64_t id)
 
 static int delete_one(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
 	json_t *segs = NULL;
 	int64_t id, by;
 	kz_conn *c;
@@ -264,11 +266,8 @@ static int delete_one(kz_req *req, kz_resp *resp)
 	}
 	if (kz_store_segment_delete(c, id, &err) < 0)
 		return kz_api_fail(c, resp, &err);
-	if (kz_api_commit(c, resp) < 0)
-		return 0;
-	if (kz_audience_segments_changed(app->audience, &err) < 0)
-		return kz_resp_error(resp, &err);
-	return kz_resp_empty(resp, 204);
+	commit_and_answer(req, resp, c, id, 204);
+	return 0;
 }
 
 static int count(kz_req *req, kz_resp *resp)

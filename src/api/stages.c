@@ -27,8 +27,7 @@ static int get_stages(kz_req *req, kz_resp *resp)
 static int put_stages(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
-	json_t *in, *defs = NULL, *v = NULL;
-	char *text = NULL;
+	json_t *in, *defs = NULL, *v;
 	kz_conn *c;
 	kz_err err;
 	if (!app->audience)
@@ -42,27 +41,12 @@ static int put_stages(kz_req *req, kz_resp *resp)
 	kz_store_release(c);
 	if (kz_audience_check_stages(app->audience, in, defs, &err) < 0) {
 		kz_resp_error(resp, &err);
-		goto out;
+	} else {
+		v = json_pack("{s:O, s:O}", "stages", json_object_get(in, "stages"), "rules",
+			      json_object_get(in, "rules") ? json_object_get(in, "rules") : json_array());
+		kz_api_put_setting(req, resp, KZ_SETTING_STAGES, v, kz_audience_stages_changed);
+		json_decref(v);
 	}
-	v = json_pack("{s:O, s:O}", "stages", json_object_get(in, "stages"), "rules",
-		      json_object_get(in, "rules") ? json_object_get(in, "rules") : json_array());
-	text = json_dumps(v, JSON_COMPACT);
-	c = kz_api_begin(req, resp, 1);
-	if (!c)
-		goto out;
-	if (kz_store_setting_set(c, KZ_SETTING_STAGES, text, &err) < 0) {
-		kz_api_fail(c, resp, &err);
-		goto out;
-	}
-	if (kz_api_commit(c, resp) < 0)
-		goto out;
-	if (kz_audience_stages_changed(app->audience, &err) < 0)
-		kz_resp_error(resp, &err);
-	else
-		kz_resp_json(resp, 200, json_incref(v));
-out:
-	free(text);
-	json_decref(v);
 	json_decref(defs);
 	json_decref(in);
 	return 0;
@@ -85,12 +69,12 @@ static int set_contact_stage(kz_req *req, kz_resp *resp)
 		return kz_resp_errorf(resp, 422, "invalid_field", "stage",
 				      "send {\"stage\": \"mql\"} with one of the stages");
 	}
-	if (kz_audience_set_stage(app->audience, id, stage, &err) < 0) {
-		json_decref(in);
-		return kz_resp_error(resp, &err);
-	}
-	json_decref(in);
-	return kz_resp_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "stage", stage));
+	if (kz_audience_set_stage(app->audience, id, stage, &err) < 0)
+		kz_resp_error(resp, &err);
+	else
+		kz_resp_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "stage", stage));
+	json_decref(in); /* stage points into it */
+	return 0;
 }
 
 static int stage_history(kz_req *req, kz_resp *resp)

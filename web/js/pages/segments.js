@@ -24,7 +24,7 @@ export default async function render(ctx) {
   const type = h('select', { class: 'select', id: 'seg-type', 'data-testid': 'segment-type' },
     h('option', { value: 'dynamic' }, t('segments.type_dynamic')),
     h('option', { value: 'static' }, t('segments.type_static')));
-  const filter = h('textarea', { class: 'input mono', id: 'seg-filter', rows: 10, spellcheck: false, 'data-testid': 'segment-filter' });
+  const filter = h('textarea', { class: 'input mono', id: 'seg-filter', rows: 10, spellcheck: false, 'data-testid': 'segment-filter', style: { minHeight: '200px', fontFamily: 'monospace' } });
   filter.value = JSON.stringify(EXAMPLE, null, 2);
   const live = h('div', { class: 'hint', 'data-testid': 'segment-live-count', 'aria-live': 'polite' });
   const save = h('button', { class: 'btn btn-primary', type: 'submit', 'data-testid': 'segment-save' }, icon('plus'), t('segments.create'));
@@ -43,7 +43,7 @@ export default async function render(ctx) {
   filter.addEventListener('input', preview);
   type.addEventListener('change', () => { filter.disabled = type.value !== 'dynamic'; preview(); });
 
-  const form = h('form', { class: 'card form-grid', 'data-testid': 'segment-form' },
+  const form = h('form', { class: 'card form-grid', 'data-testid': 'segment-form', style: { padding: '16px', marginBottom: '16px', display: 'grid', gap: '12px' } },
     h('div', { class: 'field' }, h('label', { for: 'seg-name' }, t('segments.name')), name),
     h('div', { class: 'field' }, h('label', { for: 'seg-type' }, t('segments.type')), type),
     h('div', { class: 'field span-2' }, h('label', { for: 'seg-filter' }, t('segments.filter')), filter,
@@ -117,7 +117,7 @@ export default async function render(ctx) {
         toast({ title: errorMessage(e), kind: 'error' });
       }
     });
-    mount(detail, h('div', { class: 'card', 'data-testid': 'segment-members' },
+    mount(detail, h('div', { class: 'card', 'data-testid': 'segment-members', style: { padding: '16px', marginTop: '16px' } },
       h('h2', { text: s.name }),
       h('div', { class: 'row' },
         h('a', { class: 'btn', href: `/api/v1/segments/${s.id}/export?format=csv`, download: `segment-${s.id}.csv`, 'data-testid': 'segment-export' }, icon('download'), t('segments.export')),
