@@ -156,7 +156,7 @@ int kz_capture_emit(kz_conn *c, const kz_submit *s, const kz_submit_result *r, k
 	src.ip = s->ip;
 	src.ua = s->ua;
 	json_array_foreach(r->events, i, in) {
-		int rc = kz_track_emit(in, &src, 0, err);
+		int rc = kz_track_emit_wait(in, &src, 0, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 1) { /* no writer in this process */

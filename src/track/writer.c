@@ -875,6 +875,27 @@ int kz_track_emit(const json_t *event, const kz_track_src *src, int64_t occurred
 	return r < 0 ? -1 : 0;
 }
 
+int kz_track_emit_wait(const json_t *event, const kz_track_src *src, int64_t occurred_at,
+		       kz_err *err)
+{
+	kz_track_writer *w = atomic_load(&the_writer);
+	kz_track_event ev;
+	int rc;
+	if (!w)
+		return 1;
+	if (kz_track_event_parse(event, src, &ev, err) < 0)
+		return -1;
+	if (occurred_at)
+		ev.occurred_at = occurred_at;
+	rc = kz_track_write(w, &ev, 1, err);
+	if (rc == 0 && ev.state == KZ_EV_FAILED) {
+		*err = ev.err;
+		rc = -1;
+	}
+	kz_track_event_release(&ev);
+	return rc;
+}
+
 int kz_track_sync(kz_track_writer *w, int timeout_ms)
 {
 	struct timespec ts;

@@ -51,6 +51,11 @@ int kz_track_write(kz_track_writer *w, kz_track_event *evs, int n, kz_err *err);
  * it after the caller's transaction commits. */
 int kz_track_emit(const json_t *event, const kz_track_src *src, int64_t occurred_at,
 		  kz_err *err);
+/* The same, returning once the store has the event (for a caller whose next step reads it:
+ * a form submission ties the visitor to the contact for the next page). Never call it
+ * inside an open write transaction: the writer needs the store's write lock. */
+int kz_track_emit_wait(const json_t *event, const kz_track_src *src, int64_t occurred_at,
+		       kz_err *err);
 
 /* Read-your-writes: wait (at most timeout_ms) until every event logged before this call is
  * in the store. 0, or -1 when the time ran out. */

@@ -49,8 +49,9 @@ export default async function render(ctx) {
 	function create() {
 		const emailSel = h('select', { class: 'input', 'data-testid': 'broadcast-email' }, emails.map((e) => h('option', { value: String(e.id), text: e.name })));
 		const who = h('select', { class: 'input', 'data-testid': 'broadcast-audience' },
+			h('option', { value: 'tag', text: t('broadcasts.by_tag') }),
 			segments.length ? h('option', { value: 'segment', text: t('broadcasts.by_segment') }) : null,
-			h('option', { value: 'tag', text: t('broadcasts.by_tag') }), h('option', { value: 'all', text: t('broadcasts.everyone') }));
+			h('option', { value: 'all', text: t('broadcasts.everyone') }));
 		const seg = h('select', { class: 'input', 'data-testid': 'broadcast-segment' },
 			segments.map((x) => h('option', { value: String(x.id), text: x.name })));
 		const tag = h('input', { class: 'input', 'data-testid': 'broadcast-tag', placeholder: 'newsletter' });
