@@ -210,20 +210,7 @@ int kz_track_pending_answer(kz_track_pending *p, json_t **answer)
 int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
 		    const kz_track_policy *policy, json_t **answer)
 {
-	kz_track_batch b;
-	kz_err err;
-	int status = kz_track_batch_parse(body, src, policy, &b, answer);
-	if (status)
-		goto out;
-	kz_track_count_drop(KZ_DROP_BOT, b.dropped);
-	kz_err_clear(&err);
-	if (b.nvalid && kz_track_write(w, b.evs, (int)b.nvalid, &err) < 0) {
-		*answer = error_body(&err);
-		status = err.status ? err.status : 503;
-		goto out;
-	}
-	status = answer_of(&b, answer);
-out:
-	kz_track_batch_release(&b);
-	return status;
+	kz_track_pending *pending = NULL;
+	/* Without a callback the writer answers in place, so nothing is ever left pending. */
+	return kz_track_submit(w, body, src, policy, NULL, NULL, &pending, answer);
 }

@@ -39,7 +39,8 @@ int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *
 
 /* The same without waiting: 0 with *pending set when the writer must answer first (it
  * calls done(cls) from its thread, after which kz_track_pending_answer makes the answer);
- * otherwise the HTTP status with *answer set at once. */
+ * otherwise the HTTP status with *answer set at once. With done NULL it waits in place
+ * (kz_track_handle) and never leaves anything pending. */
 typedef struct kz_track_pending kz_track_pending;
 int kz_track_submit(kz_track_writer *w, const json_t *body, const kz_track_src *src,
 		    const kz_track_policy *policy, void (*done)(void *cls), void *cls,

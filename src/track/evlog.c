@@ -284,6 +284,25 @@ static int cmp_file(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A fresh identity for the directory, written to its ID file. */
+static int new_id(kz_evlog *l, kz_err *err)
+{
+	size_t n = strlen(l->dir) + 8;
+	char *path = malloc(n);
+	FILE *f;
+	int rc = 0;
+	if (!path)
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	snprintf(path, n, "%s/ID", l->dir);
+	kz_random_hex(l->id, 16);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%s\n", l->id) < 0 || fclose(f) != 0)
+		rc = kz_err_set(err, 500, "event_log", NULL, "cannot write %s: %s", path,
+				strerror(errno));
+	free(path);
+	return rc;
+}
+
 /* The directory's identity: read ID, or make one. */
 static int load_id(kz_evlog *l, kz_err *err)
 {
@@ -305,14 +324,7 @@ static int load_id(kz_evlog *l, kz_err *err)
 		if (rc == 0)
 			goto out;
 	}
-	kz_random_hex(l->id, 16);
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%s\n", l->id) < 0 || fclose(f) != 0) {
-		kz_err_set(err, 500, "event_log", NULL, "cannot write %s: %s", path,
-			   strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = new_id(l, err);
 out:
 	free(path);
 	return rc;
@@ -609,21 +621,8 @@ int kz_evlog_set_aside(kz_evlog *l, kz_err *err)
 	l->fd = -1;
 	l->nfiles = 0;
 	l->last = 0;
-	kz_random_hex(l->id, 16);
-	{
-		size_t k = strlen(l->dir) + 8;
-		char *idp = malloc(k);
-		FILE *f;
-		if (idp) {
-			snprintf(idp, k, "%s/ID", l->dir);
-			f = fopen(idp, "w");
-			if (f) {
-				fprintf(f, "%s\n", l->id);
-				fclose(f);
-			}
-			free(idp);
-		}
-	}
+	if (new_id(l, err) < 0)
+		kz_warn("event log: %s", err->message);
 	if (l->rfd >= 0)
 		close(l->rfd);
 	l->rfd = -1;
