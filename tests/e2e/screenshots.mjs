@@ -263,7 +263,7 @@ for (const [lang, locale] of LANGS) {
     });
 
     test(`${lang}: coming soon and not found`, async () => {
-      await go('/emails');
+      await go('/journeys');
       await page.getByTestId('coming-soon').waitFor();
       await shot(page, lang, 'coming-soon');
       await go('/segments');
