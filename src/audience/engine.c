@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "audience/engine.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "model/contact.h"
@@ -55,7 +56,7 @@ void kz_aud_dirty(kz_audience *a, int64_t contact)
 int kz_aud_emit(kz_audience *a, int64_t contact, const char *name, json_t *props, kz_err *err)
 {
 	kz_event_row row;
-	char *text = json_dumps(props, JSON_COMPACT);
+	char *text = kz_json_dumps(props);
 	int inserted = 0, rc;
 	int64_t now = kz_now_ms();
 	json_decref(props);
@@ -294,7 +295,7 @@ static int segs_load(kz_audience *a, kz_err *err)
 
 static json_t *parse_or_empty(const char *text)
 {
-	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *v = kz_json_loads(text, 0, NULL);
 	return v ? v : json_object();
 }
 

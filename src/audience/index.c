@@ -1,6 +1,7 @@
 /* index.c — contacts in a dense array by id; per contact, events as compact buckets
  * (name, UTC day, interned properties, count); filters evaluated over it without SQL. */
 #include "audience/index.h"
+#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ static uint32_t itab_id(itab *t, const char *s, int add, int parse)
 		t->cap = nc;
 	}
 	t->str[t->n] = strdup(s);
-	t->val[t->n] = parse ? json_loads(s, 0, NULL) : NULL;
+	t->val[t->n] = parse ? kz_json_loads(s, 0, NULL) : NULL;
 	t->slots[h] = ++t->n;
 	if (t->n * 2 > t->nslots)
 		itab_grow(t);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audience/engine.h"
+#include "base/json.h"
 #include "base/timeutil.h"
 
 #include "base/banned.h"
@@ -531,8 +532,8 @@ int kz_aud_stage_rules(kz_audience *a, int64_t contact, kz_err *err)
 static int on_replay_row(void *ctx, const char *const *c)
 {
 	kz_audience *a = ctx;
-	json_t *props = c[4] ? json_loads(c[4], 0, NULL) : NULL;
-	json_t *context = c[5] ? json_loads(c[5], 0, NULL) : NULL;
+	json_t *props = kz_json_loads(c[4], 0, NULL);
+	json_t *context = kz_json_loads(c[5], 0, NULL);
 	json_t *kept = kz_index_event_props(c[2], props, context);
 	int rc = kz_aud_score_event(a, strtoll(c[1], NULL, 10), c[2], strtoll(c[3], NULL, 10), kept,
 				    a->dirty_err);

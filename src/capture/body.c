@@ -1,6 +1,7 @@
 /* body.c — decoding form posts: application/x-www-form-urlencoded, multipart/form-data and
  * JSON bodies into one shape, so validation never cares how the browser sent them. */
 #include "capture/body.h"
+#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,8 +199,7 @@ static int parse_multipart(const char *ctype, const char *data, size_t len, json
 
 static int parse_json(const char *data, size_t len, json_t *out, kz_err *err)
 {
-	json_error_t je;
-	json_t *in = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je), *v;
+	json_t *in = kz_json_loadb(data, len, 0, NULL), *v;
 	const char *k;
 	size_t count = 0;
 	int rc = 0;

@@ -1,5 +1,6 @@
 /* server.c — libmicrohttpd glue: body collection with limits, routing, auth, logging, metrics. */
 #include "http/server.h"
+#include "base/json.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -231,7 +232,7 @@ int kz_resp_text(kz_resp *resp, int status, const char *ctype, char *body, size_
 
 int kz_resp_json(kz_resp *resp, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = kz_json_dumps(body);
 	json_decref(body);
 	if (!text)
 		return kz_resp_text(resp, 500, "application/json",
@@ -320,17 +321,17 @@ void kz_req_client_ip(kz_req *req, char *buf, size_t len)
 
 json_t *kz_req_json(kz_req *req, kz_resp *resp)
 {
-	json_error_t je;
+	kz_json_error je;
 	json_t *j;
 	if (req->body.len == 0) {
 		kz_resp_errorf(resp, 400, "invalid_json", NULL,
 			       "the request body is empty; send a JSON object");
 		return NULL;
 	}
-	j = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
+	j = kz_json_loadb(req->body.data, req->body.len, 0, &je);
 	if (!j) {
 		kz_resp_errorf(resp, 400, "invalid_json", NULL,
-			       "malformed JSON at byte offset %d (line %d, column %d): %s",
+			       "malformed JSON at byte offset %zu (line %d, column %d): %s",
 			       je.position, je.line, je.column, je.text);
 		return NULL;
 	}

@@ -1,5 +1,6 @@
 /* rowjson.c — turning result cells into JSON values. */
 #include "store/rowjson.h"
+#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,8 @@ json_t *kz_cell_time(const kz_rows *r, int row, int col)
 json_t *kz_cell_json(const kz_rows *r, int row, int col, const char *fallback)
 {
 	const char *v = kz_rows_get(r, row, col);
-	json_t *j = v ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
-	return j ? j : json_loads(fallback, JSON_DECODE_ANY, NULL);
+	json_t *j = kz_json_loads(v, KZ_JSON_ANY, NULL);
+	return j ? j : kz_json_loads(fallback, KZ_JSON_ANY, NULL);
 }
 
 const char *kz_jstr(const json_t *o, const char *key)
@@ -47,7 +48,7 @@ char *kz_jdump(const json_t *v)
 {
 	if (!v || json_is_null(v))
 		return strdup("{}");
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	return kz_json_dumps(v);
 }
 
 int kz_conn_is_pg(const kz_conn *c)

@@ -1,5 +1,6 @@
 /* event.c — validating Segment-style events (track, page, identify, alias) into kz_track_event. */
 #include "track/event.h"
+#include "base/json.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -111,7 +112,7 @@ static json_t *get_doc(const json_t *in, const char *key, kz_err *err)
 /* Compact text of doc; NULL with err when it is larger than MAX_DOC (or out of memory). */
 static char *doc_text(const json_t *doc, const char *key, kz_err *err)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = kz_json_dumps(doc);
 	if (!text) {
 		kz_err_set(err, 500, "internal", NULL, "out of memory");
 		return NULL;

@@ -1,6 +1,7 @@
 /* evlog.c — the event log's files: numbered records appended with one write, checked with
  * CRC-32 when read back, cut at the first torn record after a crash. */
 #include "track/evlog.h"
+#include "base/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -107,9 +108,9 @@ static int add_str(kz_buf *b, const char *s)
 int kz_evlog_encode(const kz_track_event *ev, uint64_t seq, kz_buf *out)
 {
 	size_t start = out->len, plen;
-	char *traits = ev->traits ? json_dumps(ev->traits, JSON_COMPACT) : NULL;
-	char *props = ev->properties_text ? NULL : json_dumps(ev->properties, JSON_COMPACT);
-	char *ctx = ev->context_text ? NULL : json_dumps(ev->context, JSON_COMPACT);
+	char *traits = ev->traits ? kz_json_dumps(ev->traits) : NULL;
+	char *props = ev->properties_text ? NULL : kz_json_dumps(ev->properties);
+	char *ctx = ev->context_text ? NULL : kz_json_dumps(ev->context);
 	unsigned char hdr[KZ_EVLOG_HEADER] = {0}, *p;
 	int rc = 0;
 	kz_buf_add(out, hdr, sizeof hdr);
@@ -171,7 +172,7 @@ static int take_str(const unsigned char **p, const unsigned char *end, char **ou
 
 static json_t *load_object(const char *text)
 {
-	json_t *v = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_t *v = kz_json_loads(text, 0, NULL);
 	if (v && !json_is_object(v)) {
 		json_decref(v);
 		return NULL;

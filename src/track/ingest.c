@@ -1,5 +1,6 @@
 /* ingest.c — one event into the store: who it belongs to, stitching, sessions, attribution. */
 #include "track/ingest.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 /* Compact JSON text of a document (malloc'd), "{}" for none. */
 static char *dump(const json_t *v)
 {
-	return v ? json_dumps(v, JSON_COMPACT) : strdup("{}");
+	return v ? kz_json_dumps(v) : strdup("{}");
 }
 
 void kz_ingest_ctx_init(kz_ingest_ctx *x, const char *default_country)

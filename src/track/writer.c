@@ -3,6 +3,7 @@
  * large transactions, moving the log's position in the same transaction, and wakes the few
  * callers that wait for the result (identify, alias, events naming a contact). */
 #include "track/writer.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -497,8 +498,8 @@ static void notify_commit(kz_track_writer *w, int n)
 		if (ev->state != KZ_EV_STORED)
 			continue;
 		if (!ev->properties)
-			ev->properties = json_loads(ev->properties_text ? ev->properties_text : "{}", 0,
-						    NULL);
+			ev->properties = kz_json_loads(
+				ev->properties_text ? ev->properties_text : "{}", 0, NULL);
 		if (!ev->properties)
 			ev->properties = json_object();
 		w->stored[k++] = ev;
