@@ -1,6 +1,7 @@
 // cli.test.mjs — black-box tests of the kizuna command line: init, migrate, import, export, demo, version, help.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -163,5 +164,28 @@ describe('import, export, demo', () => {
     assert.ok(contacts.some((c) => c.tags.length > 0), 'some contacts are tagged');
     assert.ok((await listAll(srv, '/api/v1/companies')).length >= 3, 'several companies');
     assert.equal(new Set(contacts.map((c) => c.email)).size, contacts.length);
+  });
+
+  test('demo_script_loads_visits_scores_segments_emails_and_forms_through_the_api', async () => {
+    const { dbUrl } = await newDatabase();
+    assert.equal((await runCli(['init', '--db', dbUrl])).code, 0);
+    assert.equal((await runCli(['demo', '--db', dbUrl])).code, 0);
+    const srv = await startServer({ dbUrl });
+    const r = await new Promise((resolve) => {
+      execFile(process.execPath, [path.join(REPO, 'scripts', 'demo.mjs'), srv.url, srv.apiKey],
+        { timeout: 60000 }, (err, stdout, stderr) => resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'every part of the demo loads');
+    const views = (await srv.api('GET', '/api/v1/events/count?event=page_view')).json;
+    assert.ok(views.count > 500, `page views over 30 days, got ${views.count}`);
+    const segs = (await srv.api('GET', '/api/v1/segments')).json.data;
+    assert.ok(segs.length >= 5, 'segments and a list');
+    assert.ok(segs.every((s) => s.count > 0), `every demo segment has members: ${segs.map((s) => `${s.name}=${s.count}`)}`);
+    const top = (await listAll(srv, '/api/v1/contacts')).filter((c) => c.score > 0);
+    assert.ok(top.length > 50, 'scoring rules gave points');
+    assert.ok(top.some((c) => c.stage === 'mql' || c.stage === 'customer'), 'stage rules moved people on');
+    assert.equal((await srv.api('GET', '/api/v1/emails')).json.data.length, 3);
+    assert.equal((await srv.api('GET', '/api/v1/forms')).json.data.length, 2);
   });
 });
