@@ -18,7 +18,10 @@ void kz_log_set_level(enum kz_log_level lvl)
 
 void kz_log(enum kz_log_level lvl, const char *fmt, ...)
 {
-	char line[2048], ts[32];
+	/* The second's text is made once per second and thread (a request logs a line). */
+	static __thread time_t ts_sec = (time_t)-1;
+	static __thread char ts[32];
+	char line[2048];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
@@ -26,8 +29,11 @@ void kz_log(enum kz_log_level lvl, const char *fmt, ...)
 	if (lvl < min_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (now.tv_sec != ts_sec) {
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = now.tv_sec;
+	}
 	n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s ", ts, now.tv_nsec / 1000000L,
 		     level_names[lvl]);
 	va_start(ap, fmt);

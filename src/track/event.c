@@ -218,7 +218,19 @@ char *kz_track_url_host(const char *url)
 
 /* ---- context ---- */
 
-/* Set ctx[key] to the first string among the candidates, cut to max bytes. */
+/* Set ctx[key] to s cut to max bytes (back to a UTF-8 character boundary); s comes from a
+ * parsed document, so it is valid UTF-8 already. */
+static void ctx_set_cut(json_t *ctx, const char *key, const char *s, size_t n, size_t max)
+{
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	json_object_set_new_nocheck(ctx, key, json_stringn_nocheck(s, n));
+}
+
+/* Set ctx[key] to the first non-empty string among the candidates, cut to max bytes. */
 static void ctx_pick(json_t *ctx, const char *key, size_t max, const json_t *a, const json_t *b,
 		     const json_t *c)
 {
@@ -226,10 +238,7 @@ static void ctx_pick(json_t *ctx, const char *key, size_t max, const json_t *a, 
 	for (int i = 0; i < 3; i++) {
 		const char *s = json_string_value(cand[i]);
 		if (s && *s) {
-			char *cut = dup_cut(s, max);
-			if (cut)
-				json_object_set_new(ctx, key, json_string(cut));
-			free(cut);
+			ctx_set_cut(ctx, key, s, json_string_length(cand[i]), max);
 			return;
 		}
 	}
@@ -240,7 +249,6 @@ static void ctx_path_from_url(json_t *ctx)
 	const char *url = json_string_value(json_object_get(ctx, "url"));
 	const char *p;
 	size_t n;
-	char *path;
 	if (json_object_get(ctx, "path") || !url)
 		return;
 	p = strstr(url, "://");
@@ -250,10 +258,7 @@ static void ctx_path_from_url(json_t *ctx)
 	if (!p)
 		p = "/";
 	n = strcspn(p, "?#");
-	path = dup_cut(p, n < MAX_URL ? n : MAX_URL);
-	if (path)
-		json_object_set_new(ctx, "path", json_string(path));
-	free(path);
+	ctx_set_cut(ctx, "path", p, n, MAX_URL);
 }
 
 static const char *const utm_keys[][2] = {
@@ -269,7 +274,8 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 	const json_t *raw = json_object_get(in, "context");
 	const json_t *page, *campaign, *screen;
 	json_t *ctx;
-	const char *k;
+	const char *k, *url;
+	int url_has_utm;
 	json_t *v;
 	if (raw && !json_is_null(raw) && !json_is_object(raw)) {
 		kz_err_set(err, 422, "invalid_field", "context", "context must be a JSON object");
@@ -294,6 +300,8 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 	ctx_pick(ctx, "path", MAX_URL, json_object_get(page, "path"), json_object_get(raw, "path"),
 		 json_object_get(props, "path"));
 	ctx_path_from_url(ctx);
+	url = json_string_value(json_object_get(ctx, "url"));
+	url_has_utm = url && strstr(url, "utm_") != NULL;
 	ctx_pick(ctx, "title", MAX_TITLE, json_object_get(page, "title"),
 		 json_object_get(raw, "title"), json_object_get(props, "title"));
 	ctx_pick(ctx, "referrer", MAX_URL, json_object_get(page, "referrer"),
@@ -301,14 +309,10 @@ static json_t *build_context(const json_t *in, const json_t *props, const kz_tra
 	for (size_t i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
 		ctx_pick(ctx, utm_keys[i][0], MAX_SHORT, json_object_get(campaign, utm_keys[i][1]),
 			 json_object_get(raw, utm_keys[i][0]), NULL);
-		if (!json_object_get(ctx, utm_keys[i][0])) {
-			char *fromurl = kz_track_url_param(
-				json_string_value(json_object_get(ctx, "url")), utm_keys[i][0]);
-			if (fromurl) {
-				json_t *s = json_string(fromurl);
-				ctx_pick(ctx, utm_keys[i][0], MAX_SHORT, s, NULL, NULL);
-				json_decref(s);
-			}
+		if (!json_object_get(ctx, utm_keys[i][0]) && url_has_utm) {
+			char *fromurl = kz_track_url_param(url, utm_keys[i][0]);
+			if (fromurl)
+				ctx_set_cut(ctx, utm_keys[i][0], fromurl, strlen(fromurl), MAX_SHORT);
 			free(fromurl);
 		}
 	}

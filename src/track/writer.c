@@ -57,6 +57,11 @@ struct kz_track_writer {
 	pthread_cond_t done;    /* blocked kz_track_write callers and kz_track_sync wait here */
 	waiter *waiters;        /* under mu, in no particular order */
 	_Atomic int idle;       /* the writer is (about to be) asleep: appenders signal work */
+	/* Group commit: a plain event only nudges a sleeping writer (once per sleep), and the
+	 * writer then lingers linger_ms for more before it applies them; someone waiting (a
+	 * needs-result event, a read barrier) makes it urgent and cuts the linger short. */
+	_Atomic int nudged, urgent;
+	int linger_ms;
 	_Atomic uint64_t applied; /* the log's events up to here are in the store */
 	uint64_t max_lag;       /* appends are refused (503) past this many unapplied events */
 	int stopping;
@@ -592,6 +597,7 @@ static void *writer_main(void *arg)
 			break;
 		}
 		atomic_store(&w->idle, 1);
+		atomic_store(&w->nudged, 0); /* under mu: a nudge from now on is signalled */
 		/* an append that came after apply_next looked, before `idle`, is seen here */
 		if (kz_evlog_last(w->log) == atomic_load(&w->applied)) {
 			if (prune_due(w)) {
@@ -601,7 +607,16 @@ static void *writer_main(void *arg)
 				continue;
 			}
 			wait_for_work(w);
+			if (w->linger_ms > 0 && !atomic_load(&w->urgent) && !w->stopping &&
+			    kz_evlog_last(w->log) != atomic_load(&w->applied)) {
+				struct timespec ts;
+				deadline_in(w->linger_ms, &ts);
+				while (!atomic_load(&w->urgent) && !w->stopping &&
+				       pthread_cond_timedwait(&w->work, &w->mu, &ts) == 0)
+					;
+			}
 		}
+		atomic_store(&w->urgent, 0);
 		atomic_store(&w->idle, 0);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -660,6 +675,9 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_op
 	w->default_country = o->default_country;
 	w->max_lag = o->max_lag ? o->max_lag : 5000000;
 	w->prune_every_ms = env_int("KIZUNA_PRUNE_INTERVAL_SECONDS", 3600) * 1000;
+	w->linger_ms = (int)env_int("KIZUNA_TRACK_LINGER_MS", 3);
+	if (w->linger_ms > 100)
+		w->linger_ms = 100;
 	w->prune_at = kz_now_ms() +
 		      (w->prune_every_ms < FIRST_PRUNE_MS ? w->prune_every_ms : FIRST_PRUNE_MS);
 	pthread_mutex_init(&w->mu, NULL);
@@ -756,8 +774,14 @@ static int needs_result(const kz_track_event *evs, int n)
 	return 0;
 }
 
-static void wake_writer(kz_track_writer *w)
+/* urgent: someone waits for the writer. Otherwise only the first plain append of a sleep
+ * wakes it (the writer then lingers for the rest of the group). */
+static void wake_writer(kz_track_writer *w, int urgent)
 {
+	if (urgent)
+		atomic_store(&w->urgent, 1);
+	else if (!atomic_load(&w->idle) || atomic_exchange(&w->nudged, 1))
+		return;
 	if (atomic_load(&w->idle)) {
 		pthread_mutex_lock(&w->mu);
 		pthread_cond_signal(&w->work);
@@ -793,7 +817,7 @@ int kz_track_write_async(kz_track_writer *w, kz_track_event *evs, int n, void (*
 					kz_dedupe_add(w->seen, evs[i].message_id);
 			}
 		atomic_fetch_add(&n_logged, (unsigned long long)left);
-		wake_writer(w);
+		wake_writer(w, 0);
 		return 0;
 	}
 	q = fn ? calloc(1, sizeof *q) : &stack_q;
@@ -822,7 +846,7 @@ int kz_track_write_async(kz_track_writer *w, kz_track_event *evs, int n, void (*
 	w->waiters = q;
 	pthread_mutex_unlock(&w->mu);
 	atomic_fetch_add(&n_logged, (unsigned long long)left);
-	wake_writer(w);
+	wake_writer(w, 1);
 	if (fn)
 		return 1;
 	pthread_mutex_lock(&w->mu); /* kz_track_write: wait here */
@@ -907,6 +931,7 @@ int kz_track_sync(kz_track_writer *w, int timeout_ms)
 	target = kz_evlog_last(w->log);
 	if (atomic_load(&w->applied) >= target)
 		return 0;
+	wake_writer(w, 1);
 	deadline_in(timeout_ms, &ts);
 	pthread_mutex_lock(&w->mu);
 	while (atomic_load(&w->applied) < target && rc == 0)
