@@ -48,6 +48,7 @@ static const command commands[] = {
 	 "                           SQLite file, ./data/events on PostgreSQL; one per server)\n"
 	 "  KIZUNA_EVENT_LOG_SYNC    1: fdatasync every log write (power-cut safe, slower)\n"
 	 "  KIZUNA_EVENT_LOG_MAX_LAG events waiting for the database before 503 (default 5000000)\n"
+	 "  KIZUNA_TRACK_LINGER_MS   ms the event writer gathers a group before it commits (3)\n"
 	 "  KIZUNA_DEDUPE_WINDOW     recent messageIds answered as duplicates (default 1000000)\n"
 	 "  KIZUNA_SMTP_URL          smtp://user:pass@host:587 or smtps://...; unset: Maildir\n"
 	 "  KIZUNA_SMTP_TLS          try (STARTTLS when offered) | required | none\n"
