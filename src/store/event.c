@@ -210,6 +210,16 @@ int kz_store_event_prune(kz_conn *c, int64_t site_id, int64_t before_ms, int lim
 	if (r < 0)
 		return -1;
 	*deleted = r;
+	/* Anonymous visitors not seen since the cut-off go with their sessions (and their last
+	 * events, all older than it): nothing about them is kept past retention. */
+	p[0] = KZ_INT(before_ms);
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM visitors WHERE last_seen < $1 AND contact_id IS NULL AND %s",
+		 site_id > 0		     ? "site_id = $2"
+		 : site_id == KZ_SITE_GONE ? "site_id > 0 AND site_id NOT IN (SELECT id FROM sites)"
+					   : "site_id <= 0");
+	if (kz_db_exec(c, sql, p, np, err) < 0)
+		return -1;
 	return 0;
 }
 

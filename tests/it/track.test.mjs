@@ -504,6 +504,34 @@ describe('retention', () => {
     assert.ok(await metric(s, 'kizuna_track_pruned_total') >= 3);
   });
 
+  test('anonymous_visitors_not_seen_within_retention_are_pruned_known_ones_stay', async () => {
+    const s = await startServer({ env: { KIZUNA_PRUNE_INTERVAL_SECONDS: '1' } });
+    const site = await createSite(s, { retention_days: 10 });
+    const ago = (days) => new Date(Date.now() - days * 86400000).toISOString();
+    const gone = `gone-${randomUUID()}`, recent = `recent-${randomUUID()}`, known = `known-${randomUUID()}`;
+    const email = uniqueEmail('oldknown');
+    expectStatus(await collect(s, {
+      site_key: site.site_key,
+      batch: [
+        pageEvent(gone, 'https://www.example.com/old', { timestamp: ago(20) }),
+        pageEvent(recent, 'https://www.example.com/old', { timestamp: ago(20) }),
+        pageEvent(recent, 'https://www.example.com/new'),
+        pageEvent(known, 'https://www.example.com/old', { timestamp: ago(20) }),
+      ],
+    }), 200);
+    expectStatus(await collect(s, {
+      site_key: site.site_key, type: 'identify', anonymousId: known, traits: { email }, timestamp: ago(20),
+    }), 200);
+    const ids = async () => new Set((await listAll(s, '/api/v1/visitors')).map((v) => v.anonymous_id));
+    await waitFor(async () => !(await ids()).has(gone),
+      { timeout: 15000, what: 'the anonymous visitor last seen 20 days ago to be pruned' });
+    const left = await ids();
+    assert.ok(left.has(recent), 'a visitor seen today stays');
+    assert.ok(left.has(known), "a known person's visitor is never pruned, however old");
+    const contact = await contactByEmail(s, email);
+    assert.equal((await listAll(s, '/api/v1/visitors')).find((v) => v.anonymous_id === known).contact_id, contact.id);
+  });
+
   test('events_of_a_deleted_site_are_pruned_after_the_default_retention', async () => {
     const s = await startServer({ env: { KIZUNA_PRUNE_INTERVAL_SECONDS: '1', KIZUNA_EVENT_RETENTION_DAYS: '30' } });
     const site = await createSite(s, { retention_days: 3650 });
