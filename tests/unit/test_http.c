@@ -642,8 +642,8 @@ static void invalid_json_is_400_with_byte_offset(void **state)
 	http(f, &c, &r);
 	assert_error(&r, 400, "invalid_json");
 	msg = jstr(json_object_get(r.json, "error"), "message");
-	/* jansson stops after the stray '}' at byte 8 */
-	if (!strstr(msg, "byte offset 8") || !strstr(msg, "line 1"))
+	/* the stray '}' is byte 7 (counted from 0), column 8 */
+	if (!strstr(msg, "byte offset 7") || !strstr(msg, "line 1, column 8"))
 		fail_msg("message: %s", msg);
 	reply_free(&r);
 
