@@ -1,5 +1,5 @@
 /* kzjs.c — the tracking script served at /kz.js, kept readable here (one JS line per C line).
- * Under 6 KB, no dependencies. Page views (and history.pushState navigations) with URL, title,
+ * Under 6 KB as served (without indentation and comment lines), no dependencies. Page views (and history.pushState navigations) with URL, title,
  * referrer, screen and language; utm_* ride in the URL and are read by the server. A first-party
  * visitor id: the kz_vid cookie (1 year) with a localStorage copy. Events go in batches with
  * fetch keepalive (sendBeacon while the page is hidden or unloading) as text/plain, so the
@@ -131,24 +131,46 @@ static const char kzjs[] =
 	"})(window, document);\n";
 // clang-format on
 
+/* What is served: the script above without its indentation and its one-line comments
+ * (kept one statement per line, so no semicolon is ever inferred differently). */
+static char served[sizeof kzjs];
+static size_t served_len;
 static char etag[40];
-static pthread_once_t etag_once = PTHREAD_ONCE_INIT;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void make_etag(void)
+static void prepare(void)
 {
+	const char *p = kzjs, *end = kzjs + sizeof kzjs - 1;
 	char hex[65];
-	kz_sha256_hex(kzjs, sizeof kzjs - 1, hex);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n;
+		if (!nl)
+			nl = end;
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		n = (size_t)(nl - p);
+		if (n >= 4 && !memcmp(p, "/*", 2) && !memcmp(nl - 2, "*/", 2))
+			n = 0; /* a comment line */
+		memcpy(served + served_len, p, n);
+		served_len += n;
+		if (n && nl < end)
+			served[served_len++] = '\n';
+		p = nl + 1;
+	}
+	kz_sha256_hex(served, served_len, hex);
 	snprintf(etag, sizeof etag, "\"%.16s\"", hex);
 }
 
 const char *kz_kzjs_source(size_t *len)
 {
-	*len = sizeof kzjs - 1;
-	return kzjs;
+	pthread_once(&once, prepare);
+	*len = served_len;
+	return served;
 }
 
 const char *kz_kzjs_etag(void)
 {
-	pthread_once(&etag_once, make_etag);
+	pthread_once(&once, prepare);
 	return etag;
 }
