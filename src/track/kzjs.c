@@ -1,10 +1,11 @@
 /* kzjs.c — the tracking script served at /kz.js, kept readable here (one JS line per C line).
- * Under 6 KB as served (without indentation and comment lines), no dependencies. Page views (and history.pushState navigations) with URL, title,
- * referrer, screen and language; utm_* ride in the URL and are read by the server. A first-party
- * visitor id: the kz_vid cookie (1 year) with a localStorage copy. Events go in batches with
- * fetch keepalive (sendBeacon while the page is hidden or unloading) as text/plain, so the
- * browser sends no CORS preflight. kz('consent', false) stops collection and removes the id;
- * with data-dnt="1" on the tag, Do-Not-Track and GPC are honoured. */
+ * Under 6 KB as served (without indentation and comment lines), no dependencies. Page views
+ * (and history.pushState navigations) with URL, title, referrer, screen and language; utm_*
+ * ride in the URL and are read by the server. A first-party visitor id: the kz_vid cookie
+ * (1 year) with a localStorage copy. Events go in batches with fetch keepalive (sendBeacon
+ * while the page is hidden or unloading) as text/plain, so the browser sends no CORS
+ * preflight. kz('consent', false) stops collection and removes the id; with data-dnt="1" on
+ * the tag, Do-Not-Track and GPC are honoured. */
 #include "track/kzjs.h"
 
 #include <pthread.h>
