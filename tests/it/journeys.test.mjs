@@ -1,0 +1,173 @@
+// journeys.test.mjs — black-box tests of journeys: the definition API and its validation,
+// each trigger and step kind, the seminar scenario with real SMTP delivery, quiet hours in the
+// contact's zone, goals, re-entry, versions, webhooks and alerts to local receivers, kill -9
+// in a large run, and two servers on one PostgreSQL. The clock is moved by hand
+// (KIZUNA_CLOCK=manual), so days pass in milliseconds.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import {
+  BACKEND, assertError, expectStatus, startServer, test, uniqueEmail, waitFor,
+} from './harness.mjs';
+import { startSink } from './mail.mjs';
+
+const FOOTER = { company_name: '株式会社絆', company_address: '東京都千代田区丸の内1-1-1', company_contact: 'support@kizuna.example' };
+const DAY = 86400;
+
+async function server(env = {}, opts = {}) {
+  const srv = await startServer({ env: { KIZUNA_CLOCK: 'manual', ...env }, ...opts });
+  expectStatus(await srv.api('PATCH', '/api/v1/settings', {
+    ...FOOTER, sender_email: 'news@kizuna.example', sender_name: '絆',
+  }), 200);
+  return srv;
+}
+
+async function mailServer(sink, env = {}) {
+  return server({ KIZUNA_SMTP_URL: sink.url, KIZUNA_SMTP_TLS: 'none', KIZUNA_SMTP_RETRY_SECONDS: '1', ...env });
+}
+
+async function contact(srv, email, extra = {}) {
+  const r = await srv.api('POST', '/api/v1/contacts', { email, ...extra });
+  assert.ok(r.status === 201 || r.status === 200, r.info);
+  return r.json;
+}
+
+async function email(srv, name, subject) {
+  return expectStatus(await srv.api('POST', '/api/v1/emails', {
+    name, subject, html: `<p>${subject} {{ contact.first_name }}</p><p><a href="https://example.jp/x">詳しく</a></p>`,
+  }), 201);
+}
+
+async function journey(srv, definition, name = 'シナリオ') {
+  return expectStatus(await srv.api('POST', '/api/v1/journeys', { name, definition }), 201);
+}
+
+async function activate(srv, id) {
+  return expectStatus(await srv.api('POST', `/api/v1/journeys/${id}/activate`), 200);
+}
+
+async function advance(srv, seconds) {
+  return expectStatus(await srv.api('POST', '/api/v1/clock', { advance_seconds: seconds }), 200);
+}
+
+async function track(srv, contactId, event, properties = {}) {
+  const r = await srv.api('POST', '/api/v1/events', { type: 'track', event, contactId, properties });
+  assert.ok(r.status === 200 || r.status === 202, r.info);
+}
+
+async function where(srv, contactId) {
+  return expectStatus(await srv.api('GET', `/api/v1/contacts/${contactId}/journeys`), 200).data;
+}
+
+async function stats(srv, id) {
+  return expectStatus(await srv.api('GET', `/api/v1/journeys/${id}/stats`), 200);
+}
+
+/** A local HTTP receiver that records what it got (stands in for Slack and webhook URLs). */
+async function receiver({ failFirst = 0 } = {}) {
+  const got = [];
+  let fails = failFirst;
+  const s = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      if (fails > 0) {
+        fails--;
+        res.writeHead(503).end();
+        return;
+      }
+      got.push({ headers: req.headers, body, json: JSON.parse(body) });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${s.address().port}/hook`, got, close: () => new Promise((r) => s.close(r)) };
+}
+
+const simple = (emailId) => ({
+  triggers: [{ type: 'manual' }],
+  start: 's1',
+  steps: { s1: { type: 'send_email', email_id: emailId, next: 'done', ui: { x: 10, y: 20 }, label: '最初のメール' }, done: { type: 'exit' } },
+  settings: { reentry: 'never' },
+});
+
+// ---------------------------------------------------------------- definitions
+
+test('journey CRUD keeps ui and label verbatim, lists by status, drafts may be incomplete', async () => {
+  const srv = await server();
+  const e = await email(srv, 'A', 'ようこそ');
+  const j = await journey(srv, simple(e.id));
+  assert.equal(j.status, 'draft');
+  assert.equal(j.version, 1);
+  assert.equal(j.valid, true);
+  assert.deepEqual(j.problems, []);
+  assert.deepEqual(j.definition.steps.s1.ui, { x: 10, y: 20 });
+  assert.equal(j.definition.steps.s1.label, '最初のメール');
+  // an incomplete draft is saved, with its problems
+  const d = await journey(srv, { triggers: [{ type: 'manual' }], start: 'a', steps: { a: { type: 'wait', seconds: 60, next: 'zz' } } }, '下書き');
+  assert.equal(d.valid, false);
+  assert.equal(d.problems[0].step, 'a');
+  assert.equal(d.problems[0].field, 'steps.a.next');
+  // activating it is refused and changes nothing
+  const r = await srv.api('POST', `/api/v1/journeys/${d.id}/activate`);
+  assertError(r, 422, 'invalid_field', 'steps.a.next');
+  assert.equal(r.json.error.problems[0].step, 'a');
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/journeys/${d.id}`), 200).status, 'draft');
+  await activate(srv, j.id);
+  const active = expectStatus(await srv.api('GET', '/api/v1/journeys?status=active'), 200);
+  assert.deepEqual(active.data.map((x) => x.id), [j.id]);
+  const all = expectStatus(await srv.api('GET', '/api/v1/journeys?limit=1'), 200);
+  assert.equal(all.data.length, 1);
+  assert.ok(all.next_cursor);
+  const p2 = expectStatus(await srv.api('GET', `/api/v1/journeys?limit=1&cursor=${all.next_cursor}`), 200);
+  assert.equal(p2.data.length, 1);
+  assert.notEqual(p2.data[0].id, all.data[0].id);
+  assertError(await srv.api('GET', '/api/v1/journeys?status=running'), 400, 'invalid_parameter', 'status');
+  // a live journey cannot be deleted; an archived one can
+  assertError(await srv.api('DELETE', `/api/v1/journeys/${j.id}`), 409, 'conflict', 'status');
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/archive`), 200);
+  expectStatus(await srv.api('DELETE', `/api/v1/journeys/${j.id}`), 204);
+  assertError(await srv.api('GET', `/api/v1/journeys/${j.id}`), 404, 'not_found');
+  assertError(await srv.api('POST', '/api/v1/journeys', { definition: {} }), 422, 'invalid_field', 'name');
+});
+
+test('validation names the offending step for each kind of mistake', async () => {
+  const srv = await server();
+  const e = await email(srv, 'A', 'A');
+  const check = async (def) => expectStatus(await srv.api('POST', '/api/v1/journeys/validate', def), 200);
+  const ok = await check(simple(e.id));
+  assert.deepEqual(ok, { valid: true, problems: [] });
+  const cases = [
+    [{ ...simple(e.id), steps: { s1: { type: 'send_email', email_id: e.id, next: 'nope' } } }, 's1', 'steps.s1.next', /nope/],
+    [{ ...simple(e.id), steps: { s1: { type: 'send_email', email_id: 99999, next: 'done' }, done: { type: 'exit' } } }, 's1', 'steps.s1.email_id', /99999/],
+    [{ ...simple(e.id), steps: { ...simple(e.id).steps, lost: { type: 'exit' } } }, 'lost', 'steps.lost', /not reachable/],
+    [{ triggers: [{ type: 'manual' }], start: 'a', steps: { a: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'x' }], next: 'b' }, b: { type: 'condition', filter: { field: 'email', op: 'exists' }, yes: 'a', no: 'a' } } }, null, null, /loop with no wait/],
+    [{ triggers: [{ type: 'manual' }], start: 'a', steps: { a: { type: 'split', branches: [{ percent: 50, next: 'b' }, { percent: 40, next: 'b' }] }, b: { type: 'exit' } } }, 'a', 'steps.a.branches', /90/],
+    [{ triggers: [{ type: 'segment_entered', segment_id: 4242 }], start: 'b', steps: { b: { type: 'exit' } } }, null, 'triggers.0.segment_id', /4242/],
+    [{ triggers: [{ type: 'manual' }], start: 'c', steps: { c: { type: 'condition', filter: { field: 'fields.nosuch', op: 'eq', value: 1 }, yes: 'd', no: 'd' }, d: { type: 'exit' } } }, 'c', 'steps.c.filter', /nosuch/],
+    [{ triggers: [{ type: 'manual' }], start: 'c', steps: { c: { type: 'add_to_list', list_id: 777, next: 'd' }, d: { type: 'exit' } } }, 'c', 'steps.c.list_id', /777/],
+    [{ triggers: [{ type: 'manual' }], start: 'w', steps: { w: { type: 'wait_for_event', event: 'email_opened', yes: 'd', no: 'd' }, d: { type: 'exit' } } }, 'w', 'steps.w.timeout_seconds', /timeout/],
+    [{ triggers: [{ type: 'bogus' }], start: 'd', steps: { d: { type: 'exit' } } }, null, 'triggers.0.type', /bogus/],
+    [{ triggers: [{ type: 'manual' }], start: 'd', steps: { d: { type: 'exit' } }, settings: { reentry: 'sometimes' } }, null, 'settings.reentry', /reentry/],
+    [{ triggers: [{ type: 'manual' }], start: 'd', steps: { d: { type: 'exit' } }, settings: { quiet_hours: { start: '25:00', end: '08:00' } } }, null, 'settings.quiet_hours', /quiet_hours/],
+  ];
+  for (const [def, step, field, msg] of cases) {
+    const r = await check(def);
+    assert.equal(r.valid, false, JSON.stringify(def));
+    const p = r.problems.find((x) => msg.test(x.message));
+    assert.ok(p, `${JSON.stringify(r.problems)} should match ${msg}`);
+    if (step !== null) assert.equal(p.step, step);
+    if (field !== null) assert.equal(p.field, field);
+  }
+  // create with an invalid definition: saved as a draft with its problems; invalid PATCH of a
+  // live journey changes nothing
+  const j = await journey(srv, simple(e.id));
+  await activate(srv, j.id);
+  const bad = await srv.api('PATCH', `/api/v1/journeys/${j.id}`, { definition: cases[0][0] });
+  assertError(bad, 422, 'invalid_field', 'steps.s1.next');
+  assert.equal(bad.json.error.problems[0].step, 's1');
+  const still = expectStatus(await srv.api('GET', `/api/v1/journeys/${j.id}`), 200);
+  assert.equal(still.version, 1);
+  assert.deepEqual(still.definition, simple(e.id));
+});
