@@ -171,3 +171,74 @@ test('validation names the offending step for each kind of mistake', async () =>
   assert.equal(still.version, 1);
   assert.deepEqual(still.definition, simple(e.id));
 });
+
+// ---------------------------------------------------------------- the seminar scenario
+
+const local = (srv, href) => href.replace(/^https?:\/\/[^/]+/, srv.url);
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36';
+
+test('seminar: sign-up → mail A → 3 days → opened A? → mail B / mail C, delivered by SMTP', async () => {
+  const sink = await startSink();
+  const srv = await mailServer(sink);
+  const a = await email(srv, 'A', 'セミナーのご案内A');
+  const b = await email(srv, 'B', 'ご来場ありがとうB');
+  const c = await email(srv, 'C', 'まだ間に合いますC');
+  const j = await journey(srv, {
+    triggers: [{ type: 'event', event: 'seminar_signup', where: [{ prop: 'seminar', op: 'eq', value: 'tokyo-12' }] }],
+    start: 'sa',
+    steps: {
+      sa: { type: 'send_email', email_id: a.id, next: 'w1' },
+      w1: { type: 'wait', seconds: 3 * DAY, next: 'c1' },
+      c1: { type: 'condition', filter: { event: 'email_opened', where: [{ prop: 'email_id', op: 'eq', value: a.id }] }, yes: 'b', no: 'c' },
+      b: { type: 'send_email', email_id: b.id, next: 'done' },
+      c: { type: 'send_email', email_id: c.id, next: 'done' },
+      done: { type: 'exit' },
+    },
+  }, 'セミナー');
+  await activate(srv, j.id);
+  const opener = await contact(srv, uniqueEmail('opener'), { first_name: '太郎' });
+  const sleeper = await contact(srv, uniqueEmail('sleeper'), { first_name: '花子' });
+  const other = await contact(srv, uniqueEmail('other'));
+  await track(srv, opener.id, 'seminar_signup', { seminar: 'tokyo-12' });
+  await track(srv, sleeper.id, 'seminar_signup', { seminar: 'tokyo-12' });
+  await track(srv, other.id, 'seminar_signup', { seminar: 'osaka-1' }); // filtered out
+  await waitFor(() => sink.messages().length === 2, { timeout: 10000, what: 'mail A to both' });
+  const msgs = sink.messages();
+  assert.deepEqual(msgs.map((m) => m.decodedSubject || m.get('Subject')).length, 2);
+  const toOpener = msgs.find((m) => m.get('To').includes(opener.email));
+  assert.ok(toOpener, 'mail A reached the opener');
+  assert.equal((await where(srv, other.id)).length, 0);
+  const w = await where(srv, opener.id);
+  assert.equal(w.length, 1);
+  assert.equal(w[0].state, 'active');
+  assert.equal(w[0].step, 'w1');
+  assert.equal(w[0].step_type, 'wait');
+  assert.match(w[0].reason, /^waiting until \d{4}-/);
+  assert.deepEqual(w[0].history.map((h) => [h.step, h.outcome]), [['sa', 'sent']]);
+  // the opener opens mail A (a real pixel fetch, a while after it was sent)
+  await advance(srv, 3600);
+  const pix = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(toOpener.htmlPart.text)[1];
+  assert.equal((await fetch(local(srv, pix), { headers: { 'user-agent': CHROME } })).status, 200);
+  // nothing more before three days have passed
+  await advance(srv, 2 * DAY);
+  assert.equal(sink.messages().length, 2);
+  await advance(srv, DAY);
+  await waitFor(() => sink.messages().length === 4, { timeout: 10000, what: 'mail B and C' });
+  const last = sink.messages().slice(2);
+  const toO = last.find((m) => m.get('To').includes(opener.email));
+  const toS = last.find((m) => m.get('To').includes(sleeper.email));
+  assert.match(toO.htmlPart.text, /ご来場ありがとうB 太郎/);
+  assert.match(toS.htmlPart.text, /まだ間に合いますC 花子/);
+  await waitFor(async () => (await where(srv, opener.id))[0].state === 'completed', { what: 'completed' });
+  const s = await stats(srv, j.id);
+  assert.equal(s.enrolled, 2);
+  assert.equal(s.completed, 2);
+  assert.equal(s.active, 0);
+  assert.deepEqual(s.steps.c1.branches, { yes: 1, no: 1 });
+  assert.equal(s.steps.b.completed, 1);
+  assert.equal(s.steps.c.completed, 1);
+  assert.equal(s.steps.sa.entered, 2);
+  const h = (await where(srv, opener.id))[0].history.map((x) => [x.step, x.outcome]);
+  assert.deepEqual(h, [['sa', 'sent'], ['w1', 'waited'], ['c1', 'yes'], ['b', 'sent'], ['done', 'completed']]);
+  await sink.stop();
+});
