@@ -420,8 +420,8 @@ int kz_store_step_done(kz_conn *c, const kz_step_done *d, int *applied, kz_err *
 		rc = kz_db_exec(c,
 				"UPDATE journey_enrolments SET step = $1, seq = seq + 1, state = CAST($2 AS TEXT),"
 				" due_at = CAST($3 AS BIGINT), wait_event = $4, reason = $5, sends = sends + $6,"
-				" updated_at = $7, finished_at = CASE WHEN $2 = 'active' THEN NULL"
-				" ELSE $7 END WHERE id = $8 AND seq = $9",
+				" updated_at = CAST($7 AS BIGINT), finished_at = CASE WHEN $2 = 'active'"
+				" THEN NULL ELSE CAST($7 AS BIGINT) END WHERE id = $8 AND seq = $9",
 				p, 9, err);
 	}
 	if (rc < 0)
@@ -700,7 +700,8 @@ int kz_store_jcall_finish(kz_conn *c, int64_t id, const char *status, const char
 	kz_val p[5] = {KZ_TEXT(status), KZ_TEXT(error), KZ_INT(next_at), KZ_INT(now), KZ_INT(id)};
 	return kz_db_exec(c,
 			  "UPDATE journey_calls SET status = CAST($1 AS TEXT), last_error = $2, next_at = $3,"
-			  " done_at = CASE WHEN $1 = 'queued' THEN NULL ELSE $4 END WHERE id = $5",
+			  " done_at = CASE WHEN $1 = 'queued' THEN NULL ELSE CAST($4 AS BIGINT) END"
+			  " WHERE id = $5",
 			  p, 5, err) < 0
 		       ? -1
 		       : 0;
