@@ -361,6 +361,10 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	last = json_integer_value(json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
 	/* decisions that need the audience are made before the write transaction (SQLite: the
 	 * audience engine takes the write lock while holding its own) */
+	/* the audience engine may not have applied the newest of these events yet: goals and
+	 * conditions must see them */
+	if (j->cfg.audience && kz_audience_sync(j->cfg.audience, err) < 0)
+		kz_warn("journeys: audience sync: %s", err->message);
 	decs = calloc(json_array_size(rows), sizeof *decs);
 	ndecs = calloc(json_array_size(rows), sizeof *ndecs);
 	json_array_foreach(rows, i, ev) {

@@ -243,3 +243,93 @@ test('seminar: sign-up → mail A → 3 days → opened A? → mail B / mail C, 
   assert.deepEqual(h, [['sa', 'sent'], ['w1', 'waited'], ['c1', 'yes'], ['b', 'sent'], ['done', 'completed']]);
   await sink.stop();
 });
+
+// ---------------------------------------------------------------- quiet hours, goals, re-entry
+
+const hhmm = (min) => `${String(Math.floor(min / 60) % 24).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+
+test('quiet hours move a send to the end of the quiet time in the contact\'s zone (Asia/Tokyo)', async () => {
+  const srv = await server();
+  expectStatus(await srv.api('PATCH', '/api/v1/settings', { timezone: 'UTC' }), 200);
+  const e = await email(srv, 'Q', 'おはようございます');
+  const now = Date.parse((await advance(srv, 0)).now);
+  const tokyo = now + 9 * 3600e3;
+  const nowMin = Math.floor((tokyo % 86400e3) / 60e3);
+  const startMin = (nowMin + 1440 - 60) % 1440;
+  const endMin = (nowMin + 120) % 1440;
+  const j = await journey(srv, {
+    ...simple(e.id), settings: { quiet_hours: { start: hhmm(startMin), end: hhmm(endMin) } },
+  });
+  await activate(srv, j.id);
+  const tk = await contact(srv, uniqueEmail('tokyo'), { timezone: 'Asia/Tokyo' });
+  const utc = await contact(srv, uniqueEmail('utc')); // no zone: the workspace's (UTC), not quiet now
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_ids: [tk.id, utc.id] }), 200);
+  await waitFor(async () => (await where(srv, utc.id))[0]?.history.length === 2, { what: 'the UTC contact is mailed now' });
+  const w = (await where(srv, tk.id))[0];
+  assert.equal(w.step, 's1');
+  assert.equal(w.history.length, 0);
+  const dayStart = Math.floor(tokyo / 86400e3) * 86400e3;
+  let expected = dayStart + endMin * 60e3 - 9 * 3600e3;
+  if (expected < now) expected += 86400e3;
+  assert.equal(Date.parse(w.due_at), expected, `due ${w.due_at}, expected ${new Date(expected).toISOString()}`);
+  await advance(srv, 3600);
+  assert.equal((await where(srv, tk.id))[0].history.length, 0, 'still quiet an hour later');
+  await advance(srv, 3600 + 60);
+  await waitFor(async () => (await where(srv, tk.id))[0].state === 'completed', { what: 'sent after the quiet hours' });
+  assert.deepEqual((await where(srv, tk.id))[0].history.map((h) => h.outcome), ['sent', 'completed']);
+});
+
+test('a goal reached at any time ends the journey for that contact, within a second', async () => {
+  const srv = await server();
+  const e = await email(srv, 'G', 'ご購入はこちら');
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }],
+    start: 'w', steps: {
+      w: { type: 'wait', seconds: 7 * DAY, next: 's' }, s: { type: 'send_email', email_id: e.id },
+      g: { type: 'goal', filter: { event: 'purchase', where: [{ prop: 'amount', op: 'gte', value: 10000 }] } },
+    },
+  });
+  await activate(srv, j.id);
+  const buyer = await contact(srv, uniqueEmail('buyer'));
+  const small = await contact(srv, uniqueEmail('small'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_ids: [buyer.id, small.id] }), 200);
+  await track(srv, small.id, 'purchase', { amount: 500 });
+  const t0 = Date.now();
+  await track(srv, buyer.id, 'purchase', { amount: 12000 });
+  await waitFor(async () => (await where(srv, buyer.id))[0].state === 'goal', { timeout: 3000, what: 'goal' });
+  assert.ok(Date.now() - t0 < 1500, `goal took ${Date.now() - t0} ms`);
+  const w = (await where(srv, buyer.id))[0];
+  assert.equal(w.step, 'g');
+  assert.match(w.reason, /goal g/);
+  assert.equal((await where(srv, small.id))[0].state, 'active');
+  const s = await stats(srv, j.id);
+  assert.equal(s.goal_reached, 1);
+  assert.equal(s.conversion_rate, 0.5);
+  assert.equal(s.steps.w.waiting, 1);
+  await advance(srv, 7 * DAY);
+  await waitFor(async () => (await where(srv, small.id))[0].state === 'completed', { what: 'small completes' });
+  assert.equal((await where(srv, buyer.id))[0].history.length, 1, 'the buyer got nothing more');
+});
+
+for (const [reentry, expectEntries] of [['never', 1], ['after_exit', 2], ['every_trigger', 3]]) {
+  test(`re-entry ${reentry}: three triggers (two while inside) give ${expectEntries} entries`, async () => {
+    const srv = await server();
+    const j = await journey(srv, {
+      triggers: [{ type: 'event', event: 'whitepaper' }], start: 'w',
+      steps: { w: { type: 'wait', seconds: DAY, next: 'x' }, x: { type: 'exit' } },
+      settings: { reentry },
+    });
+    await activate(srv, j.id);
+    const p = await contact(srv, uniqueEmail('re'));
+    await track(srv, p.id, 'whitepaper');
+    await waitFor(async () => (await where(srv, p.id)).length === 1, { what: 'first entry' });
+    await track(srv, p.id, 'whitepaper'); // while inside
+    await advance(srv, 2 * DAY); // the first entry completes
+    await waitFor(async () => (await where(srv, p.id)).some((x) => x.state === 'completed'), { what: 'completed' });
+    await track(srv, p.id, 'whitepaper'); // after exit
+    await new Promise((r) => setTimeout(r, 700));
+    expectStatus(await srv.api('POST', '/api/v1/clock', { advance_seconds: 0 }), 200);
+    const entries = await where(srv, p.id);
+    assert.equal(entries.length, expectEntries, JSON.stringify(entries.map((x) => [x.state, x.entered_at])));
+  });
+}
