@@ -367,7 +367,7 @@ static int transition(kz_req *req, kz_resp *resp, const char *to, const char *co
 	kz_app *app = req->app;
 	json_t *cur = NULL, *out = NULL, *problems = NULL;
 	int64_t id, now = kz_now_ms(), enrolled = 0;
-	const char *status;
+	char status[16];
 	int ok = 0;
 	kz_conn *c;
 	kz_err err;
@@ -378,7 +378,7 @@ static int transition(kz_req *req, kz_resp *resp, const char *to, const char *co
 		return 0;
 	if (kz_store_journey_get(c, id, &cur, &err) < 0)
 		return kz_api_fail(c, resp, &err);
-	status = jstr_or(cur, "status", "draft");
+	snprintf(status, sizeof status, "%s", jstr_or(cur, "status", "draft"));
 	for (int i = 0; from[i]; i++)
 		ok |= !strcmp(status, from[i]);
 	if (!strcmp(status, to)) {

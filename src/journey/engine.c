@@ -167,9 +167,9 @@ int kz_journey_enrol_ids(kz_conn *c, const json_t *journey, const int64_t *ids, 
 		r.now = now;
 		if (kz_jn_needs_zone(step, def)) {
 			kz_jn_contact_zone(c, ids[i], wz, zone, sizeof zone);
-			r.due_at = kz_jn_arrival(step, def, zone, now, NULL);
+			r.due_at = kz_jn_arrival(step, def, zone, now, &r.wait_event);
 		} else {
-			r.due_at = kz_jn_arrival(step, def, NULL, now, NULL);
+			r.due_at = kz_jn_arrival(step, def, NULL, now, &r.wait_event);
 		}
 		if (kz_store_enrol(c, &r, &id, err) < 0) {
 			json_decref(settings);
@@ -214,7 +214,8 @@ int kz_journey_activated(kz_conn *c, const json_t *journey, int64_t *enrolled, k
 		r.entry_key = key;
 		r.now = now;
 		/* the zone-dependent first steps are placed when they run (due now) */
-		r.due_at = kz_jn_needs_zone(step, def) ? now : kz_jn_arrival(step, def, NULL, now, NULL);
+		r.due_at = kz_jn_needs_zone(step, def) ? now
+						       : kz_jn_arrival(step, def, NULL, now, &r.wait_event);
 		if (kz_store_enrol_segment(c, &r, seg, &n, err) < 0)
 			return -1;
 		*enrolled += n;

@@ -527,7 +527,7 @@ static int do_update(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t 
 		} else if (!strcmp(op, "remove_tag")) {
 			json_array_append(rm, json_object_get(a, "tag"));
 		} else if (!strcmp(op, "set_owner")) {
-			json_object_set(patch, "owner_id", json_object_get(a, "user_id"));
+			json_object_set(patch, "owner", json_object_get(a, "user_id"));
 		} else if (!strcmp(op, "assign_owner")) {
 			const json_t *users = json_object_get(a, "users");
 			int64_t slot = 0;
@@ -537,7 +537,7 @@ static int do_update(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t 
 				rc = -1;
 				goto out;
 			}
-			json_object_set(patch, "owner_id",
+			json_object_set(patch, "owner",
 					json_array_get(users, (size_t)(slot % (int64_t)json_array_size(users))));
 		} else if (!strcmp(op, "add_points")) {
 			char why[128];

@@ -293,18 +293,19 @@ int kz_store_enrol(kz_conn *c, const kz_enrol_req *r, int64_t *id, kz_err *err)
 		snprintf(key, sizeof key, "after:%" PRId64, total);
 	}
 	{
-		kz_val p[8] = {KZ_INT(r->contact_id), KZ_INT(r->journey_id), KZ_INT(r->version),
+		kz_val p[9] = {KZ_INT(r->contact_id), KZ_INT(r->journey_id), KZ_INT(r->version),
 			       KZ_TEXT(r->step),      KZ_INT(r->due_at),     KZ_INT(r->now),
-			       (kz_val){KZ_V_TEXT, 0, key}, KZ_TEXT(r->context)};
+			       (kz_val){KZ_V_TEXT, 0, key}, KZ_TEXT(r->context), KZ_TEXT(r->wait_event)};
 		if (kz_db_scalar_int(c,
 				     "INSERT INTO journey_enrolments (contact_id, journey_id, version,"
-				     " state, step, seq, due_at, entered_at, updated_at, entry_key, context)"
+				     " state, step, seq, due_at, entered_at, updated_at, entry_key, context,"
+				     " wait_event)"
 				     " SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), 'active',"
 				     " CAST($4 AS TEXT), 0, CAST($5 AS BIGINT), CAST($6 AS BIGINT),"
-				     " CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT)"
+				     " CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT)"
 				     " WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $1)"
 				     " ON CONFLICT DO NOTHING RETURNING id",
-				     p, 8, id, &found, err) < 0)
+				     p, 9, id, &found, err) < 0)
 			return -1;
 	}
 	if (!found)
@@ -315,20 +316,20 @@ int kz_store_enrol(kz_conn *c, const kz_enrol_req *r, int64_t *id, kz_err *err)
 int kz_store_enrol_segment(kz_conn *c, const kz_enrol_req *r, int64_t segment_id, int64_t *n,
 			   kz_err *err)
 {
-	kz_val p[7] = {KZ_INT(r->journey_id), KZ_INT(r->version), KZ_TEXT(r->step),
+	kz_val p[8] = {KZ_INT(r->journey_id), KZ_INT(r->version), KZ_TEXT(r->step),
 		       KZ_INT(r->due_at),     KZ_INT(r->now),     KZ_TEXT(r->entry_key),
-		       KZ_INT(segment_id)};
+		       KZ_INT(segment_id),    KZ_TEXT(r->wait_event)};
 	int rc = kz_db_exec(c,
 			    "INSERT INTO journey_enrolments (contact_id, journey_id, version, state,"
-			    " step, seq, due_at, entered_at, updated_at, entry_key)"
+			    " step, seq, due_at, entered_at, updated_at, entry_key, wait_event)"
 			    " SELECT m.contact_id, CAST($1 AS BIGINT), CAST($2 AS BIGINT), 'active',"
 			    " CAST($3 AS TEXT), 0, CAST($4 AS BIGINT), CAST($5 AS BIGINT),"
-			    " CAST($5 AS BIGINT), CAST($6 AS TEXT)"
+			    " CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($8 AS TEXT)"
 			    " FROM segment_members m WHERE m.segment_id = $7 AND NOT EXISTS"
 			    " (SELECT 1 FROM journey_enrolments x WHERE x.contact_id = m.contact_id"
 			    "  AND x.journey_id = $1 AND x.state = 'active')"
 			    " ON CONFLICT DO NOTHING",
-			    p, 7, err);
+			    p, 8, err);
 	if (rc < 0)
 		return -1;
 	*n = rc;

@@ -534,6 +534,7 @@ typedef struct kz_enrol_req {
 	const char *step;      /* the start step */
 	const char *entry_key; /* "once", "after:" (the store appends the count) or a trigger id */
 	const char *context;   /* the triggering event (JSON text) or NULL */
+	const char *wait_event; /* the start step waits for this event, or NULL */
 	int64_t due_at, now;
 } kz_enrol_req;
 /* Enrol one contact. With entry_key "after:" nobody already active in the journey enters

@@ -333,3 +333,111 @@ for (const [reentry, expectEntries] of [['never', 1], ['after_exit', 2], ['every
     assert.equal(entries.length, expectEntries, JSON.stringify(entries.map((x) => [x.state, x.entered_at])));
   });
 }
+
+// ---------------------------------------------------------------- each step kind
+
+test('wait_for_event takes yes at once when the event comes and no at the timeout', async () => {
+  const srv = await server();
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }], start: 'w',
+    steps: {
+      w: { type: 'wait_for_event', event: 'asset_downloaded', where: [{ prop: 'asset', op: 'eq', value: 'whitepaper-a' }], timeout_seconds: 3 * DAY, yes: 'y', no: 'n' },
+      y: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'downloaded' }] },
+      n: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'silent' }] },
+    },
+  });
+  await activate(srv, j.id);
+  const d = await contact(srv, uniqueEmail('dl'));
+  const s = await contact(srv, uniqueEmail('silent'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_ids: [d.id, s.id] }), 200);
+  await waitFor(async () => (await where(srv, d.id))[0]?.reason?.startsWith('waiting for asset_downloaded'), { what: 'waiting' });
+  await track(srv, d.id, 'asset_downloaded', { asset: 'whitepaper-b' }); // not the one
+  await track(srv, s.id, 'page_view');
+  await track(srv, d.id, 'asset_downloaded', { asset: 'whitepaper-a' });
+  await waitFor(async () => (await where(srv, d.id))[0].state === 'completed', { timeout: 2000, what: 'yes within a second' });
+  assert.ok(expectStatus(await srv.api('GET', `/api/v1/contacts/${d.id}`), 200).tags.includes('downloaded'));
+  assert.equal((await where(srv, s.id))[0].state, 'active');
+  await advance(srv, 3 * DAY);
+  await waitFor(async () => (await where(srv, s.id))[0].state === 'completed', { what: 'no at the timeout' });
+  assert.ok(expectStatus(await srv.api('GET', `/api/v1/contacts/${s.id}`), 200).tags.includes('silent'));
+  assert.deepEqual((await stats(srv, j.id)).steps.w.branches, { yes: 1, no: 1 });
+});
+
+test('split, update_contact (field, tags, owner round robin, points, stage) and list steps', async () => {
+  const srv = await server();
+  const f = await srv.api('POST', '/api/v1/fields', { key: 'plan', label: 'プラン', type: 'text' });
+  assert.ok([200, 201].includes(f.status), f.info);
+  const u1 = expectStatus(await srv.api('POST', '/api/v1/users', { email: uniqueEmail('sales1'), name: '営業1', role: 'sales', password: 'correct horse battery' }), 201);
+  const u2 = expectStatus(await srv.api('POST', '/api/v1/users', { email: uniqueEmail('sales2'), name: '営業2', role: 'sales', password: 'correct horse battery' }), 201);
+  const list = expectStatus(await srv.api('POST', '/api/v1/segments', { name: 'フォロー中', type: 'static' }), 201);
+  const old = expectStatus(await srv.api('POST', '/api/v1/segments', { name: '旧リスト', type: 'static' }), 201);
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }], start: 'sp',
+    steps: {
+      sp: { type: 'split', branches: [{ percent: 50, next: 'a' }, { percent: 50, next: 'b' }] },
+      a: { type: 'update_contact', actions: [{ op: 'set_field', field: 'fields.plan', value: 'A案' }], next: 'u' },
+      b: { type: 'update_contact', actions: [{ op: 'set_field', field: 'fields.plan', value: 'B案' }], next: 'u' },
+      u: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'nurture' }, { op: 'remove_tag', tag: 'cold' }, { op: 'assign_owner', users: [u1.id, u2.id] }, { op: 'add_points', points: 15 }, { op: 'set_stage', stage: 'mql' }], next: 'l' },
+      l: { type: 'add_to_list', list_id: list.id, next: 'r' },
+      r: { type: 'remove_from_list', list_id: old.id },
+    },
+  });
+  await activate(srv, j.id);
+  const people = [];
+  for (let i = 0; i < 40; i++) people.push(await contact(srv, uniqueEmail(`sp${i}`), { tags: ['cold'] }));
+  expectStatus(await srv.api('POST', `/api/v1/segments/${old.id}/members`, { contact_ids: people.map((p) => p.id), mode: 'append' }), 200);
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_ids: people.map((p) => p.id) }), 200);
+  await waitFor(async () => (await stats(srv, j.id)).completed === 40, { timeout: 10000, what: 'all 40 through' });
+  const s = await stats(srv, j.id);
+  const br = s.steps.sp.branches;
+  assert.equal(br['0'] + br['1'], 40);
+  assert.ok(br['0'] >= 8 && br['1'] >= 8, `a fair split: ${JSON.stringify(br)}`);
+  const owners = { [u1.id]: 0, [u2.id]: 0 };
+  for (const p of people) {
+    const c = expectStatus(await srv.api('GET', `/api/v1/contacts/${p.id}`), 200);
+    assert.ok(['A案', 'B案'].includes(c.fields.plan));
+    assert.ok(c.tags.includes('nurture') && !c.tags.includes('cold'), JSON.stringify(c.tags));
+    owners[c.owner]++;
+  }
+  assert.deepEqual(owners, { [u1.id]: 20, [u2.id]: 20 }, 'round robin');
+  const c0 = expectStatus(await srv.api('GET', `/api/v1/contacts/${people[0].id}`), 200);
+  assert.equal(c0.score, 15);
+  assert.equal(c0.stage, 'mql');
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/segments/${list.id}`), 200).count, 40);
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/segments/${old.id}`), 200).count, 0);
+});
+
+test('segment, list, score and stage triggers; leaving the exit segment leaves the journey', async () => {
+  const srv = await server();
+  expectStatus(await srv.api('PUT', '/api/v1/scoring/settings', { decay: null, company: 'sum', thresholds: [50] }), 200);
+  expectStatus(await srv.api('POST', '/api/v1/scoring/rules', { name: 'demo', event: 'demo_request', points: 60 }), 201);
+  const seg = expectStatus(await srv.api('POST', '/api/v1/segments', { name: 'VIP', filter: { field: 'tags', op: 'contains', value: 'vip' } }), 201);
+  const list = expectStatus(await srv.api('POST', '/api/v1/segments', { name: '展示会名刺', type: 'static' }), 201);
+  const longWait = (trigger, extra = {}) => ({ triggers: [trigger], start: 'w', steps: { w: { type: 'wait', seconds: 30 * DAY, next: 'x' }, x: { type: 'exit' } }, ...extra });
+  const jSeg = await journey(srv, longWait({ type: 'segment_entered', segment_id: seg.id }, { settings: { exit_segment_id: seg.id } }), 'seg');
+  const jList = await journey(srv, longWait({ type: 'list_added', list_id: list.id }), 'list');
+  const jScore = await journey(srv, longWait({ type: 'score', threshold: 50 }), 'score');
+  const jStage = await journey(srv, longWait({ type: 'stage', stage: 'sql' }), 'stage');
+  for (const j of [jSeg, jList, jScore, jStage]) await activate(srv, j.id);
+  const p = await contact(srv, uniqueEmail('trig'));
+  expectStatus(await srv.api('PATCH', `/api/v1/contacts/${p.id}`, { tags: ['vip'] }), 200);
+  expectStatus(await srv.api('POST', `/api/v1/segments/${list.id}/members`, { contact_ids: [p.id], mode: 'append' }), 200);
+  await track(srv, p.id, 'demo_request');
+  expectStatus(await srv.api('PUT', `/api/v1/contacts/${p.id}/stage`, { stage: 'sql' }), 200);
+  await waitFor(async () => (await where(srv, p.id)).length === 4, { timeout: 5000, what: 'four entries' });
+  const names = (await where(srv, p.id)).map((x) => x.journey_name).sort();
+  assert.deepEqual(names, ['list', 'score', 'seg', 'stage']);
+  // leaving the VIP segment exits the segment journey only
+  expectStatus(await srv.api('PATCH', `/api/v1/contacts/${p.id}`, { tags: [] }), 200);
+  await waitFor(async () => (await where(srv, p.id)).find((x) => x.journey_name === 'seg').state === 'exited', { what: 'exit on leaving' });
+  const seg1 = (await where(srv, p.id)).find((x) => x.journey_name === 'seg');
+  assert.match(seg1.reason, new RegExp(`left segment ${seg.id}`));
+  assert.equal((await where(srv, p.id)).filter((x) => x.state === 'active').length, 3);
+  // include_existing: activating enrols who is already inside
+  const q = await contact(srv, uniqueEmail('existing'), { tags: ['vip'] });
+  await waitFor(async () => expectStatus(await srv.api('GET', `/api/v1/segments/${seg.id}`), 200).count === 1, { what: 'q in VIP' });
+  const jEx = await journey(srv, longWait({ type: 'segment_entered', segment_id: seg.id, include_existing: true }), 'existing');
+  const act = await activate(srv, jEx.id);
+  assert.equal(act.enrolled, 1);
+  assert.ok((await where(srv, q.id)).some((x) => x.journey_name === 'existing'));
+});
