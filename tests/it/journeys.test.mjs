@@ -441,3 +441,130 @@ test('segment, list, score and stage triggers; leaving the exit segment leaves t
   assert.equal(act.enrolled, 1);
   assert.ok((await where(srv, q.id)).some((x) => x.journey_name === 'existing'));
 });
+
+// ---------------------------------------------------------------- calls, versions
+
+test('send_webhook posts signed JSON and retries; notify mails the owner and posts to Slack with context', async () => {
+  const sink = await startSink();
+  const srv = await mailServer(sink);
+  const hook = await receiver({ failFirst: 1 });
+  const slack = await receiver();
+  const owner = expectStatus(await srv.api('POST', '/api/v1/users', { email: uniqueEmail('owner'), name: '佐藤', role: 'sales', password: 'correct horse battery' }), 201);
+  const secret = 'a-very-long-journey-secret-0123';
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }], start: 'h',
+    steps: {
+      h: { type: 'send_webhook', url: hook.url, body: { campaign: 'winter' }, next: 'n' },
+      n: { type: 'notify', to: 'owner', slack_url: slack.url, message: 'ホットリードです' },
+    },
+    settings: { webhook_secret: secret },
+  });
+  await activate(srv, j.id);
+  const p = await contact(srv, uniqueEmail('hot'), { first_name: '一郎', last_name: '山田', owner: owner.id });
+  await track(srv, p.id, 'page_view', {});
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: p.id }), 200);
+  // the first webhook attempt gets a 503; the retry comes after the backoff (server clock)
+  await waitFor(async () => {
+    await advance(srv, 10);
+    return hook.got.length === 1;
+  }, { timeout: 15000, what: 'webhook delivered on retry' });
+  const g = hook.got[0];
+  const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(g.headers['x-kizuna-signature']);
+  const want = crypto.createHmac('sha256', secret).update(`${t}.${g.body}`).digest('hex');
+  assert.equal(v1, want, 'HMAC-SHA256 of "<t>.<body>"');
+  assert.equal(g.json.journey_id, j.id);
+  assert.equal(g.json.step, 'h');
+  assert.deepEqual(g.json.data, { campaign: 'winter' });
+  assert.equal(g.json.contact.email, p.email);
+  assert.match(g.headers['x-kizuna-delivery'], /^j\d+:0:webhook$/);
+  await waitFor(() => slack.got.length === 1, { timeout: 10000, what: 'slack alert' });
+  assert.match(slack.got[0].json.text, /ホットリードです/);
+  assert.match(slack.got[0].json.text, /Score: \d+/);
+  assert.match(slack.got[0].json.text, /山田/);
+  await waitFor(() => sink.messages().some((m) => m.get('To').includes(owner.email)), { timeout: 10000, what: 'owner alert mail' });
+  const mail = sink.messages().find((m) => m.get('To').includes(owner.email));
+  assert.match(mail.raw.toString('utf8'), /Stage: /);
+  const calls = expectStatus(await srv.api('GET', `/api/v1/journeys/${j.id}/calls`), 200).data;
+  assert.deepEqual(calls.map((c) => [c.kind, c.status]).sort(), [['mail', 'done'], ['slack', 'done'], ['webhook', 'done']]);
+  assert.equal(calls.find((c) => c.kind === 'webhook').attempts, 2);
+  await hook.close();
+  await slack.close();
+  await sink.stop();
+});
+
+test('editing a live journey makes a new version; people inside stay on theirs until migrated', async () => {
+  const srv = await server();
+  const defV1 = {
+    triggers: [{ type: 'manual' }], start: 'w',
+    steps: { w: { type: 'wait', seconds: DAY, next: 't' }, t: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'v1' }] } },
+  };
+  const j = await journey(srv, defV1);
+  await activate(srv, j.id);
+  const a = await contact(srv, uniqueEmail('va'));
+  const b = await contact(srv, uniqueEmail('vb'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_ids: [a.id, b.id] }), 200);
+  const defV2 = {
+    triggers: [{ type: 'manual' }], start: 'w2',
+    steps: { w2: { type: 'wait', seconds: 2 * DAY, next: 't2' }, t2: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'v2' }] } },
+  };
+  const p = expectStatus(await srv.api('PATCH', `/api/v1/journeys/${j.id}`, { definition: defV2 }), 200);
+  assert.equal(p.version, 2);
+  const vs = expectStatus(await srv.api('GET', `/api/v1/journeys/${j.id}/versions`), 200).data;
+  assert.deepEqual(vs.map((v) => [v.version, v.active]), [[2, 0], [1, 2]]);
+  // a mapping that leaves a step without a home is refused and moves nobody
+  assertError(await srv.api('POST', `/api/v1/journeys/${j.id}/migrate`, { from_version: 1, mapping: { w: 'w2' } }), 422, 'invalid_field', 'mapping.t');
+  const c = await contact(srv, uniqueEmail('vc'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: c.id }), 200);
+  assert.equal((await where(srv, c.id))[0].version, 2);
+  await advance(srv, DAY + 60);
+  await waitFor(async () => (await where(srv, a.id))[0].state === 'completed', { what: 'v1 finishes on v1' });
+  assert.ok(expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}`), 200).tags.includes('v1'));
+  assert.equal((await where(srv, c.id))[0].state, 'active');
+  // migrate: nobody is left on v1 now, so 0 moved; a fresh v1 entry cannot happen any more
+  const m = expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/migrate`, { from_version: 1, mapping: { w: 'w2', t: 't2' } }), 200);
+  assert.equal(m.moved, 0);
+  assert.equal((await stats(srv, j.id)).version, 2);
+});
+
+test('migrate moves people inside an old version step by step', async () => {
+  const srv = await server();
+  const j = await journey(srv, { triggers: [{ type: 'manual' }], start: 'w', steps: { w: { type: 'wait', seconds: 5 * DAY, next: 'x' }, x: { type: 'exit' } } });
+  await activate(srv, j.id);
+  const a = await contact(srv, uniqueEmail('ma'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: a.id }), 200);
+  expectStatus(await srv.api('PATCH', `/api/v1/journeys/${j.id}`, { definition: { triggers: [{ type: 'manual' }], start: 'w', steps: { w: { type: 'wait', seconds: 5 * DAY, next: 'tag' }, tag: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'migrated' }] } } } }), 200);
+  const m = expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/migrate`, { from_version: 1, mapping: { x: 'tag' } }), 200);
+  assert.equal(m.moved, 1);
+  assert.equal((await where(srv, a.id))[0].version, 2);
+  await advance(srv, 5 * DAY);
+  await waitFor(async () => (await where(srv, a.id))[0].state === 'completed', { what: 'done on v2' });
+  assert.ok(expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}`), 200).tags.includes('migrated'));
+});
+
+test('pause holds everyone in place; the send cap stops mails after n', async () => {
+  const srv = await server();
+  const e = await email(srv, 'cap', '毎日のヒント');
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }], start: 's1',
+    steps: {
+      s1: { type: 'send_email', email_id: e.id, next: 'w1' }, w1: { type: 'wait', seconds: DAY, next: 's2' },
+      s2: { type: 'send_email', email_id: e.id, next: 'w2' }, w2: { type: 'wait', seconds: DAY, next: 's3' },
+      s3: { type: 'send_email', email_id: e.id },
+    },
+    settings: { send_cap: 2 },
+  });
+  await activate(srv, j.id);
+  const p = await contact(srv, uniqueEmail('cap'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: p.id }), 200);
+  await waitFor(async () => (await where(srv, p.id))[0].step === 'w1', { what: 'first send' });
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/pause`), 200);
+  assertError(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: p.id }), 409, 'conflict', 'status');
+  await advance(srv, 3 * DAY);
+  assert.equal((await where(srv, p.id))[0].step, 'w1', 'paused: nothing moves');
+  await activate(srv, j.id);
+  await advance(srv, 0);
+  await waitFor(async () => (await where(srv, p.id))[0].step === 'w2', { what: 'resumed' });
+  await advance(srv, DAY);
+  await waitFor(async () => (await where(srv, p.id))[0].state === 'completed', { what: 'completed' });
+  assert.deepEqual((await where(srv, p.id))[0].history.filter((h) => h.step.startsWith('s')).map((h) => h.outcome), ['sent', 'sent', 'skipped:send_cap']);
+});
