@@ -321,6 +321,39 @@ static int apply_event(kz_journeys *j, kz_conn *c, jset *s, const json_t *ev,
 	return rc;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define GAP_GRACE_MS 1000
+
+/* PostgreSQL hands out ids before commit, so an event with a lower id can become visible
+ * after a higher one was read. Keep rows up to the first gap after pos; a gap older than
+ * GAP_GRACE_MS is a rolled-back insert and is passed. Returns how many rows are left. */
+static size_t cut_at_gap(kz_journeys *j, json_t *rows, int64_t pos)
+{
+	int64_t expect = pos + 1, now = mono_ms();
+	size_t i, n = json_array_size(rows);
+	for (i = 0; i < n; i++) {
+		int64_t id = json_integer_value(json_object_get(json_array_get(rows, i), "id"));
+		if (id != expect) {
+			if (j->gap_id != expect) {
+				j->gap_id = expect;
+				j->gap_since = now;
+			}
+			if (now - j->gap_since < GAP_GRACE_MS)
+				break;
+		}
+		expect = id + 1;
+	}
+	while (json_array_size(rows) > i)
+		json_array_remove(rows, json_array_size(rows) - 1);
+	return i;
+}
+
 /* Read a stretch of new events and act on them in one transaction. 1 when there may be
  * more, 0 when done, -1 on error. */
 static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
@@ -359,6 +392,13 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 		return 0;
 	}
 	more = json_array_size(rows) == EVENT_BATCH;
+	if (pg && cut_at_gap(j, rows, pos) == 0) {
+		/* the next id is still missing: maybe a transaction not committed yet */
+		if (in_tx)
+			kz_tx_rollback(c);
+		json_decref(rows);
+		return 0;
+	}
 	last = json_integer_value(json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
 	/* decisions that need the audience are made before the write transaction (SQLite: the
 	 * audience engine takes the write lock while holding its own) */
@@ -370,7 +410,8 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	ndecs = calloc(json_array_size(rows), sizeof *ndecs);
 	json_array_foreach(rows, i, ev) {
 		const char *name = json_string_value(json_object_get(ev, "name"));
-		if (!json_object_get(s->names, name) && !json_object_get(s->names, "*"))
+		if (!json_integer_value(json_object_get(ev, "contact_id")) ||
+		    (!json_object_get(s->names, name) && !json_object_get(s->names, "*")))
 			continue;
 		if (kz_jn_decide_event(j, c, ev, &decs[i], &ndecs[i], err) < 0)
 			goto fail;
@@ -392,7 +433,8 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	}
 	json_array_foreach(rows, i, ev) {
 		const char *name = json_string_value(json_object_get(ev, "name"));
-		if (!json_object_get(s->names, name) && !json_object_get(s->names, "*"))
+		if (!json_integer_value(json_object_get(ev, "contact_id")) ||
+		    (!json_object_get(s->names, name) && !json_object_get(s->names, "*")))
 			continue;
 		if (apply_event(j, c, s, ev, decs[i], ndecs[i], err) < 0)
 			goto fail;

@@ -36,6 +36,9 @@ struct kz_journeys {
 	json_t *defs; /* "journey:version" -> definition */
 	json_t *settings, *settings_tmp;
 	int queued_mail, queued_calls;
+	/* PostgreSQL: an id gap in the events read (a transaction still in flight, or rolled
+	 * back): since when (monotonic ms), so it is waited for briefly and then passed */
+	int64_t gap_id, gap_since;
 	pthread_mutex_t post_mu;
 	post_action *post;
 	int npost, cappost;

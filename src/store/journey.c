@@ -629,14 +629,15 @@ int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, 
 	*out = NULL;
 	if (kz_db_query(c,
 			"SELECT id, contact_id, name, properties, context, occurred_at FROM events"
-			" WHERE id > $1 AND contact_id IS NOT NULL ORDER BY id LIMIT $2",
+			" WHERE id > $1 ORDER BY id LIMIT $2",
 			p, 2, &rows, err) < 0)
 		return -1;
 	*out = json_array();
 	for (int i = 0; i < rows.nrows; i++)
 		json_array_append_new(*out, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id",
 						      (json_int_t)kz_rows_int(&rows, i, 0), "contact_id",
-						      (json_int_t)kz_rows_int(&rows, i, 1), "name",
+						      (json_int_t)(kz_rows_get(&rows, i, 1) ? kz_rows_int(&rows, i, 1) : 0),
+						      "name",
 						      kz_rows_get(&rows, i, 2), "properties",
 						      kz_rows_get(&rows, i, 3) ? kz_rows_get(&rows, i, 3) : "{}",
 						      "context",

@@ -594,8 +594,8 @@ int kz_store_journey_pos_get(kz_conn *c, int64_t *pos, int *found, kz_err *err);
 int kz_store_journey_pos_set(kz_conn *c, int64_t pos, kz_err *err);
 /* The highest event id (0 when none). */
 int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err);
-/* Events of contacts after id `after`, oldest first: rows of
- * [id, contact_id, name, properties (JSON text), context (JSON text), occurred_at]. */
+/* Events after id `after`, oldest first (contact_id 0 for anonymous ones):
+ * {"id","contact_id","name","properties" (JSON text),"context" (JSON text),"occurred_at"}. */
 int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **rows, kz_err *err);
 
 /* ---- journeys: outbound calls (webhooks, Slack-style alerts, owner alerts) ---- */
