@@ -23,6 +23,13 @@
 #include "base/banned.h"
 
 #define EVENT_BATCH 500
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 #define MAX_PASS_ROUNDS 100000
 
 /* ------------------------------------------------------------------ journeys in hand */
@@ -321,14 +328,59 @@ static int apply_event(kz_journeys *j, kz_conn *c, jset *s, const json_t *ev,
 	return rc;
 }
 
-static int64_t mono_ms(void)
+#define GAP_GRACE_MS 1000
+#define LATE_MS 120000
+#define LATE_MAX 1000
+
+static void late_add(kz_journeys *j, int64_t id, int64_t now)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (j->nlate == j->caplate) {
+		int cap = j->caplate ? j->caplate * 2 : 64;
+		int64_t *a, *b;
+		if (cap > 100000)
+			return;
+		a = realloc(j->late, (size_t)cap * sizeof *a);
+		if (!a)
+			return;
+		j->late = a;
+		b = realloc(j->late_since, (size_t)cap * sizeof *b);
+		if (!b)
+			return;
+		j->late_since = b;
+		j->caplate = cap;
+	}
+	j->late[j->nlate] = id;
+	j->late_since[j->nlate++] = now;
 }
 
-#define GAP_GRACE_MS 1000
+/* Events passed over earlier that have appeared since (prepended to rows, oldest first);
+ * ids looked for longer than LATE_MS are given up. */
+static int late_rows(kz_journeys *j, kz_conn *c, json_t *rows, kz_err *err)
+{
+	json_t *found = NULL, *ev;
+	int64_t now = mono_ms();
+	size_t i;
+	int k = 0;
+	if (!j->nlate)
+		return 0;
+	if (kz_store_journey_events_in(c, j->late, j->nlate, &found, err) < 0)
+		return -1;
+	json_array_foreach(found, i, ev) {
+		int64_t id = json_integer_value(json_object_get(ev, "id"));
+		for (int x = 0; x < j->nlate; x++)
+			if (j->late[x] == id)
+				j->late_since[x] = 0; /* found: drop */
+		json_array_insert(rows, i, ev);
+	}
+	for (int x = 0; x < j->nlate; x++)
+		if (j->late_since[x] && now - j->late_since[x] < LATE_MS) {
+			j->late[k] = j->late[x];
+			j->late_since[k++] = j->late_since[x];
+		}
+	j->nlate = k;
+	json_decref(found);
+	return 0;
+}
 
 /* PostgreSQL hands out ids before commit, so an event with a lower id can become visible
  * after a higher one was read. Keep rows up to the first gap after pos; a gap older than
@@ -346,6 +398,9 @@ static size_t cut_at_gap(kz_journeys *j, json_t *rows, int64_t pos)
 			}
 			if (now - j->gap_since < GAP_GRACE_MS)
 				break;
+			/* passed: a rolled-back insert, or a transaction still running long */
+			for (int64_t g = expect; g < id && g < expect + LATE_MAX; g++)
+				late_add(j, g, now);
 		}
 		expect = id + 1;
 	}
@@ -385,21 +440,22 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	}
 	if (kz_store_journey_events(c, pos, EVENT_BATCH, &rows, err) < 0)
 		goto fail;
+	more = json_array_size(rows) == EVENT_BATCH;
+	/* PostgreSQL: stop at a gap in the ids for a moment (maybe not committed yet) */
+	if (pg && cut_at_gap(j, rows, pos) < json_array_size(rows))
+		more = 0;
+	last = json_array_size(rows)
+		       ? json_integer_value(
+				 json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"))
+		       : pos;
+	if (pg && late_rows(j, c, rows, err) < 0)
+		goto fail;
 	if (json_array_size(rows) == 0) {
 		if (in_tx)
 			kz_tx_rollback(c);
 		json_decref(rows);
 		return 0;
 	}
-	more = json_array_size(rows) == EVENT_BATCH;
-	if (pg && cut_at_gap(j, rows, pos) == 0) {
-		/* the next id is still missing: maybe a transaction not committed yet */
-		if (in_tx)
-			kz_tx_rollback(c);
-		json_decref(rows);
-		return 0;
-	}
-	last = json_integer_value(json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
 	/* decisions that need the audience are made before the write transaction (SQLite: the
 	 * audience engine takes the write lock while holding its own) */
 	/* the audience engine may not have applied the newest of these events yet: goals and
@@ -636,6 +692,8 @@ void kz_journeys_stop(kz_journeys *j)
 	json_decref(j->settings);
 	kz_jn_post_clear(j);
 	free(j->post);
+	free(j->late);
+	free(j->late_since);
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
 	pthread_cond_destroy(&j->done_cv);

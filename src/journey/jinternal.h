@@ -39,6 +39,9 @@ struct kz_journeys {
 	/* PostgreSQL: an id gap in the events read (a transaction still in flight, or rolled
 	 * back): since when (monotonic ms), so it is waited for briefly and then passed */
 	int64_t gap_id, gap_since;
+	/* ids passed over at a gap, looked for again until LATE_MS after they were passed */
+	int64_t *late, *late_since;
+	int nlate, caplate;
 	pthread_mutex_t post_mu;
 	post_action *post;
 	int npost, cappost;

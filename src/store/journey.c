@@ -622,6 +622,8 @@ int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err)
 				err);
 }
 
+static void rows_to_events(kz_rows *rows, json_t **out);
+
 int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, kz_err *err)
 {
 	kz_rows rows;
@@ -632,6 +634,37 @@ int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, 
 			" WHERE id > $1 ORDER BY id LIMIT $2",
 			p, 2, &rows, err) < 0)
 		return -1;
+	rows_to_events(&rows, out);
+	return 0;
+}
+
+int kz_store_journey_events_in(kz_conn *c, const int64_t *ids, int n, json_t **out,
+			       kz_err *err)
+{
+	kz_rows rows;
+	char *sql = malloc((size_t)n * 24 + 160);
+	size_t len;
+	int rc;
+	*out = NULL;
+	if (!sql)
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	/* ids are integers: written into the statement (one statement per call, not cached) */
+	len = (size_t)snprintf(sql, 160, "SELECT id, contact_id, name, properties, context,"
+					 " occurred_at FROM events WHERE id IN (");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(sql + len, 24, "%s%" PRId64, i ? "," : "", ids[i]);
+	snprintf(sql + len, 24, ") ORDER BY id");
+	rc = kz_db_query(c, sql, NULL, 0, &rows, err);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	rows_to_events(&rows, out);
+	return 0;
+}
+
+static void rows_to_events(kz_rows *rows_in, json_t **out)
+{
+	kz_rows rows = *rows_in;
 	*out = json_array();
 	for (int i = 0; i < rows.nrows; i++)
 		json_array_append_new(*out, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id",
@@ -644,7 +677,6 @@ int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, 
 						      kz_rows_get(&rows, i, 4) ? kz_rows_get(&rows, i, 4) : "{}",
 						      "occurred_at", (json_int_t)kz_rows_int(&rows, i, 5)));
 	kz_rows_free(&rows);
-	return 0;
 }
 
 /* ---- outbound calls ---- */

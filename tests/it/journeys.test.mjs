@@ -347,7 +347,7 @@ test('segment, list, score and stage triggers; leaving the exit segment leaves t
   expectStatus(await srv.api('POST', `/api/v1/segments/${list.id}/members`, { contact_ids: [p.id], mode: 'append' }), 200);
   await track(srv, p.id, 'demo_request');
   expectStatus(await srv.api('PUT', `/api/v1/contacts/${p.id}/stage`, { stage: 'sql' }), 200);
-  await waitFor(async () => (await where(srv, p.id)).length === 4, { timeout: 5000, what: 'four entries' });
+  await waitFor(async () => (await where(srv, p.id)).length === 4, { timeout: 15000, what: "four entries" });
   const names = (await where(srv, p.id)).map((x) => x.journey_name).sort();
   assert.deepEqual(names, ['list', 'score', 'seg', 'stage']);
   // leaving the VIP segment exits the segment journey only

@@ -46,7 +46,7 @@ const chain = (emailId) => ({
 });
 
 test('kill -9 in the middle of a large run, then restart: no step lost or doubled', async () => {
-  const N = BACKEND === 'postgres' ? 2000 : 4000;
+  const N = BACKEND === 'postgres' ? 1500 : 4000;
   const srv = await server({ KIZUNA_JOURNEY_BATCH: BACKEND === 'postgres' ? '10' : '5' });
   const e = await email(srv, 'k9', 'お知らせ');
   const ids = await manyContacts(srv, N, `k9${Date.now()}`);
@@ -75,7 +75,7 @@ test('kill -9 in the middle of a large run, then restart: no step lost or double
 });
 
 test('two kizuna serve nodes on one PostgreSQL share a journey and run each step once', { skip: BACKEND !== 'postgres' && 'PostgreSQL only' }, async () => {
-  const N = 1500;
+  const N = 600;
   const hook = await receiver();
   const a = await server({ KIZUNA_JOURNEY_BATCH: '50' });
   const b = await startServer({ dbUrl: a.dbUrl, init: false, apiKey: a.apiKey, env: { KIZUNA_CLOCK: 'manual', KIZUNA_JOURNEY_BATCH: '50' } });
