@@ -228,9 +228,9 @@ out:
 	return rc;
 }
 
-int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
-			    int64_t journey_id, const char *dedupe, int64_t now, int64_t *send_id,
-			    const char **reason, kz_err *err)
+int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *settings,
+			    int64_t contact_id, int64_t journey_id, const char *dedupe, int64_t now,
+			    int64_t *send_id, const char **reason, kz_err *err)
 {
 	json_t *rows = NULL, *row;
 	kz_recipients a = {0, NULL, 0, contact_id};
@@ -239,8 +239,14 @@ int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
 	int rc = -1;
 	*send_id = 0;
 	*reason = NULL;
-	if (load_candidates(c, email, &a, now, &rows, &r, err) < 0)
+	if (settings) {
+		rules_from(settings, &r);
+		if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
+					      now - 86400000LL, now - 7 * 86400000LL, &rows, err) < 0)
+			goto out;
+	} else if (load_candidates(c, email, &a, now, &rows, &r, err) < 0) {
 		goto out;
+	}
 	row = json_array_get(rows, 0);
 	if (!row) {
 		*reason = "no_contact";

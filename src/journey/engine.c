@@ -580,6 +580,10 @@ static void one_pass(kz_journeys *j, kz_conn *c)
 		kz_warn("journeys: cannot load journeys: %s", err.message);
 		return;
 	}
+	json_decref(j->emails);
+	j->emails = json_object();
+	json_decref(j->field_defs);
+	j->field_defs = NULL;
 	if (kz_settings_load(c, NULL, &j->settings_tmp, &err) == 0) {
 		json_decref(j->settings);
 		j->settings = j->settings_tmp;
@@ -690,6 +694,8 @@ void kz_journeys_stop(kz_journeys *j)
 	jset_release(&j->set);
 	json_decref(j->defs);
 	json_decref(j->settings);
+	json_decref(j->emails);
+	json_decref(j->field_defs);
 	kz_jn_post_clear(j);
 	free(j->post);
 	free(j->late);

@@ -35,6 +35,8 @@ struct kz_journeys {
 	jset set;
 	json_t *defs; /* "journey:version" -> definition */
 	json_t *settings, *settings_tmp;
+	json_t *emails;	    /* this pass: email id -> record (sends) */
+	json_t *field_defs; /* this pass: custom field definitions (contact updates) */
 	int queued_mail, queued_calls;
 	/* PostgreSQL: an id gap in the events read (a transaction still in flight, or rolled
 	 * back): since when (monotonic ms), so it is waited for briefly and then passed */
