@@ -460,8 +460,16 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	 * audience engine takes the write lock while holding its own) */
 	/* the audience engine may not have applied the newest of these events yet: goals and
 	 * conditions must see them */
-	if (j->cfg.audience && kz_audience_sync(j->cfg.audience, err) < 0)
-		kz_warn("journeys: audience sync: %s", err->message);
+	{
+		int relevant = 0;
+		json_array_foreach(rows, i, ev) {
+			const char *name = json_string_value(json_object_get(ev, "name"));
+			relevant |= json_integer_value(json_object_get(ev, "contact_id")) &&
+				    (json_object_get(s->names, name) || json_object_get(s->names, "*"));
+		}
+		if (relevant && j->cfg.audience && kz_audience_sync(j->cfg.audience, err) < 0)
+			kz_warn("journeys: audience sync: %s", err->message);
+	}
 	decs = calloc(json_array_size(rows), sizeof *decs);
 	ndecs = calloc(json_array_size(rows), sizeof *ndecs);
 	json_array_foreach(rows, i, ev) {
