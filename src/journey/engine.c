@@ -14,6 +14,7 @@
 #include "audience/audience.h"
 #include "audience/filter.h"
 #include "base/log.h"
+#include "base/tz.h"
 #include "base/timeutil.h"
 #include "channel/outbox.h"
 #include "journey/jinternal.h"
@@ -428,7 +429,8 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	if (kz_store_journey_pos_get(c, &pos, &found, err) < 0)
 		goto fail;
 	if (!found) {
-		/* the first start: history before the engine existed triggers nothing */
+		/* the migration sets the position; without it (a damaged settings table) start from
+		 * the newest event rather than replaying history */
 		if (kz_store_event_max_id(c, &pos, err) < 0)
 			goto fail;
 		if (!in_tx && kz_tx_begin(c, 1, err) < 0)
@@ -529,6 +531,101 @@ fail:
 	return -1;
 }
 
+/* ------------------------------------------------------------------ date triggers */
+
+#define DATE_PAGE 1000
+
+/* "YYYY-MM-DD" of day number `day` (days since 1970-01-01). */
+static void day_str(int64_t day, char *out, size_t len)
+{
+	char iso[40];
+	kz_time_iso(day * 86400000LL, iso, sizeof iso);
+	snprintf(out, len, "%.10s", iso);
+}
+
+/* Does the date field value (an ISO date or date-time) fall on month-day `md` ("MM-DD")? */
+static int anniversary(const json_t *v, const char *md)
+{
+	const char *s = json_string_value(v);
+	return s && strlen(s) >= 10 && s[4] == '-' && !strncmp(s + 5, md, 5);
+}
+
+/* Once per local day (the workspace's zone) and trigger, at its `time`: enrol the contacts
+ * whose date field's anniversary, moved by offset_days, is today. */
+static int date_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
+{
+	const char *wz = json_string_value(json_object_get(j->settings, "timezone"));
+	int64_t now = kz_now_ms();
+	int off = 0;
+	if (!j->date_done)
+		j->date_done = json_object();
+	if (wz && *wz)
+		kz_tz_offset(wz, now / 1000, &off, NULL, 0);
+	for (int k = 0; k < s->n; k++) {
+		const json_t *jr = s->j[k], *t;
+		size_t ti;
+		json_array_foreach(json_object_get(json_object_get(jr, "definition"), "triggers"), ti, t) {
+			const char *type = json_string_value(json_object_get(t, "type"));
+			const char *field = json_string_value(json_object_get(t, "field"));
+			int at = kz_journey_hhmm(json_string_value(json_object_get(t, "time")));
+			int64_t local = now + (int64_t)off * 1000, today = local / 86400000LL;
+			int64_t minute = (local % 86400000LL) / 60000, after = 0;
+			char tkey[64], today_s[16], target[16], key[48];
+			if (!type || strcmp(type, "date") || !field)
+				continue;
+			if (!strncmp(field, "fields.", 7))
+				field += 7;
+			snprintf(tkey, sizeof tkey, "%" PRId64 ":%zu",
+				 (int64_t)json_integer_value(json_object_get(jr, "id")), ti);
+			day_str(today, today_s, sizeof today_s);
+			if (minute < (at < 0 ? 0 : at) ||
+			    !strcmp(json_string_value(json_object_get(j->date_done, tkey)) ?: "", today_s))
+				continue;
+			day_str(today - json_integer_value(json_object_get(t, "offset_days")), target,
+				sizeof target);
+			snprintf(key, sizeof key, "date:%zu:%s", ti, today_s);
+			for (;;) {
+				json_t *rows = NULL, *row;
+				int64_t *ids = NULL, n = 0, entered = 0;
+				size_t i;
+				int rc;
+				if (kz_store_contact_fields_page(c, after, DATE_PAGE, &rows, err) < 0)
+					return -1;
+				ids = calloc(json_array_size(rows) + 1, sizeof *ids);
+				json_array_foreach(rows, i, row) {
+					json_t *f = json_loads(json_string_value(json_array_get(row, 1)), 0, NULL);
+					after = json_integer_value(json_array_get(row, 0));
+					if (anniversary(json_object_get(f, field), target + 5))
+						ids[n++] = after;
+					json_decref(f);
+				}
+				rc = 0;
+				if (n) {
+					rc = kz_tx_begin(c, 1, err);
+					if (rc == 0 &&
+					    kz_journey_enrol_ids(c, jr, ids, (int)n, kz_journey_entry_key(jr, key),
+								 NULL, &entered, err) == 0)
+						rc = kz_tx_commit(c, err);
+					else if (rc == 0) {
+						kz_tx_rollback(c);
+						rc = -1;
+					}
+					atomic_fetch_add(&j->n_enrolled, entered);
+				}
+				free(ids);
+				i = json_array_size(rows);
+				json_decref(rows);
+				if (rc < 0)
+					return -1;
+				if (i < DATE_PAGE)
+					break;
+			}
+			json_object_set_new(j->date_done, tkey, json_string(today_s));
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ due steps */
 
 /* Claim a batch of due enrolments and run one step of each. 1 when the batch was full. */
@@ -604,6 +701,8 @@ static void one_pass(kz_journeys *j, kz_conn *c)
 		kz_warn("journeys: events: %s", err.message);
 	if (j->set.n == 0)
 		return;
+	if (date_round(j, c, &j->set, &err) < 0)
+		kz_warn("journeys: date triggers: %s", err.message);
 	rounds = 0;
 	do {
 		rc = due_round(j, c, &err);
@@ -704,6 +803,7 @@ void kz_journeys_stop(kz_journeys *j)
 	json_decref(j->settings);
 	json_decref(j->emails);
 	json_decref(j->field_defs);
+	json_decref(j->date_done);
 	kz_jn_post_clear(j);
 	free(j->post);
 	free(j->late);

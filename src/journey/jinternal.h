@@ -36,6 +36,7 @@ struct kz_journeys {
 	json_t *defs; /* "journey:version" -> definition */
 	json_t *settings, *settings_tmp;
 	json_t *emails;	    /* this pass: email id -> record (sends) */
+	json_t *date_done;  /* "journey:trigger" -> the local day its date trigger last ran */
 	json_t *field_defs; /* this pass: custom field definitions (contact updates) */
 	int queued_mail, queued_calls;
 	/* PostgreSQL: an id gap in the events read (a transaction still in flight, or rolled

@@ -679,6 +679,26 @@ static void rows_to_events(kz_rows *rows_in, json_t **out)
 	kz_rows_free(&rows);
 }
 
+int kz_store_contact_fields_page(kz_conn *c, int64_t after, int limit, json_t **out,
+				 kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[2] = {KZ_INT(after), KZ_INT(limit)};
+	*out = NULL;
+	if (kz_db_query(c,
+			"SELECT id, fields, timezone FROM contacts WHERE id > $1 ORDER BY id LIMIT $2",
+			p, 2, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (int i = 0; i < rows.nrows; i++)
+		json_array_append_new(*out, json_pack("[I, s, o]", (json_int_t)kz_rows_int(&rows, i, 0),
+						      kz_rows_get(&rows, i, 1) ? kz_rows_get(&rows, i, 1)
+									       : "{}",
+						      kz_cell_str(&rows, i, 2)));
+	kz_rows_free(&rows);
+	return 0;
+}
+
 /* ---- outbound calls ---- */
 
 int kz_store_jcall_insert(kz_conn *c, const char *dedupe, int64_t journey_id, int64_t contact_id,

@@ -598,6 +598,10 @@ int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err);
  * {"id","contact_id","name","properties" (JSON text),"context" (JSON text),"occurred_at"}. */
 int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **rows, kz_err *err);
 
+/* A page of contacts by id after `after`: [[id, fields (JSON text), timezone|null], ...]
+ * (date triggers read their fields). */
+int kz_store_contact_fields_page(kz_conn *c, int64_t after, int limit, json_t **rows,
+				 kz_err *err);
 /* The events with these ids that exist now (the same shape; at most n). */
 int kz_store_journey_events_in(kz_conn *c, const int64_t *ids, int n, json_t **rows,
 			       kz_err *err);

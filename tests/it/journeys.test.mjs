@@ -491,3 +491,24 @@ test('pause holds everyone in place; the send cap stops mails after n', async ()
   await waitFor(async () => (await where(srv, p.id))[0].state === 'completed', { what: 'completed' });
   assert.deepEqual((await where(srv, p.id))[0].history.filter((h) => h.step.startsWith('s')).map((h) => h.outcome), ['sent', 'sent', 'skipped:send_cap']);
 });
+
+test('a date trigger enrols on the anniversary (offset in days) in the workspace zone', async () => {
+  const srv = await server();
+  expectStatus(await srv.api('PATCH', '/api/v1/settings', { timezone: 'Asia/Tokyo' }), 200);
+  const f = await srv.api('POST', '/api/v1/fields', { key: 'renewal', label: '契約更新日', type: 'date' });
+  assert.ok([200, 201].includes(f.status), f.info);
+  const now = Date.parse((await advance(srv, 0)).now);
+  const day = (offsetDays) => new Date(now + 9 * 3600e3 + offsetDays * 86400e3).toISOString().slice(5, 10);
+  const due = await contact(srv, uniqueEmail('renew'), { fields: { renewal: `2024-${day(30)}` } });
+  const later = await contact(srv, uniqueEmail('later'), { fields: { renewal: `2024-${day(31)}` } });
+  const j = await journey(srv, {
+    triggers: [{ type: 'date', field: 'fields.renewal', offset_days: -30 }], start: 't',
+    steps: { t: { type: 'update_contact', actions: [{ op: 'add_tag', tag: 'renewal-30' }] } },
+  });
+  await activate(srv, j.id);
+  await waitFor(async () => (await where(srv, due.id)).length === 1, { timeout: 5000, what: '30 days before renewal' });
+  assert.equal((await where(srv, later.id)).length, 0);
+  await advance(srv, 86400);
+  await waitFor(async () => (await where(srv, later.id)).length === 1, { timeout: 5000, what: 'the next day, the other' });
+  assert.equal((await where(srv, due.id)).length, 1, 'once');
+});

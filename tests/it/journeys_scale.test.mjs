@@ -46,8 +46,8 @@ const chain = (emailId) => ({
 });
 
 test('kill -9 in the middle of a large run, then restart: no step lost or doubled', async () => {
-  const N = BACKEND === 'postgres' ? 1500 : 4000;
-  const srv = await server({ KIZUNA_JOURNEY_BATCH: BACKEND === 'postgres' ? '10' : '5' });
+  const N = BACKEND === 'postgres' ? 1000 : 4000;
+  const srv = await server({ KIZUNA_JOURNEY_BATCH: BACKEND === 'postgres' ? '20' : '5' });
   const e = await email(srv, 'k9', 'お知らせ');
   const ids = await manyContacts(srv, N, `k9${Date.now()}`);
   const j = await journey(srv, chain(e.id));
@@ -64,7 +64,7 @@ test('kill -9 in the middle of a large run, then restart: no step lost or double
   assert.ok(mid.completed < N, `the kill came before the end (${mid.completed} completed)`);
   // the manual clock starts again at the real time: move it past the day once more
   await advance(srv, DAY + 60);
-  await waitFor(async () => (await stats(srv, j.id)).completed === N, { timeout: 60000, interval: 200, what: 'all complete after restart' });
+  await waitFor(async () => (await stats(srv, j.id)).completed === N, { timeout: 90000, interval: 300, what: 'all complete after restart' });
   const s = await stats(srv, j.id);
   for (const step of ['w', 't1', 's', 't2', 'x']) assert.equal(s.steps[step].completed, N, `${step} ran exactly ${N} times`);
   const es = expectStatus(await srv.api('GET', `/api/v1/emails/${e.id}/stats`), 200);
