@@ -700,6 +700,10 @@ int kz_jn_apply_decision(kz_journeys *j, kz_conn *c, const jdecide *d, kz_err *e
 	sd.at = now;
 	if (kz_store_step_done(c, &sd, &applied, err) < 0)
 		return -1;
+	if (!applied && d->kind != JD_STEP)
+		/* a decision from an event that an earlier one in this stretch overtook (two opens
+		 * of the awaited mail): it wrote nothing, so it is simply dropped */
+		return 0;
 	if (!applied)
 		/* someone else ran this execution: throw away what this one wrote */
 		return kz_err_set(err, 409, "conflict", NULL,

@@ -512,3 +512,30 @@ test('a date trigger enrols on the anniversary (offset in days) in the workspace
   await waitFor(async () => (await where(srv, later.id)).length === 1, { timeout: 5000, what: 'the next day, the other' });
   assert.equal((await where(srv, due.id)).length, 1, 'once');
 });
+
+test('two awaited events in one batch move the contact once (the second decision is dropped)', async () => {
+  const srv = await server();
+  const j = await journey(srv, {
+    triggers: [{ type: 'manual' }], start: 'w',
+    steps: {
+      w: { type: 'wait_for_event', event: 'email_opened', timeout_seconds: DAY, yes: 'y', no: 'n' },
+      y: { type: 'wait', seconds: DAY, next: 'x' }, n: { type: 'exit' }, x: { type: 'exit' },
+      g: { type: 'goal', filter: { event: 'purchase' } },
+    },
+  });
+  await activate(srv, j.id);
+  const p = await contact(srv, uniqueEmail('twice'));
+  expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/enroll`, { contact_id: p.id }), 200);
+  await waitFor(async () => (await where(srv, p.id))[0]?.step === 'w', { what: 'waiting' });
+  const batch = ['email_opened', 'email_opened', 'page_view'].map((event) => ({ type: 'track', event, contactId: p.id }));
+  expectStatus(await srv.api('POST', '/api/v1/events', { batch }), 200);
+  await waitFor(async () => (await where(srv, p.id))[0].history.length >= 1, { timeout: 5000, what: 'moved' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual((await where(srv, p.id))[0].history.map((x) => [x.step, x.outcome]), [['w', 'yes']]);
+  assert.equal((await where(srv, p.id))[0].step, 'y');
+  // a purchase later reaches the goal from wherever the contact is
+  await track(srv, p.id, 'purchase');
+  await waitFor(async () => (await where(srv, p.id))[0].state === 'goal', { timeout: 5000, what: 'goal' });
+  const h = (await where(srv, p.id))[0].history.map((x) => [x.step, x.outcome]);
+  assert.deepEqual(h, [['w', 'yes'], ['y', 'goal']]);
+});
