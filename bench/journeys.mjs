@@ -20,7 +20,8 @@
 // module: a prepared statement stepped per row; PostgreSQL: psql with PREPARE/EXECUTE).
 //
 // Environment: KIZUNA_BIN, KZ_BENCH_RESULTS, KZ_BENCH_JOURNEY_CONTACTS (default 100000; the
-// issue's 1000000 works the same), KZ_BENCH_PG (1: also PostgreSQL), KZ_BENCH_TMPDIR.
+// issue's 1000000 works the same), KZ_BENCH_PG (1: also PostgreSQL), KZ_BENCH_TMPDIR,
+// KZ_BENCH_JOURNEY_BACKENDS=postgres (skip SQLite).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,7 @@ function datasetSql(pg) {
   const t = Date.now();
   const series = pg ? `generate_series(1, ${N}) AS g(x)`
     : `(WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ${N}) SELECT x FROM s)`;
-  const fields = pg ? `'{"group":"' || CASE WHEN x % 2 = 0 THEN 'a' ELSE 'b' END || '"}'`
+  const fields = pg ? `('{"group":"' || CASE WHEN x % 2 = 0 THEN 'a' ELSE 'b' END || '"}')::jsonb`
     : `json_object('group', CASE WHEN x % 2 = 0 THEN 'a' ELSE 'b' END)`;
   return `BEGIN;
 INSERT INTO contacts (email, fields, search, name_fold, created_at, updated_at)
@@ -250,7 +251,7 @@ function psqlBaseline(pg, dbName) {
 const dir = mkdtempSync(path.join(TMP, 'kz-bench-journeys-'));
 try {
   const db = path.join(dir, 'kizuna.db');
-  await measure('sqlite', db, () => {
+  if (process.env.KZ_BENCH_JOURNEY_BACKENDS !== 'postgres') await measure('sqlite', db, () => {
     writeFileSync(path.join(dir, 'gen.sql'), datasetSql(false));
     execFileSync('sqlite3', [db, `.read ${path.join(dir, 'gen.sql')}`]);
   }, sqliteBaseline(db));
