@@ -1,0 +1,75 @@
+// contact-journeys.js — the contact page's Journeys card: every journey this person is (or was)
+// in, the step they are at and until when, why they left, and the path they took
+// (GET /contacts/{id}/journeys). Loaded once per page; the card is rebuilt from the kept data.
+import { api, errorMessage } from './api.js';
+import { h, icon, mount } from './dom.js';
+import { t, has, fmtDateTime, fmtRelative } from './i18n.js';
+import { KINDS } from './journey-def.js';
+import { skeletonBlock } from './ui.js';
+
+const STATE_CLS = { active: 'badge-success', waiting: 'badge-success', completed: 'badge-primary', goal_reached: 'badge-primary', exited: '', failed: 'badge-danger' };
+
+function stateBadge(st) {
+	return h('span', { class: `badge ${STATE_CLS[st] ?? ''}`, 'data-testid': 'cj-state', 'data-state': st }, st === 'active' || st === 'waiting' ? h('span', { class: 'dot' }) : null, has(`journeys.cj_state_${st}`) ? t(`journeys.cj_state_${st}`) : st);
+}
+
+function kindLabel(type) {
+	return type && KINDS[type] ? t(`journeys.kind_${type}`) : type || '';
+}
+
+function entry(e) {
+	const k = KINDS[e.step_type] || { icon: 'journeys', tone: 'grey' };
+	const inside = e.state === 'active' || e.state === 'waiting';
+	const history = Array.isArray(e.history) ? e.history : [];
+	return h('li', { class: 'cj-item', 'data-testid': 'contact-journey', 'data-journey': e.journey_id },
+		h('div', { class: 'cj-top' },
+			h('a', { class: 'cj-name', href: `/journeys/${e.journey_id}`, text: e.journey_name || `#${e.journey_id}` }),
+			e.version ? h('span', { class: 'muted xsmall', text: t('journeys.version_n', { n: e.version }) }) : null,
+			stateBadge(e.state)),
+		h('div', { class: 'cj-where' },
+			h('span', { class: `jb-ic tone-${k.tone}` }, icon(k.icon, { size: 'sm' })),
+			h('div', null,
+				h('strong', { 'data-testid': 'cj-step', text: inside ? t('journeys.cj_at', { step: e.step_label || e.step || '—', kind: kindLabel(e.step_type) }) : t('journeys.cj_last', { step: e.step_label || e.step || '—' }) }),
+				h('div', { class: 'muted xsmall' },
+					inside && e.due_at ? h('span', { title: fmtDateTime(e.due_at), 'data-testid': 'cj-due', text: t('journeys.cj_due', { at: fmtDateTime(e.due_at) }) }) : null,
+					inside && e.due_at ? ' · ' : null,
+					h('span', { title: fmtDateTime(e.entered_at), text: t('journeys.cj_entered', { at: fmtRelative(e.entered_at) }) })))),
+		e.reason ? h('div', { class: 'cj-reason', 'data-testid': 'cj-reason' }, icon('info', { size: 'sm' }), h('span', { text: reasonText(e.reason) })) : null,
+		history.length ? h('details', { class: 'cj-history' }, h('summary', { text: t('journeys.cj_path', { n: history.length }) }),
+			h('ol', null, history.map((x) => h('li', null,
+				h('span', { class: 'mono xsmall', text: x.step || '' }),
+				x.type || x.step_type ? h('span', { class: 'muted xsmall', text: ` ${kindLabel(x.type || x.step_type)}` }) : null,
+				x.branch || x.outcome ? h('span', { class: 'chip', text: String(x.branch || x.outcome) }) : null,
+				x.at || x.entered_at ? h('span', { class: 'muted xsmall cj-at', text: fmtDateTime(x.at || x.entered_at) }) : null)))) : null);
+}
+
+/** Reasons are codes (goal_reached, left_segment…) or the server's sentence: say codes in the UI's language. */
+function reasonText(r) {
+	return has(`journeys.cj_reason_${r}`) ? t(`journeys.cj_reason_${r}`) : r;
+}
+
+export function contactJourneys(contactId, ctx) {
+	const data = { loaded: false, items: [], failed: null };
+	const load = (body) => api.get(`/contacts/${contactId}/journeys`, null, { quiet: true, signal: ctx.signal })
+		.then((r) => { data.items = r.data || []; })
+		.catch((e) => { if (e.name !== 'AbortError') data.failed = e.status === 404 ? null : errorMessage(e); })
+		.finally(() => { data.loaded = true; const b = ctx.root.querySelector('[data-testid="contact-journeys-body"]'); if (ctx.alive && (b || body)) fill(b || body); });
+	function fill(body) {
+		if (!data.loaded) return mount(body, skeletonBlock(2));
+		if (data.failed) return mount(body, h('p', { class: 'muted small', text: data.failed }));
+		if (!data.items.length) return mount(body, h('p', { class: 'muted small', 'data-testid': 'contact-journeys-empty', text: t('journeys.cj_none') }));
+		const inside = data.items.filter((e) => e.state === 'active' || e.state === 'waiting');
+		const past = data.items.filter((e) => !(e.state === 'active' || e.state === 'waiting'));
+		mount(body, h('ul', { class: 'cj-list' }, inside.map(entry), past.map(entry)));
+	}
+	let started = false;
+	return function card() {
+		const body = h('div', { class: 'card-body', 'data-testid': 'contact-journeys-body' });
+		fill(body);
+		if (!started) { started = true; load(body); }
+		const n = data.items.filter((e) => e.state === 'active' || e.state === 'waiting').length;
+		return h('section', { class: 'card', 'aria-labelledby': 'cj-h', 'data-testid': 'contact-journeys' },
+			h('div', { class: 'card-header' }, h('h2', { id: 'cj-h', text: t('journeys.cj_title') }), data.loaded && n ? h('span', { class: 'badge badge-success', text: t('journeys.cj_inside_n', { n }) }) : null),
+			body);
+	};
+}
