@@ -2,7 +2,7 @@
 // the journey settings (re-entry, quiet hours, send window, dates, send cap), a duration input,
 // a filter editor with live checking (the segment preview API), and the status badge.
 import { api, errorMessage } from './api.js';
-import { h, icon, debounce, uid } from './dom.js';
+import { h, icon, mount, debounce, uid } from './dom.js';
 import { t } from './i18n.js';
 import { state } from './state.js';
 import { UNITS, splitDuration } from './journey-def.js';
@@ -126,7 +126,7 @@ export function stepFields(s, refs, onChange, writable) {
 		case 'notify': {
 			const box = h('div', { class: 'stack-sm' });
 			const paint = () => {
-				box.replaceChildren(
+				mount(box, 
 					fieldRow(t('journeys.f_notify_to'), selectInput(s, 'to', [['owner', t('journeys.notify_to_owner')], ['email', t('journeys.notify_to_email')], ['webhook', t('journeys.notify_to_webhook')]], { ...o, onChange: () => { onChange(); paint(); }, testid: 'field-to' })),
 					s.to === 'email' ? fieldRow(t('journeys.f_notify_email'), textInput(s, 'email', { ...o, type: 'email', testid: 'field-notify-email' })) : null,
 					s.to === 'webhook' ? fieldRow(t('journeys.f_url'), textInput(s, 'webhook_url', { ...o, type: 'url', placeholder: 'https://hooks.slack.com/…', testid: 'field-webhook_url' })) : null,
@@ -159,7 +159,7 @@ export function stepFields(s, refs, onChange, writable) {
 					rest = [fieldRow(t('journeys.f_days'), daysInput(s.window, 'days', o)),
 						fieldRow(t('journeys.f_time'), textInput(s.window, 'time', { ...o, type: 'time', testid: 'field-time' }), t('journeys.f_time_hint'))];
 				}
-				box.replaceChildren(fieldRow(t('journeys.f_until_mode'), modeSel), rest);
+				mount(box, fieldRow(t('journeys.f_until_mode'), modeSel), rest);
 			};
 			paint();
 			return box;
@@ -178,7 +178,7 @@ export function stepFields(s, refs, onChange, writable) {
 			const box = h('div', { class: 'stack-sm' });
 			const paint = () => {
 				const sum = (s.branches || []).reduce((a, b) => a + (Number(b.percent) || 0), 0);
-				box.replaceChildren(h('div', { class: 'label', text: t('journeys.f_branches') }),
+				mount(box, h('div', { class: 'label', text: t('journeys.f_branches') }),
 					(s.branches || []).map((b, i) => {
 						const el = h('input', { class: 'input', type: 'number', min: 0, max: 100, value: b.percent, 'data-testid': `field-percent-${i}`, readOnly: ro, style: { width: '88px' } });
 						el.addEventListener('input', () => { b.percent = Number(el.value) || 0; onChange(); sumEl.textContent = t('journeys.split_sum', { n: s.branches.reduce((a, x) => a + (Number(x.percent) || 0), 0) }); });
@@ -200,7 +200,7 @@ export function stepFields(s, refs, onChange, writable) {
 			const paint = () => {
 				const a = s.action || 'add_tag';
 				const users = (state.users || []).map((u) => [u.id, u.name || u.email]);
-				box.replaceChildren(
+				mount(box, 
 					fieldRow(t('journeys.f_action'), selectInput(s, 'action', actions.map((x) => [x, t(`journeys.action_${x}`)]), { ...o, testid: 'field-action', onChange: () => { onChange(); paint(); } })),
 					a === 'add_tag' || a === 'remove_tag' ? fieldRow(t('journeys.f_tag'), textInput(s, 'tag', { ...o, testid: 'field-tag' })) : null,
 					a === 'set_field' ? [fieldRow(t('journeys.f_field'), textInput(s, 'field', { ...o, testid: 'field-field' })), fieldRow(t('journeys.f_value'), textInput(s, 'value', { ...o, testid: 'field-value' }))] : null,
@@ -242,7 +242,7 @@ export function triggersEditor(def, refs, onChange, writable) {
 	const ro = !writable;
 	const box = h('div', { class: 'stack', 'data-testid': 'triggers' });
 	const paint = () => {
-		box.replaceChildren(
+		mount(box, 
 			def.triggers.map((tr, i) => {
 				const o = { onChange, ro };
 				const typeSel = h('select', { class: 'select', 'data-testid': `trigger-type-${i}`, disabled: ro }, TRIGGER_TYPES.map((x) => h('option', { value: x, selected: tr.type === x }, t(`journeys.trig_${x}`))));
@@ -286,7 +286,7 @@ export function settingsEditor(def, refs, onChange, writable) {
 	const toggle = (key, label, init, testid) => {
 		const cb = h('input', { type: 'checkbox', checked: !!s[key], disabled: ro, 'data-testid': testid });
 		const body = h('div', { class: 'stack-sm', hidden: !s[key] });
-		const fill = () => body.replaceChildren(s[key] ? init(s[key]) : []);
+		const fill = () => mount(body, s[key] ? init(s[key]) : null);
 		cb.addEventListener('change', () => {
 			if (cb.checked) s[key] = s[key] || init.defaults();
 			else delete s[key];

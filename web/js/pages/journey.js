@@ -541,6 +541,9 @@ export default async function render(ctx) {
 	canvas.addEventListener('pointerup', endDrag);
 	canvas.addEventListener('pointercancel', () => endDrag(null));
 
+	// focus can scroll an overflow:hidden box; the view is moved by the transform only
+	canvas.addEventListener('scroll', () => { canvas.scrollTop = 0; canvas.scrollLeft = 0; });
+
 	canvas.addEventListener('wheel', (ev) => {
 		ev.preventDefault();
 		const r = canvas.getBoundingClientRect();
@@ -568,12 +571,16 @@ export default async function render(ctx) {
 		closeMenu();
 		const p = portPos(from, key);
 		const place = at || { x: p.x - NODE_W / 2, y: p.y + 70 };
-		menuEl = h('div', { class: 'jb-addmenu', role: 'menu', 'data-testid': 'add-menu', style: { left: `${p.x * view.k + view.x}px`, top: `${p.y * view.k + view.y + 8}px` } },
+		const r = canvas.getBoundingClientRect();
+		const left = Math.min(Math.max(p.x * view.k + view.x, 180), r.width - 180);
+		const below = p.y * view.k + view.y + 8;
+		const up = below > r.height - 230;
+		menuEl = h('div', { class: 'jb-addmenu', role: 'menu', 'data-testid': 'add-menu', style: { left: `${left}px`, top: up ? 'auto' : `${below}px`, bottom: up ? `${Math.max(8, r.height - below + 24)}px` : 'auto' } },
 			h('div', { class: 'popover-title', text: t('journeys.add_here') }),
 			Object.entries(KINDS).map(([type, k]) => h('button', { type: 'button', role: 'menuitem', class: `tone-${k.tone}`, 'data-testid': `add-${type}`, onclick: () => { closeMenu(); addStep(type, place, { from, key }); } },
 				h('span', { class: 'jb-ic' }, icon(k.icon, { size: 'sm' })), t(`journeys.kind_${type}`))));
 		canvas.append(menuEl);
-		menuEl.querySelector('button').focus();
+		menuEl.querySelector('button').focus({ preventScroll: true });
 		menuEl.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') { closeMenu(); canvas.focus(); } });
 	}
 	const docDown = (ev) => { if (menuEl && !menuEl.contains(ev.target)) closeMenu(); };
