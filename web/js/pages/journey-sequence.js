@@ -6,6 +6,7 @@ import { h, icon, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { pageHead, toast, emptyState } from '../ui.js';
 import { can } from '../state.js';
+import { fmtDuration } from '../journey-def.js';
 
 const TRIGGERS = ['form_submitted', 'event', 'segment_entered', 'list_added'];
 const UNIT_S = { hours: 3600, days: 86400 };
@@ -23,7 +24,7 @@ export function sequenceDefinition({ trigger, rows, window }) {
 		prev = r.at;
 		if (gap > 0) {
 			const w = `wait_${i + 1}`;
-			steps[w] = { type: 'wait', seconds: gap, label: t('journeys.seq_wait_label', { d: delayText(r.delay, r.unit) }) };
+			steps[w] = { type: 'wait', seconds: gap, label: t('journeys.seq_wait_label', { d: fmtDuration(r.at) }) };
 			link(w);
 		}
 		const m = `email_${i + 1}`;
