@@ -262,13 +262,39 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'assets');
     });
 
+    test(`${lang}: audience — segment builder`, async () => {
+      const lists = (await server.api('GET', '/api/v1/segments')).json.data;
+      if (!lists.some((x) => x.type === 'static')) {
+        const l = await server.api('POST', '/api/v1/segments', { name: '展示会2026 来場者', type: 'static' });
+        const some = (await server.api('GET', '/api/v1/contacts?limit=12')).json.data.map((c) => c.id);
+        await server.api('POST', `/api/v1/segments/${l.json.id}/members`, { contact_ids: some, mode: 'append' });
+      }
+      await go('/segments');
+      await page.getByTestId('filter-builder').waitFor();
+      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
+      await page.getByTestId('segment-name').fill(lang === 'ja' ? '料金ページを3回見た大企業の見込み客' : 'Pricing-page leads at larger companies');
+      await page.getByTestId('fb-add-group').first().click();
+      const inner = page.getByTestId('fb-group').nth(1);
+      await inner.getByTestId('fb-match').selectOption('any');
+      const row = inner.getByTestId('fb-condition').first();
+      await row.getByTestId('fb-field').selectOption('tags');
+      await row.getByTestId('fb-op').selectOption('in');
+      const chips = row.getByTestId('fb-value').locator('input');
+      await chips.fill(lang === 'ja' ? '展示会2026, 資料請求' : 'trade-show, whitepaper');
+      await chips.press('Enter');
+      await inner.getByTestId('fb-add-segment').click();
+      await inner.getByTestId('fb-condition').nth(1).getByTestId('fb-segment').selectOption({ index: 0 });
+      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
+      await page.waitForTimeout(400); // the debounced preview
+      await shot(page, lang, 'segments');
+      await page.getByTestId('fb-mode-json').first().click();
+      await shot(page, lang, 'segments-json');
+    });
+
     test(`${lang}: coming soon and not found`, async () => {
       await go('/journeys');
       await page.getByTestId('coming-soon').waitFor();
       await shot(page, lang, 'coming-soon');
-      await go('/segments');
-      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
-      await shot(page, lang, 'segments');
       // An unknown page under an app prefix (the server answers other unknown paths with a JSON 404).
       await page.goto(`${server.url}/contacts/12/no-such-tab`);
       await page.getByTestId('not-found').waitFor();
