@@ -6,6 +6,7 @@ import { h, icon, mount, debounce, uid } from './dom.js';
 import { t } from './i18n.js';
 import { state } from './state.js';
 import { UNITS, splitDuration } from './journey-def.js';
+import { filterBuilder } from './filter-builder.js';
 
 export function statusBadge(status) {
 	const cls = { active: 'badge-success', paused: 'badge-warning', archived: '', draft: 'badge-primary' }[status] || '';
@@ -100,6 +101,27 @@ export function jsonEditor(obj, key, { onChange, testid, ro, preview = false, ro
 	return h('div', { class: 'jb-json-wrap' }, ta, note);
 }
 
+/** A contact filter in the visual builder (web/js/filter-builder.js) with the live count of who matches now. */
+function visualFilter(obj, key, { onChange, testid, ro }) {
+	const note = h('div', { class: 'hint jb-json-note', 'data-testid': testid && `${testid}-note`, 'aria-live': 'polite' });
+	const check = debounce(async () => {
+		try {
+			const r = await api.post('/segments/preview', { filter: fb.value }, { quiet: true });
+			note.className = 'hint jb-json-note ok';
+			mount(note, icon('checkCircle', { size: 'sm' }), t('journeys.filter_matches', { n: r.count }));
+		} catch (e) {
+			note.className = 'hint jb-json-note bad';
+			mount(note, icon('alertCircle', { size: 'sm' }), errorMessage(e));
+			if (e.field && e.field.startsWith('/filter')) fb.showError(e.field.slice('/filter'.length), errorMessage(e));
+		}
+	}, 400);
+	const fb = filterBuilder({ value: obj[key] || { all: [] }, onChange: (v) => { if (ro) return; obj[key] = v; onChange(); check(); } });
+	const wrap = h('div', { class: 'jb-filter' + (ro ? ' is-readonly' : ''), 'data-testid': testid }, fb.el, note);
+	if (ro) wrap.inert = true;
+	check();
+	return wrap;
+}
+
 const EVENTS = ['form_submitted', 'asset_downloaded', 'page_view', 'email_opened', 'email_clicked', 'purchase', 'seminar_signup', 'identify'];
 
 function eventInput(obj, key, o) {
@@ -172,7 +194,7 @@ export function stepFields(s, refs, onChange, writable) {
 		case 'condition':
 		case 'goal':
 			return h('div', { class: 'field' }, h('label', { text: s.type === 'goal' ? t('journeys.f_goal_filter') : t('journeys.f_filter') }),
-				jsonEditor(s, 'filter', { ...o, testid: 'field-filter', preview: true, rows: 8 }),
+				visualFilter(s, 'filter', { ...o, testid: 'field-filter' }),
 				h('div', { class: 'hint', text: t('journeys.f_filter_hint') }));
 		case 'split': {
 			const box = h('div', { class: 'stack-sm' });
