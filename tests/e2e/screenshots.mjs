@@ -291,8 +291,57 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'segments-json');
     });
 
-    test(`${lang}: coming soon and not found`, async () => {
+    test(`${lang}: journeys`, async () => {
+      if (!server.journeyId) {
+        const mails = (await server.api('GET', '/api/v1/emails')).json.data;
+        const mail = (i) => mails[i % mails.length]?.id;
+        const seminar = await server.api('POST', '/api/v1/journeys', {
+          name: 'セミナー申込フォロー', description: '申込 → 3日待機 → メールA開封で分岐',
+          definition: {
+            triggers: [{ type: 'event', event: 'seminar_signup' }], start: 'wait3',
+            steps: {
+              wait3: { type: 'wait', seconds: 3 * 86400, label: '3日待つ', next: 'opened' },
+              opened: { type: 'condition', label: 'メールAを開封した？', filter: { event: 'email_opened', count: { op: 'gte', value: 1 } }, yes: 'mailB', no: 'mailC' },
+              mailB: { type: 'send_email', email_id: mail(0), next: 'hot' },
+              mailC: { type: 'send_email', email_id: mail(1), next: 'done' },
+              hot: { type: 'update_contact', action: 'add_points', points: 10, next: 'alert' },
+              alert: { type: 'notify', to: 'owner', message: 'ホットリードです。本日中にご連絡ください', next: 'done' },
+              done: { type: 'exit' },
+            },
+            settings: { re_entry: 'never', send_window: { days: [1, 2, 3, 4, 5], start: '10:00', end: '18:00' } },
+          },
+        });
+        assert.equal(seminar.status, 201, seminar.info);
+        server.journeyId = seminar.json.id;
+        assert.equal((await server.api('POST', `/api/v1/journeys/${server.journeyId}/activate`, {})).status, 200);
+        for (const c of (await server.api('GET', '/api/v1/contacts?limit=12')).json.data) {
+          await server.api('POST', `/api/v1/journeys/${server.journeyId}/enroll`, { contact_id: c.id });
+        }
+        await server.api('POST', '/api/v1/journeys', { name: '資料ダウンロード後のナーチャリング', definition: { triggers: [{ type: 'event', event: 'asset_downloaded' }], start: 'm', steps: { m: { type: 'send_email', email_id: mail(0), next: 'x' }, x: { type: 'exit' } }, settings: {} } });
+      }
       await go('/journeys');
+      await page.getByTestId('journey-row').first().waitFor();
+      await shot(page, lang, 'journeys');
+      await go(`/journeys/${server.journeyId}`);
+      await page.getByTestId('step-opened').waitFor();
+      await page.getByTestId('journey-stats').waitFor();
+      await shot(page, lang, 'journey-builder');
+      await page.getByTestId('step-opened').click();
+      await page.getByTestId('panel-kind').waitFor();
+      await shot(page, lang, 'journey-step');
+      await page.getByTestId('journey-settings').click();
+      await page.getByTestId('settings').waitFor();
+      await shot(page, lang, 'journey-settings');
+      await go('/journeys/sequence');
+      await page.getByTestId('seq-row').first().waitFor();
+      await shot(page, lang, 'journey-sequence');
+      await go(`/contacts/${(await server.api('GET', '/api/v1/contacts?limit=1')).json.data[0].id}`);
+      await page.getByTestId('contact-journey').first().waitFor();
+      await shot(page, lang, 'contact-journeys');
+    });
+
+    test(`${lang}: coming soon and not found`, async () => {
+      await go('/reports');
       await page.getByTestId('coming-soon').waitFor();
       await shot(page, lang, 'coming-soon');
       // An unknown page under an app prefix (the server answers other unknown paths with a JSON 404).

@@ -28,7 +28,7 @@ export function sequenceDefinition({ trigger, rows, window }) {
 			link(w);
 		}
 		const m = `email_${i + 1}`;
-		steps[m] = { type: 'send_email', email_id: r.email_id, label: t('journeys.seq_email_label', { n: i + 1 }) };
+		steps[m] = { type: 'send_email', email_id: r.email_id };
 		link(m);
 	});
 	steps.done = { type: 'exit' };
