@@ -164,7 +164,7 @@ test('the_step_mail_preset_creates_a_journey_that_runs', { locale: 'ja-JP' }, as
   assert.equal(d.steps.wait_2.seconds, 2 * 86400);
   assert.equal(d.steps.wait_3.seconds, 4 * 86400);
   assert.equal(d.steps.email_3.next, 'done');
-  assert.deepEqual(d.settings.send_window.days, [1, 2, 3, 4, 5]);
+  assert.deepEqual(d.settings.send_window.days, ['mon', 'tue', 'wed', 'thu', 'fri']);
   const v = await s.api('POST', '/api/v1/journeys/validate', d);
   assert.equal(v.json.valid, true, v.info);
 

@@ -7,20 +7,37 @@ import { t, has, fmtDateTime, fmtRelative } from './i18n.js';
 import { KINDS } from './journey-def.js';
 import { skeletonBlock } from './ui.js';
 
-const STATE_CLS = { active: 'badge-success', waiting: 'badge-success', completed: 'badge-primary', goal_reached: 'badge-primary', exited: '', failed: 'badge-danger' };
+const STATE_CLS = { active: 'badge-success', goal: 'badge-primary', completed: '', exited: 'badge-warning' };
+const INSIDE = (e) => e.state === 'active';
 
 function stateBadge(st) {
-	return h('span', { class: `badge ${STATE_CLS[st] ?? ''}`, 'data-testid': 'cj-state', 'data-state': st }, st === 'active' || st === 'waiting' ? h('span', { class: 'dot' }) : null, has(`journeys.cj_state_${st}`) ? t(`journeys.cj_state_${st}`) : st);
+	return h('span', { class: `badge ${STATE_CLS[st] ?? ''}`, 'data-testid': 'cj-state', 'data-state': st }, st === 'active' ? h('span', { class: 'dot' }) : null, has(`journeys.cj_state_${st}`) ? t(`journeys.cj_state_${st}`) : st);
 }
 
 function kindLabel(type) {
 	return type && KINDS[type] ? t(`journeys.kind_${type}`) : type || '';
 }
 
+/** Why they are where they are, in the UI's language where the server's sentence is a known one. */
+function why(e) {
+	const type = e.step_type;
+	if (INSIDE(e)) {
+		if (type === 'wait_for_event') return e.due_at ? t('journeys.cj_why_event', { at: fmtDateTime(e.due_at) }) : null;
+		if (type === 'wait' || type === 'wait_until') return e.due_at ? t('journeys.cj_why_wait', { at: fmtDateTime(e.due_at) }) : null;
+		return e.due_at ? t('journeys.cj_why_due', { at: fmtDateTime(e.due_at) }) : null;
+	}
+	const known = { 'reached the goal': 'goal', 'finished the journey': 'completed', 'left the journey': 'exited', 'the journey was archived': 'archived' }[e.reason];
+	if (known) return t(`journeys.cj_reason_${known}`);
+	if (!e.reason) return has(`journeys.cj_reason_${e.state}`) ? t(`journeys.cj_reason_${e.state}`) : null;
+	return e.reason; // the server's own words (e.g. which segment they left)
+}
+
 function entry(e) {
 	const k = KINDS[e.step_type] || { icon: 'journeys', tone: 'grey' };
-	const inside = e.state === 'active' || e.state === 'waiting';
+	const inside = INSIDE(e);
 	const history = Array.isArray(e.history) ? e.history : [];
+	const reason = why(e);
+	const stepName = e.step || '—';
 	return h('li', { class: 'cj-item', 'data-testid': 'contact-journey', 'data-journey': e.journey_id },
 		h('div', { class: 'cj-top' },
 			h('a', { class: 'cj-name', href: `/journeys/${e.journey_id}`, text: e.journey_name || `#${e.journey_id}` }),
@@ -29,23 +46,20 @@ function entry(e) {
 		h('div', { class: 'cj-where' },
 			h('span', { class: `jb-ic tone-${k.tone}` }, icon(k.icon, { size: 'sm' })),
 			h('div', null,
-				h('strong', { 'data-testid': 'cj-step', text: inside ? t('journeys.cj_at', { step: e.step_label || e.step || '—', kind: kindLabel(e.step_type) }) : t('journeys.cj_last', { step: e.step_label || e.step || '—' }) }),
+				h('strong', { 'data-testid': 'cj-step', text: inside ? t('journeys.cj_at', { step: stepName, kind: kindLabel(e.step_type) }) : t('journeys.cj_last', { step: stepName }) }),
 				h('div', { class: 'muted xsmall' },
-					inside && e.due_at ? h('span', { title: fmtDateTime(e.due_at), 'data-testid': 'cj-due', text: t('journeys.cj_due', { at: fmtDateTime(e.due_at) }) }) : null,
-					inside && e.due_at ? ' · ' : null,
-					h('span', { title: fmtDateTime(e.entered_at), text: t('journeys.cj_entered', { at: fmtRelative(e.entered_at) }) })))),
-		e.reason ? h('div', { class: 'cj-reason', 'data-testid': 'cj-reason' }, icon('info', { size: 'sm' }), h('span', { text: reasonText(e.reason) })) : null,
+					h('span', { title: fmtDateTime(e.entered_at), text: t('journeys.cj_entered', { at: fmtRelative(e.entered_at) }) }),
+					!inside && e.finished_at ? [' · ', h('span', { title: fmtDateTime(e.finished_at), text: t('journeys.cj_finished', { at: fmtRelative(e.finished_at) }) })] : null))),
+		reason ? h('div', { class: 'cj-reason', 'data-testid': 'cj-reason' }, icon(inside ? 'clock' : 'info', { size: 'sm' }), h('span', { text: reason })) : null,
 		history.length ? h('details', { class: 'cj-history' }, h('summary', { text: t('journeys.cj_path', { n: history.length }) }),
 			h('ol', null, history.map((x) => h('li', null,
 				h('span', { class: 'mono xsmall', text: x.step || '' }),
-				x.type || x.step_type ? h('span', { class: 'muted xsmall', text: ` ${kindLabel(x.type || x.step_type)}` }) : null,
-				x.branch || x.outcome ? h('span', { class: 'chip', text: String(x.branch || x.outcome) }) : null,
-				x.at || x.entered_at ? h('span', { class: 'muted xsmall cj-at', text: fmtDateTime(x.at || x.entered_at) }) : null)))) : null);
+				x.outcome ? h('span', { class: 'chip', text: outcomeText(x.outcome) }) : null,
+				x.at ? h('span', { class: 'muted xsmall cj-at', text: fmtDateTime(x.at) }) : null)))) : null);
 }
 
-/** Reasons are codes (goal_reached, left_segment…) or the server's sentence: say codes in the UI's language. */
-function reasonText(r) {
-	return has(`journeys.cj_reason_${r}`) ? t(`journeys.cj_reason_${r}`) : r;
+function outcomeText(o) {
+	return has(`journeys.cj_outcome_${o}`) ? t(`journeys.cj_outcome_${o}`) : o;
 }
 
 export function contactJourneys(contactId, ctx) {
@@ -58,8 +72,8 @@ export function contactJourneys(contactId, ctx) {
 		if (!data.loaded) return mount(body, skeletonBlock(2));
 		if (data.failed) return mount(body, h('p', { class: 'muted small', text: data.failed }));
 		if (!data.items.length) return mount(body, h('p', { class: 'muted small', 'data-testid': 'contact-journeys-empty', text: t('journeys.cj_none') }));
-		const inside = data.items.filter((e) => e.state === 'active' || e.state === 'waiting');
-		const past = data.items.filter((e) => !(e.state === 'active' || e.state === 'waiting'));
+		const inside = data.items.filter(INSIDE);
+		const past = data.items.filter((e) => !INSIDE(e));
 		mount(body, h('ul', { class: 'cj-list' }, inside.map(entry), past.map(entry)));
 	}
 	let started = false;
@@ -67,7 +81,7 @@ export function contactJourneys(contactId, ctx) {
 		const body = h('div', { class: 'card-body', 'data-testid': 'contact-journeys-body' });
 		fill(body);
 		if (!started) { started = true; load(body); }
-		const n = data.items.filter((e) => e.state === 'active' || e.state === 'waiting').length;
+		const n = data.items.filter(INSIDE).length;
 		return h('section', { class: 'card', 'aria-labelledby': 'cj-h', 'data-testid': 'contact-journeys' },
 			h('div', { class: 'card-header' }, h('h2', { id: 'cj-h', text: t('journeys.cj_title') }), data.loaded && n ? h('span', { class: 'badge badge-success', text: t('journeys.cj_inside_n', { n }) }) : null),
 			body);

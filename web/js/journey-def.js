@@ -31,11 +31,11 @@ export function newStep(type) {
 	switch (type) {
 		case 'wait': return { type, seconds: 86400 };
 		case 'wait_for_event': return { type, event: 'email_opened', timeout_seconds: 3 * 86400 };
-		case 'wait_until': return { type, window: { days: [1, 2, 3, 4, 5], time: '10:00' } };
+		case 'wait_until': return { type, days: ['mon', 'tue', 'wed', 'thu', 'fri'], time: '10:00' };
 		case 'condition': return { type, filter: { field: 'score', op: 'gte', value: 50 } };
 		case 'goal': return { type, filter: { event: 'purchase', count: { op: 'gte', value: 1 } } };
 		case 'split': return { type, branches: [{ percent: 50 }, { percent: 50 }] };
-		case 'update_contact': return { type, action: 'add_tag', tag: '' };
+		case 'update_contact': return { type, actions: [{ op: 'add_tag', tag: '' }] };
 		case 'notify': return { type, to: 'owner', message: '' };
 		case 'send_webhook': return { type, url: '' };
 		default: return { type };
@@ -124,29 +124,55 @@ export function summary(step, refs = {}) {
 	switch (step.type) {
 		case 'send_email': return step.email_id ? name(refs.emails, step.email_id) : t('journeys.sum_pick_email');
 		case 'send_webhook': return step.url || t('journeys.sum_no_url');
-		case 'notify': return t(`journeys.notify_to_${step.to || 'owner'}`) + (step.message ? ` · ${step.message}` : '');
+		case 'notify': {
+			const to = step.to === 'owner' ? t('journeys.notify_to_owner') : step.to && step.to.email ? step.to.email : step.to && step.to.user_id ? userName(refs.users, step.to.user_id) : step.slack_url ? t('journeys.notify_to_slack') : '—';
+			return to + (step.message ? ` · ${step.message}` : '');
+		}
 		case 'wait': return t('journeys.sum_wait', { d: fmtDuration(step.seconds) });
 		case 'wait_until': {
 			if (step.at) return t('journeys.sum_until_at', { at: fmtDateTime(step.at) });
-			const w = step.window || {};
-			const days = (w.days || []).map((d) => t(`journeys.day_${d}`)).join(t('journeys.day_sep'));
-			return t('journeys.sum_until_window', { days: days || '—', time: w.time || '—' });
+			return t('journeys.sum_until_window', { days: daysText(step.days) || t('journeys.every_day'), time: step.time || '—' });
 		}
 		case 'wait_for_event': return t('journeys.sum_wait_event', { event: step.event || '—', d: fmtDuration(step.timeout_seconds) });
 		case 'condition': return filterSummary(step.filter);
 		case 'goal': return filterSummary(step.filter);
 		case 'split': return (step.branches || []).map((b) => `${fmtNumber(Number(b.percent) || 0)}%`).join(' / ');
 		case 'update_contact': {
-			const a = step.action || 'add_tag';
-			const v = a === 'set_field' ? `${step.field || '—'} = ${step.value ?? ''}` : a === 'add_points' ? String(step.points ?? 0)
-				: a === 'set_stage' ? step.stage || '' : a === 'set_owner' ? (step.owner === 'round_robin' ? t('journeys.owner_round_robin') : step.owner ? `#${step.owner}` : '') : step.tag || '';
-			return `${t(`journeys.action_${a}`)}${v ? `: ${v}` : ''}`;
+			const acts = Array.isArray(step.actions) ? step.actions : [];
+			if (!acts.length) return t('journeys.sum_no_actions');
+			return acts.map((a) => actionText(a, refs)).join(' · ');
 		}
 		case 'add_to_list':
 		case 'remove_from_list': return step.list_id ? name(refs.lists, step.list_id) : t('journeys.sum_pick_list');
 		case 'exit': return t('journeys.sum_exit');
 		default: return step.type;
 	}
+}
+
+export const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** ['mon', 'tue'] → "Mon, Tue" / "月・火", in week order. */
+export function daysText(days) {
+	return DAY_NAMES.filter((d) => (days || []).includes(d)).map((d) => t(`journeys.day_${d}`)).join(t('journeys.day_sep'));
+}
+
+function userName(users, id) {
+	const u = (users || []).find((x) => x.id === id);
+	return u ? u.name || u.email : `#${id}`;
+}
+
+/** One change of an update_contact step, in words. */
+export function actionText(a, refs = {}) {
+	const op = a && a.op;
+	if (!op) return '—';
+	let v = '';
+	if (op === 'set_field') v = `${a.field || '—'} = ${a.value ?? ''}`;
+	else if (op === 'add_tag' || op === 'remove_tag') v = a.tag || '';
+	else if (op === 'add_points') v = a.points > 0 ? `+${a.points}` : String(a.points ?? '');
+	else if (op === 'set_stage') v = a.stage || '';
+	else if (op === 'set_owner') v = a.user_id ? userName(refs.users, a.user_id) : '';
+	else if (op === 'assign_owner') v = (a.users || []).map((id) => userName(refs.users, id)).join(', ');
+	return `${t(`journeys.action_${op}`)}${v ? `: ${v}` : ''}`;
 }
 
 function filterSummary(f) {

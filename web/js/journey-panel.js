@@ -5,7 +5,7 @@ import { api, errorMessage } from './api.js';
 import { h, icon, mount, debounce, uid } from './dom.js';
 import { t } from './i18n.js';
 import { state } from './state.js';
-import { UNITS, splitDuration } from './journey-def.js';
+import { UNITS, splitDuration, DAY_NAMES } from './journey-def.js';
 import { filterBuilder } from './filter-builder.js';
 
 export function statusBadge(status) {
@@ -144,14 +144,28 @@ export function stepFields(s, refs, onChange, writable) {
 		case 'send_webhook':
 			return h('div', { class: 'stack-sm' },
 				fieldRow(t('journeys.f_url'), textInput(s, 'url', { ...o, type: 'url', placeholder: 'https://', testid: 'field-url' }), t('journeys.f_url_hint')),
-				fieldRow(t('journeys.f_secret'), textInput(s, 'secret', { ...o, testid: 'field-secret' }), t('journeys.f_secret_hint')));
+				h('div', { class: 'field' }, h('label', { text: t('journeys.f_body') }), jsonEditor(s, 'body', { ...o, testid: 'field-body', rows: 4, fallback: {} }), h('div', { class: 'hint', text: t('journeys.f_body_hint') })));
 		case 'notify': {
 			const box = h('div', { class: 'stack-sm' });
+			const users = (refs.users || []).map((u) => [u.id, u.name || u.email]);
 			const paint = () => {
-				mount(box, 
-					fieldRow(t('journeys.f_notify_to'), selectInput(s, 'to', [['owner', t('journeys.notify_to_owner')], ['email', t('journeys.notify_to_email')], ['webhook', t('journeys.notify_to_webhook')]], { ...o, onChange: () => { onChange(); paint(); }, testid: 'field-to' })),
-					s.to === 'email' ? fieldRow(t('journeys.f_notify_email'), textInput(s, 'email', { ...o, type: 'email', testid: 'field-notify-email' })) : null,
-					s.to === 'webhook' ? fieldRow(t('journeys.f_url'), textInput(s, 'webhook_url', { ...o, type: 'url', placeholder: 'https://hooks.slack.com/…', testid: 'field-webhook_url' })) : null,
+				const mode = s.to === 'owner' ? 'owner' : s.to && s.to.user_id ? 'user' : s.to && s.to.email !== undefined ? 'email' : 'none';
+				const modeSel = h('select', { class: 'select', 'data-testid': 'field-to', disabled: ro },
+					[['owner', t('journeys.notify_to_owner')], ['user', t('journeys.notify_to_user')], ['email', t('journeys.notify_to_email')], ['none', t('journeys.notify_to_slack')]].map(([v, l]) => h('option', { value: v, selected: v === mode }, l)));
+				modeSel.addEventListener('change', () => {
+					const v = modeSel.value;
+					if (v === 'owner') s.to = 'owner';
+					else if (v === 'user') s.to = { user_id: users[0] ? users[0][0] : 0 };
+					else if (v === 'email') s.to = { email: '' };
+					else delete s.to;
+					onChange();
+					paint();
+				});
+				mount(box,
+					fieldRow(t('journeys.f_notify_to'), modeSel),
+					mode === 'user' ? fieldRow(t('journeys.f_user'), selectInput(s.to, 'user_id', users, { ...o, number: true, testid: 'field-user' })) : null,
+					mode === 'email' ? fieldRow(t('journeys.f_notify_email'), textInput(s.to, 'email', { ...o, type: 'email', testid: 'field-notify-email', placeholder: 'sales@example.co.jp' })) : null,
+					fieldRow(t('journeys.f_slack'), textInput(s, 'slack_url', { ...o, type: 'url', placeholder: 'https://hooks.slack.com/…', testid: 'field-slack_url' }), t('journeys.f_slack_hint')),
 					fieldRow(t('journeys.f_message'), textInput(s, 'message', { ...o, testid: 'field-message', placeholder: t('journeys.f_message_ph') }), t('journeys.f_message_hint')));
 			};
 			paint();
@@ -167,19 +181,18 @@ export function stepFields(s, refs, onChange, writable) {
 					h('option', { value: 'window', selected: mode === 'window' }, t('journeys.until_window')),
 					h('option', { value: 'at', selected: mode === 'at' }, t('journeys.until_at')));
 				modeSel.addEventListener('change', () => {
-					if (modeSel.value === 'at') { delete s.window; s.at = new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 16) + ':00Z'; } else { delete s.at; s.window = { days: [1, 2, 3, 4, 5], time: '10:00' }; }
+					if (modeSel.value === 'at') { delete s.days; delete s.time; s.at = new Date(Math.ceil(Date.now() / 3600e3) * 3600e3 + 7 * 86400e3).toISOString().replace(/\.\d{3}Z$/, 'Z'); } else { delete s.at; s.days = ['mon', 'tue', 'wed', 'thu', 'fri']; s.time = '10:00'; }
 					onChange();
 					paint();
 				});
 				let rest;
 				if (mode === 'at') {
-					const el = h('input', { class: 'input', type: 'datetime-local', value: (s.at || '').slice(0, 16), 'data-testid': 'field-at', readOnly: ro });
-					el.addEventListener('change', () => { if (el.value) { s.at = new Date(el.value).toISOString(); onChange(); } });
+					const el = h('input', { class: 'input', type: 'datetime-local', value: toLocalInput(s.at), 'data-testid': 'field-at', readOnly: ro });
+					el.addEventListener('change', () => { if (el.value) { s.at = new Date(el.value).toISOString().replace(/\.\d{3}Z$/, 'Z'); onChange(); } });
 					rest = fieldRow(t('journeys.f_at'), el, t('journeys.f_at_hint'));
 				} else {
-					s.window ||= { days: [1, 2, 3, 4, 5], time: '10:00' };
-					rest = [fieldRow(t('journeys.f_days'), daysInput(s.window, 'days', o)),
-						fieldRow(t('journeys.f_time'), textInput(s.window, 'time', { ...o, type: 'time', testid: 'field-time' }), t('journeys.f_time_hint'))];
+					rest = [fieldRow(t('journeys.f_days'), daysInput(s, 'days', o), t('journeys.f_days_hint')),
+						fieldRow(t('journeys.f_time'), textInput(s, 'time', { ...o, type: 'time', testid: 'field-time' }), t('journeys.f_time_hint'))];
 				}
 				mount(box, fieldRow(t('journeys.f_until_mode'), modeSel), rest);
 			};
@@ -217,18 +230,42 @@ export function stepFields(s, refs, onChange, writable) {
 			return box;
 		}
 		case 'update_contact': {
-			const box = h('div', { class: 'stack-sm' });
-			const actions = ['add_tag', 'remove_tag', 'set_field', 'add_points', 'set_stage', 'set_owner'];
+			const box = h('div', { class: 'stack-sm', 'data-testid': 'actions' });
+			const ops = ['add_tag', 'remove_tag', 'set_field', 'add_points', 'set_stage', 'set_owner', 'assign_owner'];
+			const users = (refs.users || []);
 			const paint = () => {
-				const a = s.action || 'add_tag';
-				const users = (state.users || []).map((u) => [u.id, u.name || u.email]);
-				mount(box, 
-					fieldRow(t('journeys.f_action'), selectInput(s, 'action', actions.map((x) => [x, t(`journeys.action_${x}`)]), { ...o, testid: 'field-action', onChange: () => { onChange(); paint(); } })),
-					a === 'add_tag' || a === 'remove_tag' ? fieldRow(t('journeys.f_tag'), textInput(s, 'tag', { ...o, testid: 'field-tag' })) : null,
-					a === 'set_field' ? [fieldRow(t('journeys.f_field'), textInput(s, 'field', { ...o, testid: 'field-field' })), fieldRow(t('journeys.f_value'), textInput(s, 'value', { ...o, testid: 'field-value' }))] : null,
-					a === 'add_points' ? fieldRow(t('journeys.f_points'), textInput(s, 'points', { ...o, type: 'number', number: true, testid: 'field-points' })) : null,
-					a === 'set_stage' ? fieldRow(t('journeys.f_stage'), textInput(s, 'stage', { ...o, testid: 'field-stage', placeholder: 'lead' })) : null,
-					a === 'set_owner' ? fieldRow(t('journeys.f_owner'), selectInput(s, 'owner', [['round_robin', t('journeys.owner_round_robin')], ...users], { ...o, testid: 'field-owner' }), t('journeys.f_owner_hint')) : null);
+				s.actions ||= [];
+				mount(box, h('div', { class: 'label', text: t('journeys.f_actions') }),
+					s.actions.map((a, i) => {
+						const opSel = h('select', { class: 'select', 'data-testid': `action-op-${i}`, disabled: ro }, ops.map((x) => h('option', { value: x, selected: a.op === x }, t(`journeys.action_${x}`))));
+						opSel.addEventListener('change', () => { s.actions[i] = { op: opSel.value }; onChange(); paint(); });
+						const so = { ...o };
+						let fields = null;
+						if (a.op === 'add_tag' || a.op === 'remove_tag') fields = fieldRow(t('journeys.f_tag'), textInput(a, 'tag', { ...so, testid: `action-tag-${i}` }));
+						else if (a.op === 'set_field') {
+							const listId = uid('fl');
+							const fi = textInput(a, 'field', { ...so, testid: `action-field-${i}`, placeholder: 'fields.plan' });
+							fi.setAttribute('list', listId);
+							fields = [fieldRow(t('journeys.f_field'), h('div', null, fi, h('datalist', { id: listId }, ['first_name', 'last_name', 'phone', 'timezone', 'locale', ...(state.fields || []).map((f) => `fields.${f.key}`)].map((v) => h('option', { value: v })))), t('journeys.f_field_hint')),
+								fieldRow(t('journeys.f_value'), textInput(a, 'value', { ...so, testid: `action-value-${i}` }))];
+						} else if (a.op === 'add_points') fields = fieldRow(t('journeys.f_points'), textInput(a, 'points', { ...so, type: 'number', number: true, testid: `action-points-${i}` }), t('journeys.f_points_hint'));
+						else if (a.op === 'set_stage') fields = fieldRow(t('journeys.f_stage'), textInput(a, 'stage', { ...so, testid: `action-stage-${i}`, placeholder: 'mql' }));
+						else if (a.op === 'set_owner') fields = fieldRow(t('journeys.f_owner'), selectInput(a, 'user_id', users.map((u) => [u.id, u.name || u.email]), { ...so, number: true, testid: `action-user-${i}`, empty: t('journeys.pick_user') }));
+						else if (a.op === 'assign_owner') {
+							const chosen = new Set(a.users || []);
+							fields = h('div', { class: 'field' }, h('label', { text: t('journeys.f_round_robin') }),
+								h('div', { class: 'stack-sm' }, users.map((u) => {
+									const cb = h('input', { type: 'checkbox', checked: chosen.has(u.id), disabled: ro });
+									cb.addEventListener('change', () => { if (cb.checked) chosen.add(u.id); else chosen.delete(u.id); a.users = [...chosen]; onChange(); });
+									return h('label', { class: 'check' }, cb, h('span', { text: `${u.name || u.email}` }), h('span', { class: 'muted xsmall', text: t(`roles.${u.role}`) }));
+								})), h('div', { class: 'hint', text: t('journeys.f_owner_hint') }));
+						}
+						return h('div', { class: 'jb-trigger-card', 'data-testid': `action-${i}` },
+							h('div', { class: 'row' }, h('span', { class: 'jb-branch-tag', text: String(i + 1) }), opSel,
+								!ro && s.actions.length > 1 ? h('button', { type: 'button', class: 'btn btn-ghost btn-icon btn-sm', 'aria-label': t('common.delete'), title: t('common.delete'), onclick: () => { s.actions.splice(i, 1); onChange(); paint(); } }, icon('trash', { size: 'sm' })) : null),
+							fields);
+					}),
+					!ro ? h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'add-action', onclick: () => { s.actions.push({ op: 'add_tag', tag: '' }); onChange(); paint(); } }, icon('plus', { size: 'sm' }), t('journeys.add_action')) : null);
 			};
 			paint();
 			return box;
@@ -245,12 +282,12 @@ export function stepFields(s, refs, onChange, writable) {
 
 function daysInput(obj, key, { onChange, ro }) {
 	const days = new Set(obj[key] || []);
-	return h('div', { class: 'jb-days', role: 'group' }, [1, 2, 3, 4, 5, 6, 0].map((d) => {
+	return h('div', { class: 'jb-days', role: 'group' }, DAY_NAMES.map((d) => {
 		const b = h('button', { type: 'button', class: 'jb-day', 'aria-pressed': String(days.has(d)), disabled: ro, 'data-testid': `day-${d}`, text: t(`journeys.day_${d}`) });
 		b.addEventListener('click', () => {
 			if (days.has(d)) days.delete(d); else days.add(d);
 			b.setAttribute('aria-pressed', String(days.has(d)));
-			obj[key] = [...days].sort((a, c) => ((a + 6) % 7) - ((c + 6) % 7));
+			if (days.size) obj[key] = DAY_NAMES.filter((x) => days.has(x)); else delete obj[key];
 			onChange();
 		});
 		return b;
@@ -264,7 +301,7 @@ export function triggersEditor(def, refs, onChange, writable) {
 	const ro = !writable;
 	const box = h('div', { class: 'stack', 'data-testid': 'triggers' });
 	const paint = () => {
-		mount(box, 
+		mount(box,
 			def.triggers.map((tr, i) => {
 				const o = { onChange, ro };
 				const typeSel = h('select', { class: 'select', 'data-testid': `trigger-type-${i}`, disabled: ro }, TRIGGER_TYPES.map((x) => h('option', { value: x, selected: tr.type === x }, t(`journeys.trig_${x}`))));
@@ -278,10 +315,15 @@ export function triggersEditor(def, refs, onChange, writable) {
 				} else if (tr.type === 'list_added') {
 					rest = fieldRow(t('journeys.f_list'), selectInput(tr, 'list_id', refs.lists.map((s) => [s.id, s.name]), { ...o, number: true, testid: `trigger-list-${i}`, empty: t('journeys.pick_list') }));
 				} else if (tr.type === 'date') {
-					rest = [fieldRow(t('journeys.f_date_field'), textInput(tr, 'field', { ...o, testid: `trigger-field-${i}`, placeholder: 'birthday' }), t('journeys.f_date_field_hint')),
-						fieldRow(t('journeys.f_offset_days'), textInput(tr, 'offset_days', { ...o, type: 'number', number: true, testid: `trigger-offset-${i}`, placeholder: '0' }), t('journeys.f_offset_days_hint'))];
+					const dateFields = (state.fields || []).filter((f) => f.type === 'date');
+					rest = [fieldRow(t('journeys.f_date_field'), dateFields.length
+						? selectInput(tr, 'field', dateFields.map((f) => [f.key, f.label || f.key]), { ...o, testid: `trigger-field-${i}`, empty: t('journeys.pick_field') })
+						: textInput(tr, 'field', { ...o, testid: `trigger-field-${i}`, placeholder: 'birthday' }), t('journeys.f_date_field_hint')),
+						fieldRow(t('journeys.f_offset_days'), textInput(tr, 'offset_days', { ...o, type: 'number', number: true, testid: `trigger-offset-${i}`, placeholder: '0' }), t('journeys.f_offset_days_hint')),
+						fieldRow(t('journeys.f_time'), textInput(tr, 'time', { ...o, type: 'time', testid: `trigger-time-${i}` }), t('journeys.f_time_hint'))];
 				} else if (tr.type === 'score') {
-					rest = fieldRow(t('journeys.f_score'), textInput(tr, 'gte', { ...o, type: 'number', number: true, testid: `trigger-score-${i}`, placeholder: '50' }), t('journeys.f_score_hint'));
+					rest = [fieldRow(t('journeys.f_threshold'), textInput(tr, 'threshold', { ...o, type: 'number', number: true, testid: `trigger-threshold-${i}`, placeholder: '50' })),
+						fieldRow(t('journeys.f_direction'), selectInput(tr, 'direction', [['up', t('journeys.direction_up')], ['down', t('journeys.direction_down')]], { ...o, testid: `trigger-direction-${i}` }))];
 				} else if (tr.type === 'stage') {
 					rest = fieldRow(t('journeys.f_stage'), textInput(tr, 'stage', { ...o, testid: `trigger-stage-${i}`, placeholder: 'mql' }));
 				} else if (tr.type === 'manual') {
@@ -299,7 +341,7 @@ export function triggersEditor(def, refs, onChange, writable) {
 	return box;
 }
 
-/** The journey's settings: re-entry, leaving a segment, quiet hours, send window, dates, cap. */
+/** The journey's settings: re-entry, leaving a segment, quiet hours, send window, dates, cap, webhook secret. */
 export function settingsEditor(def, refs, onChange, writable) {
 	const ro = !writable;
 	const s = def.settings;
@@ -319,20 +361,18 @@ export function settingsEditor(def, refs, onChange, writable) {
 		fill();
 		return [h('label', { class: 'check' }, cb, h('span', { text: label })), body];
 	};
-	const windowFields = (w, prefix) => [
-		h('div', { class: 'row jb-time-range' }, textInput(w, 'start', { ...o, type: 'time', testid: `${prefix}-start` }), h('span', { class: 'muted', text: '–' }), textInput(w, 'end', { ...o, type: 'time', testid: `${prefix}-end` })),
-	];
-	const quiet = Object.assign((w) => [...windowFields(w, 'quiet'), h('div', { class: 'hint', text: t('journeys.quiet_hint') })], { defaults: () => ({ start: '21:00', end: '08:00' }) });
-	const sendWin = Object.assign((w) => [daysInput(w, 'days', o), ...windowFields(w, 'window'), h('div', { class: 'hint', text: t('journeys.window_hint') })], { defaults: () => ({ days: [1, 2, 3, 4, 5], start: '09:00', end: '18:00' }) });
+	const range = (w, prefix) => h('div', { class: 'row jb-time-range' }, textInput(w, 'start', { ...o, type: 'time', testid: `${prefix}-start` }), h('span', { class: 'muted', text: '–' }), textInput(w, 'end', { ...o, type: 'time', testid: `${prefix}-end` }));
+	const quiet = Object.assign((w) => [range(w, 'quiet'), h('div', { class: 'hint', text: t('journeys.quiet_hint') })], { defaults: () => ({ start: '21:00', end: '08:00' }) });
+	const sendWin = Object.assign((w) => [daysInput(w, 'days', o), range(w, 'window'), h('div', { class: 'hint', text: t('journeys.window_hint') })], { defaults: () => ({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '18:00' }) });
 	const dateInput = (key, testid) => {
-		const el = h('input', { class: 'input', type: 'datetime-local', value: s[key] ? toLocalInput(s[key]) : '', 'data-testid': testid, readOnly: ro });
-		el.addEventListener('change', () => { if (el.value) s[key] = new Date(el.value).toISOString(); else delete s[key]; onChange(); });
+		const el = h('input', { class: 'input', type: 'datetime-local', value: toLocalInput(s[key]), 'data-testid': testid, readOnly: ro });
+		el.addEventListener('change', () => { if (el.value) s[key] = new Date(el.value).toISOString().replace(/\.\d{3}Z$/, 'Z'); else delete s[key]; onChange(); });
 		return el;
 	};
 	return h('div', { class: 'stack', 'data-testid': 'settings' },
 		section(t('journeys.set_entry'),
-			fieldRow(t('journeys.f_reentry'), selectInput(s, 're_entry', [['never', t('journeys.reentry_never')], ['after_exit', t('journeys.reentry_after_exit')], ['every_trigger', t('journeys.reentry_every_trigger')]], { ...o, testid: 'set-reentry' })),
-			fieldRow(t('journeys.f_exit_segment'), selectInput(s, 'exit_on_segment_leave', refs.segments.map((x) => [x.id, x.name]), { ...o, number: true, testid: 'set-exit-segment', empty: t('journeys.exit_segment_none') }), t('journeys.f_exit_segment_hint'))),
+			fieldRow(t('journeys.f_reentry'), selectInput(s, 'reentry', [['never', t('journeys.reentry_never')], ['after_exit', t('journeys.reentry_after_exit')], ['every_trigger', t('journeys.reentry_every_trigger')]], { ...o, testid: 'set-reentry' })),
+			fieldRow(t('journeys.f_exit_segment'), selectInput(s, 'exit_segment_id', refs.segments.map((x) => [x.id, x.name]), { ...o, number: true, testid: 'set-exit-segment', empty: t('journeys.exit_segment_none') }), t('journeys.f_exit_segment_hint'))),
 		section(t('journeys.set_timing'),
 			toggle('quiet_hours', t('journeys.f_quiet'), quiet, 'set-quiet'),
 			toggle('send_window', t('journeys.f_window'), sendWin, 'set-window'),
@@ -341,14 +381,14 @@ export function settingsEditor(def, refs, onChange, writable) {
 			fieldRow(t('journeys.f_start_at'), dateInput('start_at', 'set-start')),
 			fieldRow(t('journeys.f_end_at'), dateInput('end_at', 'set-end'), t('journeys.f_end_at_hint'))),
 		section(t('journeys.set_limits'),
-			fieldRow(t('journeys.f_cap'), textInput(s, 'max_sends', { ...o, type: 'number', number: true, testid: 'set-cap', placeholder: t('journeys.cap_none') }), t('journeys.f_cap_hint'))));
+			fieldRow(t('journeys.f_cap'), textInput(s, 'send_cap', { ...o, type: 'number', number: true, testid: 'set-cap', placeholder: t('journeys.cap_none') }), t('journeys.f_cap_hint')),
+			fieldRow(t('journeys.f_secret'), textInput(s, 'webhook_secret', { ...o, testid: 'set-webhook-secret', placeholder: t('journeys.secret_default') }), t('journeys.f_secret_hint'))));
 }
 
+
 function toLocalInput(iso) {
-	const d = new Date(iso);
-	if (Number.isNaN(d.getTime())) return '';
+	const d = new Date(iso || '');
+	if (!iso || Number.isNaN(d.getTime())) return '';
 	const p = (n) => String(n).padStart(2, '0');
 	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
-
-

@@ -6,7 +6,7 @@ import { h, icon, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { pageHead, toast, emptyState } from '../ui.js';
 import { can } from '../state.js';
-import { fmtDuration } from '../journey-def.js';
+import { fmtDuration, daysText, DAY_NAMES } from '../journey-def.js';
 
 const TRIGGERS = ['form_submitted', 'event', 'segment_entered', 'list_added'];
 const UNIT_S = { hours: 3600, days: 86400 };
@@ -33,7 +33,7 @@ export function sequenceDefinition({ trigger, rows, window }) {
 	});
 	steps.done = { type: 'exit' };
 	link('done');
-	const settings = { re_entry: 'never' };
+	const settings = { reentry: 'never' };
 	if (window) settings.send_window = window;
 	return { triggers: [trigger], start, steps, settings };
 }
@@ -105,8 +105,8 @@ export default async function render(ctx) {
 
 	// send window
 	const useWindow = h('input', { type: 'checkbox', checked: true, 'data-testid': 'seq-window' });
-	const days = new Set([1, 2, 3, 4, 5]);
-	const dayBtns = h('div', { class: 'jb-days' }, [1, 2, 3, 4, 5, 6, 0].map((d) => {
+	const days = new Set(['mon', 'tue', 'wed', 'thu', 'fri']);
+	const dayBtns = h('div', { class: 'jb-days' }, DAY_NAMES.map((d) => {
 		const b = h('button', { type: 'button', class: 'jb-day', 'aria-pressed': String(days.has(d)), text: t(`journeys.day_${d}`), 'data-testid': `seq-day-${d}` });
 		b.addEventListener('click', () => { if (days.has(d)) days.delete(d); else days.add(d); b.setAttribute('aria-pressed', String(days.has(d))); paintPreview(); });
 		return b;
@@ -130,7 +130,7 @@ export default async function render(ctx) {
 					h('div', null, h('strong', { text: delayText(r.delay, r.unit) }), h('span', { class: 'small' + (m ? '' : ' bad'), text: m ? `${m.name} — ${m.subject || ''}` : t('journeys.pick_email') })));
 			}),
 			h('li', { class: 'seq-prev-end' }, h('span', { class: 'jb-ic tone-grey' }, icon('logout', { size: 'sm' })), h('div', null, h('strong', { text: t('journeys.kind_exit') }),
-				useWindow.checked ? h('span', { class: 'muted small', text: t('journeys.seq_prev_window', { days: [...days].sort((a, b) => ((a + 6) % 7) - ((b + 6) % 7)).map((d) => t(`journeys.day_${d}`)).join(t('journeys.day_sep')), from: wStart.value, to: wEnd.value }) }) : null)));
+				useWindow.checked ? h('span', { class: 'muted small', text: t('journeys.seq_prev_window', { days: daysText([...days]), from: wStart.value, to: wEnd.value }) }) : null)));
 	}
 
 	const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'seq-create' }, icon('sparkles'), t('journeys.seq_create'));
@@ -168,7 +168,7 @@ export default async function render(ctx) {
 			errorBox.hidden = false;
 			return;
 		}
-		const window = useWindow.checked ? { days: [...days].sort(), start: wStart.value, end: wEnd.value } : null;
+		const window = useWindow.checked ? { days: DAY_NAMES.filter((d) => days.has(d)), start: wStart.value, end: wEnd.value } : null;
 		submit.disabled = true;
 		try {
 			const jr = await api.post('/journeys', { name: name.value.trim(), description: t('journeys.seq_description', { n: rows.length }), definition: sequenceDefinition({ trigger, rows, window }) }, { quiet: true });

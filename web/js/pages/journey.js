@@ -5,7 +5,7 @@
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount, debounce } from '../dom.js';
 import { t, fmtNumber, fmtDateTime } from '../i18n.js';
-import { can } from '../state.js';
+import { can, loadUsers, loadFields } from '../state.js';
 import { toast, confirmDialog, emptyState } from '../ui.js';
 import { KINDS, GROUPS, NODE_W, NODE_H, newStep, newId, exits, setExit, removeStep, renameStep, summary, autoLayout, triggerPos } from '../journey-def.js';
 import { stepFields, triggersEditor, settingsEditor, statusBadge } from '../journey-panel.js';
@@ -27,13 +27,15 @@ export default async function render(ctx) {
 	let j;
 	let refs;
 	try {
-		const [jr, emails, segs] = await Promise.all([
+		const [jr, emails, segs, users] = await Promise.all([
 			api.get(`/journeys/${id}`, null, { quiet: true, signal: ctx.signal }),
 			api.get('/emails', null, { quiet: true, signal: ctx.signal }).catch(() => ({ data: [] })),
 			api.get('/segments', null, { quiet: true, signal: ctx.signal }).catch(() => ({ data: [] })),
+			loadUsers().catch(() => []),
+			loadFields().catch(() => []),
 		]);
 		j = jr;
-		refs = { emails: emails.data || [], segments: (segs.data || []).filter((s) => s.type !== 'static'), lists: (segs.data || []).filter((s) => s.type === 'static') };
+		refs = { emails: emails.data || [], segments: (segs.data || []).filter((s) => s.type !== 'static'), lists: (segs.data || []).filter((s) => s.type === 'static'), users };
 	} catch (e) {
 		if (e.status === 404) {
 			ctx.setCrumbs([back, { label: t('journeys.not_found') }]);
@@ -227,7 +229,7 @@ export default async function render(ctx) {
 			case 'segment_entered': return t('journeys.trig_sum_segment', { name: name(refs.segments, tr.segment_id) });
 			case 'list_added': return t('journeys.trig_sum_list', { name: name(refs.lists, tr.list_id) });
 			case 'date': return t('journeys.trig_sum_date', { field: tr.field || '—' });
-			case 'score': return t('journeys.trig_sum_score', { n: Number(tr.gte ?? tr.value ?? 0) });
+			case 'score': return t(tr.direction === 'down' ? 'journeys.trig_sum_score_down' : 'journeys.trig_sum_score', { n: Number(tr.threshold ?? 0) });
 			case 'stage': return t('journeys.trig_sum_stage', { stage: tr.stage || '—' });
 			case 'manual': return t('journeys.trig_sum_manual');
 			default: return tr.type || '—';

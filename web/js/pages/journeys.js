@@ -130,7 +130,7 @@ export default async function render(ctx) {
 			onSubmit: async (close) => {
 				if (!name.value.trim()) { name.setAttribute('aria-invalid', 'true'); name.focus(); return; }
 				try {
-					const jr = await api.post('/journeys', { name: name.value.trim(), definition: { triggers: [{ type: 'manual' }], steps: {}, settings: { re_entry: 'never' } } });
+					const jr = await api.post('/journeys', { name: name.value.trim(), definition: { triggers: [{ type: 'manual' }], steps: {}, settings: { reentry: 'never' } } });
 					close(true);
 					ctx.navigate(`/journeys/${jr.id}`);
 				} catch { /* toasted */ }
