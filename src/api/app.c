@@ -223,6 +223,7 @@ void kz_api_register(kz_server *s)
 	kz_api_scoring_routes(s);
 	kz_api_stages_routes(s);
 	kz_api_clock_routes(s);
+	kz_api_journeys_routes(s);
 	kz_api_pages_routes(s);
 	kz_api_public_pages_routes(s);
 }

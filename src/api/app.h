@@ -21,6 +21,7 @@ typedef struct kz_auth_entry {
 struct kz_track_writer;
 struct kz_outbox;
 struct kz_audience;
+struct kz_journeys;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -35,6 +36,7 @@ typedef struct kz_app {
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
 	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
 	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */
+	struct kz_journeys *journeys; /* the journey engine (src/journey/), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -79,6 +81,7 @@ void kz_api_segments_routes(kz_server *s);
 void kz_api_scoring_routes(kz_server *s);
 void kz_api_stages_routes(kz_server *s);
 void kz_api_clock_routes(kz_server *s);
+void kz_api_journeys_routes(kz_server *s);
 /* Store the JSON setting `key` = v, commit, tell the audience engine (changed), answer v. */
 int kz_api_put_setting(kz_req *req, kz_resp *resp, const char *key, json_t *v,
 		       int (*changed)(struct kz_audience *a, kz_err *err));

@@ -6,6 +6,7 @@
 #include "api/app.h"
 #include "audience/audience.h"
 #include "base/timeutil.h"
+#include "journey/journey.h"
 
 #include "base/banned.h"
 
@@ -36,6 +37,9 @@ static int advance(kz_req *req, kz_resp *resp)
 	/* Sliding windows and decay follow before the answer: the caller sees the new day. */
 	if (app->audience && kz_audience_tick(app->audience, &err) < 0)
 		return kz_resp_error(resp, &err);
+	/* and journeys run what came due (bounded: a large run goes on after the answer) */
+	if (app->journeys)
+		kz_journeys_settle(app->journeys, 5000);
 	kz_time_iso(kz_now_ms(), iso, sizeof iso);
 	return kz_resp_json(resp, 200, json_pack("{s:s}", "now", iso));
 }

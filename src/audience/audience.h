@@ -42,6 +42,18 @@ enum { KZ_LIST_APPEND, KZ_LIST_REPLACE, KZ_LIST_REMOVE };
 int kz_audience_list_update(kz_audience *a, int64_t segment, const int64_t *ids, int n, int mode,
 			    int *changed, kz_err *err);
 
+/* Does each of contacts ids[0..n) match `filter` now (from memory)? out[i] gets 0 or 1.
+ * The filter is parsed once for the batch; 422 with a pointer under /filter when invalid. */
+int kz_audience_match_many(kz_audience *a, const json_t *filter, const int64_t *ids, int n,
+			   unsigned char *out, kz_err *err);
+/* Listen to what the engine writes on timelines (segment_entered/segment_exited,
+ * score_changed, score_threshold_crossed, stage_changed): fn runs on the engine's thread
+ * right after the event is stored (props are the engine's: copy what you keep). One
+ * listener; journeys use it for their triggers and segment exits. */
+typedef void (*kz_audience_emit_fn)(void *ctx, int64_t contact, const char *name,
+				    const json_t *props);
+void kz_audience_on_emit(kz_audience *a, kz_audience_emit_fn fn, void *ctx);
+
 /* Add "score", "scores" and "stage" to a contact record from memory. */
 void kz_audience_decorate(kz_audience *a, json_t *contact);
 
@@ -58,6 +70,14 @@ int64_t kz_audience_company_score(kz_audience *a, int64_t company);
 int kz_audience_stages_changed(kz_audience *a, kz_err *err);
 /* Move a contact to a stage by hand (any direction). 422 for an unknown stage. */
 int kz_audience_set_stage(kz_audience *a, int64_t contact, const char *stage, kz_err *err);
+
+/* Points from outside the rules (a journey step): logged with `why`, thresholds and stage
+ * rules follow. category NULL or "" is the default category. */
+int kz_audience_add_points(kz_audience *a, int64_t contact, const char *category,
+			   int64_t points, const char *why, kz_err *err);
+/* Move a contact to a stage for a reason (a journey step); stage rules apply afterwards. */
+int kz_audience_move_stage(kz_audience *a, int64_t contact, const char *stage, const char *why,
+			   kz_err *err);
 
 /* The clock moved (or a day passed): re-evaluate sliding windows, apply score decay. */
 int kz_audience_tick(kz_audience *a, kz_err *err);

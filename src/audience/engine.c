@@ -58,9 +58,10 @@ int kz_aud_emit(kz_audience *a, int64_t contact, const char *name, json_t *props
 	char *text = json_dumps(props, JSON_COMPACT);
 	int inserted = 0, rc;
 	int64_t now = kz_now_ms();
-	json_decref(props);
-	if (!text)
+	if (!text) {
+		json_decref(props);
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	}
 	memset(&row, 0, sizeof row);
 	row.contact_id = contact;
 	row.type = "track";
@@ -71,7 +72,40 @@ int kz_aud_emit(kz_audience *a, int64_t contact, const char *name, json_t *props
 	row.received_at = now;
 	rc = kz_store_event_insert(a->conn, &row, &inserted, err);
 	free(text);
+	if (rc == 0 && a->emit_fn)
+		a->emit_fn(a->emit_ctx, contact, name, props);
+	json_decref(props);
 	return rc;
+}
+
+static kz_fnode *parse_locked(kz_audience *a, int64_t self, const json_t *filter,
+			      const json_t *defs, const char *base, kz_err *err);
+
+void kz_audience_on_emit(kz_audience *a, kz_audience_emit_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&a->mu);
+	a->emit_fn = fn;
+	a->emit_ctx = ctx;
+	pthread_mutex_unlock(&a->mu);
+}
+
+int kz_audience_match_many(kz_audience *a, const json_t *filter, const int64_t *ids, int n,
+			   unsigned char *out, kz_err *err)
+{
+	kz_fnode *f;
+	int64_t now = kz_now_ms();
+	pthread_mutex_lock(&a->mu);
+	f = parse_locked(a, 0, filter, a->field_defs, "/filter", err);
+	if (!f) {
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = (unsigned char)(kz_index_has(a->ix, ids[i]) &&
+					 kz_index_match(a->ix, f, ids[i], now, &a->hooks));
+	pthread_mutex_unlock(&a->mu);
+	kz_filter_free(f);
+	return 0;
 }
 
 int kz_aud_stage_rank(void *ctx, const char *stage)
@@ -1140,6 +1174,57 @@ int kz_audience_set_stage(kz_audience *a, int64_t contact, const char *stage, kz
 {
 	stage_arg s = {contact, stage};
 	return run_cmd(a, set_stage_cmd, &s, err);
+}
+
+typedef struct points_arg {
+	int64_t contact, points;
+	const char *category, *why;
+} points_arg;
+
+static int points_cmd(kz_audience *a, void *arg, kz_err *err)
+{
+	points_arg *p = arg;
+	if (!kz_index_has(a->ix, p->contact))
+		return kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64,
+				  p->contact);
+	if (kz_aud_award(a, p->contact, p->category, p->points, p->why, err) < 0)
+		return -1;
+	return settle_dirty(a, err);
+}
+
+int kz_audience_add_points(kz_audience *a, int64_t contact, const char *category,
+			   int64_t points, const char *why, kz_err *err)
+{
+	points_arg p = {contact, points, category && *category ? category : "engagement",
+			 why ? why : "journey"};
+	return run_cmd(a, points_cmd, &p, err);
+}
+
+typedef struct move_arg {
+	int64_t contact;
+	const char *stage, *why;
+} move_arg;
+
+static int move_cmd(kz_audience *a, void *arg, kz_err *err)
+{
+	move_arg *m = arg;
+	if (!kz_index_has(a->ix, m->contact))
+		return kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64,
+				  m->contact);
+	if (kz_aud_stage_rank(a, m->stage) < 0)
+		return kz_err_set(err, 422, "invalid_field", "stage",
+				  "%s is not a stage; see GET /api/v1/stages", m->stage);
+	if (kz_aud_move_stage(a, m->contact, m->stage, m->why, err) < 0)
+		return -1;
+	kz_aud_dirty(a, m->contact);
+	return settle_dirty(a, err);
+}
+
+int kz_audience_move_stage(kz_audience *a, int64_t contact, const char *stage, const char *why,
+			   kz_err *err)
+{
+	move_arg m = {contact, stage, why ? why : "journey"};
+	return run_cmd(a, move_cmd, &m, err);
 }
 
 static int recompute_cmd(kz_audience *a, void *arg, kz_err *err)

@@ -75,6 +75,8 @@ struct kz_audience {
 	int quiet;	    /* recompute: no timeline events for replayed awards */
 	int hand_moved;	    /* a stage was just set by hand: rules wait for the next change */
 	_Atomic long long events_applied;
+	kz_audience_emit_fn emit_fn; /* kz_audience_on_emit */
+	void *emit_ctx;
 	/* recompute progress */
 	_Atomic long long rc_processed, rc_total;
 	_Atomic int rc_status; /* 0 idle, 1 running, 2 done */
@@ -102,6 +104,9 @@ int kz_aud_profile(kz_audience *a, int64_t contact, kz_err *err);
 int kz_aud_stage_rules(kz_audience *a, int64_t contact, kz_err *err);
 int kz_aud_decay(kz_audience *a, kz_err *err);
 int kz_aud_recompute_run(kz_audience *a, kz_err *err);
+/* Points by hand or from a journey step (category "" = the default). */
+int kz_aud_award(kz_audience *a, int64_t cid, const char *category, int64_t delta,
+		 const char *what, kz_err *err);
 int kz_aud_move_stage(kz_audience *a, int64_t contact, const char *stage, const char *reason,
 		      kz_err *err);
 

@@ -228,6 +228,50 @@ out:
 	return rc;
 }
 
+int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
+			    int64_t journey_id, const char *dedupe, int64_t now, int64_t *send_id,
+			    const char **reason, kz_err *err)
+{
+	json_t *rows = NULL, *row;
+	kz_recipients a = {0, NULL, 0, contact_id};
+	rules r;
+	const char *why, *to;
+	int rc = -1;
+	*send_id = 0;
+	*reason = NULL;
+	if (load_candidates(c, email, &a, now, &rows, &r, err) < 0)
+		goto out;
+	row = json_array_get(rows, 0);
+	if (!row) {
+		*reason = "no_contact";
+		rc = 0;
+		goto out;
+	}
+	why = skip_reason(row, &r, NULL);
+	to = json_string_value(json_array_get(row, 1));
+	{
+		kz_send_row sr = {
+			.contact_id = contact_id,
+			.email_id = json_integer_value(json_object_get(email, "id")),
+			.journey_id = journey_id,
+			.kind = "journey",
+			.dedupe = dedupe,
+			.to_email = to ? to : "",
+			.status = why ? "skipped" : "queued",
+			.reason = why,
+			.next_at = now,
+			.created_at = now,
+		};
+		if (kz_store_send_insert(c, &sr, send_id, err) < 0)
+			goto out;
+	}
+	*reason = why;
+	rc = 0;
+out:
+	json_decref(rows);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ building a message */
 
 static const char *domain_of(const char *email)

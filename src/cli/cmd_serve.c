@@ -13,6 +13,7 @@
 #include "capture/token.h"
 #include "cli/cli.h"
 #include "http/static.h"
+#include "journey/journey.h"
 #include "track/writer.h"
 
 #include "base/banned.h"
@@ -80,25 +81,59 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+/* The local outbox folder: KIZUNA_MAILDIR, else next to the SQLite file, else ./data/outbox. */
+static const char *outbox_dir(const char *db, char *buf, size_t len)
+{
+	const char *md = getenv("KIZUNA_MAILDIR"), *slash;
+	if (md && *md)
+		return md;
+	slash = strncmp(db, "postgres", 8) ? strrchr(db, '/') : NULL;
+	if (slash)
+		snprintf(buf, len, "%.*s/outbox", (int)(slash - db), db);
+	else
+		snprintf(buf, len, "./data/outbox");
+	return buf;
+}
+
+/* The journey engine (scheduler and call sender); NULL on error. */
+static kz_journeys *start_journeys(kz_app *app, const char *db, char *maildir, size_t len)
+{
+	kz_journeys_config jc;
+	kz_journeys *j;
+	kz_err err;
+	memset(&jc, 0, sizeof jc);
+	jc.store = app->store;
+	jc.audience = app->audience;
+	jc.outbox = app->outbox;
+	jc.base_url = app->base_url;
+	jc.batch = (int)env_size("KIZUNA_JOURNEY_BATCH", 500);
+	jc.smtp_url = getenv("KIZUNA_SMTP_URL");
+	if (jc.smtp_url && !*jc.smtp_url)
+		jc.smtp_url = NULL;
+	jc.smtp_tls = getenv("KIZUNA_SMTP_TLS");
+	jc.maildir = outbox_dir(db, maildir, len);
+	j = kz_journeys_start(&jc, &err);
+	if (!j) {
+		fprintf(stderr, "kizuna serve: journeys: %s\n", err.message);
+		return NULL;
+	}
+	if (app->track_writer)
+		kz_track_writer_on_commit(app->track_writer, kz_journeys_on_commit, j);
+	if (app->audience)
+		kz_audience_on_emit(app->audience, kz_journeys_on_audience, j);
+	return j;
+}
+
 /* The email sender from KIZUNA_SMTP_* / KIZUNA_MAILDIR / KIZUNA_DKIM_*; NULL on error. */
 static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base)
 {
 	kz_outbox_config oc;
 	char maildir[600], *key = NULL;
-	const char *md = getenv("KIZUNA_MAILDIR"), *keyfile = getenv("KIZUNA_DKIM_KEY");
+	const char *md = outbox_dir(db, maildir, sizeof maildir), *keyfile = getenv("KIZUNA_DKIM_KEY");
 	const char *rate = getenv("KIZUNA_SMTP_RATE");
 	kz_outbox *o;
 	kz_err err;
 	memset(&oc, 0, sizeof oc);
-	if (!md || !*md) {
-		/* next to the SQLite file, else ./data/outbox */
-		const char *slash = strncmp(db, "postgres", 8) ? strrchr(db, '/') : NULL;
-		if (slash)
-			snprintf(maildir, sizeof maildir, "%.*s/outbox", (int)(slash - db), db);
-		else
-			snprintf(maildir, sizeof maildir, "./data/outbox");
-		md = maildir;
-	}
 	oc.smtp_url = getenv("KIZUNA_SMTP_URL");
 	if (oc.smtp_url && !*oc.smtp_url)
 		oc.smtp_url = NULL;
@@ -137,7 +172,7 @@ int kz_cmd_serve(int argc, char **argv)
 	const char *db = kz_cli_db(argc, argv);
 	const char *listen = kz_cli_opt(argc, argv, "listen");
 	const char *base = getenv("KIZUNA_BASE_URL");
-	char host[256], base_buf[512], errbuf[256], log_dir[1024];
+	char host[256], base_buf[512], jmaildir[600], errbuf[256], log_dir[1024];
 	kz_err terr;
 	int port, sig;
 	sigset_t set;
@@ -236,9 +271,12 @@ int kz_cmd_serve(int argc, char **argv)
 	}
 	app.base_url = base;
 	app.outbox = start_outbox(store, db, base);
-	if (!app.outbox) {
+	if (app.outbox)
+		app.journeys = start_journeys(&app, db, jmaildir, sizeof jmaildir);
+	if (!app.outbox || !app.journeys) {
 		kz_server_stop(srv, 1000);
 		kz_server_free(srv);
+		kz_outbox_stop(app.outbox);
 		kz_track_writer_stop(app.track_writer);
 		kz_store_close(store);
 		return 1;
@@ -249,6 +287,7 @@ int kz_cmd_serve(int argc, char **argv)
 	kz_info("received %s: finishing in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	kz_server_stop(srv, 10000);
 	kz_server_free(srv);
+	kz_journeys_stop(app.journeys); /* before the outbox it queues for */
 	kz_outbox_stop(app.outbox);
 	kz_track_writer_stop(app.track_writer); /* after the server: every answered event is in */
 	kz_audience_stop(app.audience);         /* after the writer: it feeds the audience */

@@ -66,7 +66,7 @@ struct kz_conn {
 /* Convenience wrappers used by the store's record files. */
 int kz_db_query(kz_conn *c, const char *sql, const kz_val *p, int n, kz_rows *out, kz_err *err);
 int kz_db_exec(kz_conn *c, const char *sql, const kz_val *p, int n, kz_err *err);
-/* First column of the first row as an integer; `*found` 0 when no row. */
+/* First column of the first row as an integer; `*found` (may be NULL) 0 when no row. */
 int kz_db_scalar_int(kz_conn *c, const char *sql, const kz_val *p, int n, int64_t *out,
 		     int *found, kz_err *err);
 const char *kz_rows_get(const kz_rows *r, int row, int col);

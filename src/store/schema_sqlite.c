@@ -226,5 +226,43 @@ const char *const kz_sqlite_migrations[] = {
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
 	"  definition TEXT NOT NULL DEFAULT '{}', published INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+	/* journeys — the definition of each version, the durable enrolments (current step, due
+	 * time; entry_key makes each entry happen once: 'once', 'after:N' or the trigger's id), the execution log whose primary key
+	 * (enrolment, seq) is the idempotency key of every step, and the outbox of HTTP calls
+	 * (webhooks, Slack-style alerts) and owner alerts that steps queue in the same
+	 * transaction. */
+	"CREATE TABLE journeys ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, description TEXT,"
+	"  status TEXT NOT NULL DEFAULT 'draft', version INTEGER NOT NULL DEFAULT 1,"
+	"  definition TEXT NOT NULL DEFAULT '{}', rr_next INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, activated_at INTEGER);"
+	"CREATE TABLE journey_versions ("
+	"  journey_id INTEGER NOT NULL REFERENCES journeys(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL, definition TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (journey_id, version));"
+	"CREATE TABLE journey_enrolments ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	"  journey_id INTEGER NOT NULL REFERENCES journeys(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL, state TEXT NOT NULL, step TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0,"
+	"  due_at INTEGER, wait_event TEXT, entered_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  finished_at INTEGER, reason TEXT, sends INTEGER NOT NULL DEFAULT 0, entry_key TEXT NOT NULL,"
+	"  context TEXT);"
+	"CREATE INDEX journey_enrolments_due ON journey_enrolments(due_at) WHERE state = 'active';"
+	"CREATE UNIQUE INDEX journey_enrolments_entry"
+	"  ON journey_enrolments(contact_id, journey_id, entry_key);"
+	"CREATE INDEX journey_enrolments_journey ON journey_enrolments(journey_id, state, step);"
+	"CREATE TABLE journey_steps ("
+	"  enrolment_id INTEGER NOT NULL REFERENCES journey_enrolments(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL, contact_id INTEGER NOT NULL, journey_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL, step TEXT NOT NULL, outcome TEXT NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (enrolment_id, seq));"
+	"CREATE INDEX journey_steps_journey ON journey_steps(journey_id, step);"
+	"CREATE TABLE journey_calls ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe TEXT NOT NULL UNIQUE,"
+	"  journey_id INTEGER NOT NULL, contact_id INTEGER, kind TEXT NOT NULL, target TEXT NOT NULL,"
+	"  body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, done_at INTEGER);"
+	"CREATE INDEX journey_calls_due ON journey_calls(status, next_at);",
 	NULL,
 };

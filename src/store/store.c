@@ -278,8 +278,10 @@ int kz_db_scalar_int(kz_conn *c, const char *sql, const kz_val *p, int n, int64_
 	int r = kz_db_query(c, sql, p, n, &rows, err);
 	if (r < 0)
 		return r;
-	*found = rows.nrows > 0 && kz_rows_get(&rows, 0, 0) != NULL;
-	*out = *found ? kz_rows_int(&rows, 0, 0) : 0;
+	int has = rows.nrows > 0 && kz_rows_get(&rows, 0, 0) != NULL;
+	if (found)
+		*found = has;
+	*out = has ? kz_rows_int(&rows, 0, 0) : 0;
 	kz_rows_free(&rows);
 	return 0;
 }

@@ -496,4 +496,120 @@ int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err);
 /* [{"stage","previous","reason","at"}], oldest first. */
 int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *err);
 
+/* ---- journeys (src/store/journey.c) ---- */
+/* {"id","name","description","status","version","definition","created_at","updated_at",
+ * "activated_at"}; 404 in err when absent. */
+int kz_store_journey_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write name, description, status, version, definition (object) and activated_at (ms or
+ * null) of `rec`; *id 0 inserts (and gets the new id). */
+int kz_store_journey_save(kz_conn *c, const json_t *rec, int64_t *id, kz_err *err);
+int kz_store_journey_delete(kz_conn *c, int64_t id, kz_err *err);
+/* A page of journeys (newest first), of one status when status is not NULL. */
+int kz_store_journey_list(kz_conn *c, const char *status, const char *cursor, int limit,
+			  json_t **data, char **next_cursor, kz_err *err);
+/* Keep version `version` of a journey's definition (replaces one of the same number). */
+int kz_store_journey_version_put(kz_conn *c, int64_t id, int64_t version, const json_t *def,
+				 kz_err *err);
+/* The definition of a version (new reference); 404 when absent. */
+int kz_store_journey_version_get(kz_conn *c, int64_t id, int64_t version, json_t **def,
+				 kz_err *err);
+/* [{"version","definition","created_at","enrolled","active"}], newest first. */
+int kz_store_journey_versions(kz_conn *c, int64_t id, json_t **data, kz_err *err);
+/* Ids of the active journeys. */
+int kz_store_journey_active_ids(kz_conn *c, json_t **ids, kz_err *err);
+/* Take the next round-robin slot of a journey (0, 1, 2, ...). */
+int kz_store_journey_rr_next(kz_conn *c, int64_t id, int64_t *slot, kz_err *err);
+
+/* An enrolment as the scheduler sees it. */
+typedef struct kz_enrolment {
+	int64_t id, contact_id, journey_id, version, seq, due_at, entered_at, sends;
+	char step[72];
+	char wait_event[136]; /* "" when not waiting for an event */
+	char *context;	      /* the triggering event as JSON text, or NULL (malloc'd) */
+} kz_enrolment;
+void kz_enrolments_free(kz_enrolment *e, int n);
+
+typedef struct kz_enrol_req {
+	int64_t journey_id, version, contact_id;
+	const char *step;      /* the start step */
+	const char *entry_key; /* "once", "after:" (the store appends the count) or a trigger id */
+	const char *context;   /* the triggering event (JSON text) or NULL */
+	int64_t due_at, now;
+} kz_enrol_req;
+/* Enrol one contact. With entry_key "after:" nobody already active in the journey enters
+ * again. *id is 0 when the entry was refused by the re-entry rule (or the contact is gone). */
+int kz_store_enrol(kz_conn *c, const kz_enrol_req *r, int64_t *id, kz_err *err);
+/* Enrol every member of a segment or list at once (entry_key "once"); *n gets how many. */
+int kz_store_enrol_segment(kz_conn *c, const kz_enrol_req *r, int64_t segment_id, int64_t *n,
+			   kz_err *err);
+/* Claim up to `limit` active enrolments of active journeys that are due at `now`, in due
+ * order, inside the caller's write transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
+ * another node's scheduler skips them). *out is malloc'd. */
+int kz_store_enrol_due(kz_conn *c, int64_t now, int limit, kz_enrolment **out, int *n,
+		       kz_err *err);
+/* The active enrolments of a contact (for events, goals, segment exits). */
+int kz_store_enrol_of_contact(kz_conn *c, int64_t contact_id, kz_enrolment **out, int *n,
+			      kz_err *err);
+/* The earliest due time of any active enrolment of an active journey; 0 when none. */
+int kz_store_enrol_next_due(kz_conn *c, int64_t *due, kz_err *err);
+
+/* One step execution: the log row (enrolment, seq) is the idempotency key; the enrolment
+ * moves on only if it is still at seq. */
+typedef struct kz_step_done {
+	const kz_enrolment *e;
+	const char *outcome;  /* "sent", "yes", "no", "0", "waited", "exited", ... */
+	const char *next;     /* the step it moves to (NULL: stays on e->step) */
+	const char *state;    /* "active", "completed", "exited", "goal" */
+	int64_t due_at;       /* 0: not due (waiting for an event only) */
+	const char *wait_event; /* NULL when none */
+	const char *reason;   /* human text for the contact's journeys, or NULL */
+	int sent;             /* 1 when the step sent a message (the per-journey cap) */
+	int64_t at;
+} kz_step_done;
+/* 0 and *applied 1 when recorded; *applied 0 when this execution was already recorded
+ * (another node or an earlier run did it): the caller must roll back its effects. */
+int kz_store_step_done(kz_conn *c, const kz_step_done *d, int *applied, kz_err *err);
+/* Move every active enrolment of a journey in version `from` at step old_step onto
+ * (to, new_step); *n how many. */
+int kz_store_enrol_migrate(kz_conn *c, int64_t journey_id, int64_t from, const char *old_step,
+			   int64_t to, const char *new_step, int64_t now, int64_t *n, kz_err *err);
+/* Exit every active enrolment of a journey (archive). */
+int kz_store_enrol_exit_all(kz_conn *c, int64_t journey_id, const char *reason, int64_t now,
+			    kz_err *err);
+/* Mail sends of a journey to a contact that were not skipped (the per-contact cap). */
+int kz_store_journey_sends(kz_conn *c, int64_t journey_id, int64_t contact_id, int64_t *n,
+			   kz_err *err);
+/* {"enrolled","active","completed","exited","goal_reached","steps":{id:{"waiting","exited",
+ * "executed", "outcomes":{outcome:n}}}} of one version (0: all versions). */
+int kz_store_journey_stats(kz_conn *c, int64_t journey_id, int64_t version, json_t **out,
+			   kz_err *err);
+/* A contact's enrolments, newest first: {"journey_id","journey_name","version","state","step",
+ * "due_at","entered_at","finished_at","reason","wait_event","history":[{"step","at","outcome"}]}. */
+int kz_store_contact_journeys(kz_conn *c, int64_t contact_id, json_t **data, kz_err *err);
+
+/* The journeys' read position in the events table: locks it for this transaction on
+ * PostgreSQL (one node reads a stretch of events at a time). *found 0 when never set. */
+int kz_store_journey_pos_get(kz_conn *c, int64_t *pos, int *found, kz_err *err);
+int kz_store_journey_pos_set(kz_conn *c, int64_t pos, kz_err *err);
+/* The highest event id (0 when none). */
+int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err);
+/* Events of contacts after id `after`, oldest first: rows of
+ * [id, contact_id, name, properties (JSON text), context (JSON text), occurred_at]. */
+int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **rows, kz_err *err);
+
+/* ---- journeys: outbound calls (webhooks, Slack-style alerts, owner alerts) ---- */
+/* Queue a call unless one with `dedupe` exists. kind: "webhook", "slack", "mail". */
+int kz_store_jcall_insert(kz_conn *c, const char *dedupe, int64_t journey_id, int64_t contact_id,
+			  const char *kind, const char *target, const char *body, int64_t now,
+			  kz_err *err);
+/* Claim due calls: [{"id","dedupe","journey_id","contact_id","kind","target","body",
+ * "attempts"}], leased until lease_until. */
+int kz_store_jcall_claim(kz_conn *c, int64_t now, int64_t lease_until, int limit, json_t **rows,
+			 kz_err *err);
+/* status "done", "failed" or "queued" (retry at next_at). */
+int kz_store_jcall_finish(kz_conn *c, int64_t id, const char *status, const char *error,
+			  int64_t next_at, int64_t now, kz_err *err);
+/* [{"id","kind","target","status","attempts","last_error","created_at"}] of a journey. */
+int kz_store_jcall_list(kz_conn *c, int64_t journey_id, int limit, json_t **data, kz_err *err);
+
 #endif

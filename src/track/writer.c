@@ -62,8 +62,10 @@ struct kz_track_writer {
 	int started;
 	kz_track_event *evs; /* the group being applied */
 	uint64_t *seqs;
-	kz_track_commit_fn on_commit; /* the audience's listener (kz_track_writer_on_commit) */
-	void *on_commit_ctx;
+	/* the listeners (kz_track_writer_on_commit): the audience, journeys */
+	kz_track_commit_fn on_commit[KZ_TRACK_LISTENERS];
+	void *on_commit_ctx[KZ_TRACK_LISTENERS];
+	int nlisteners;
 	kz_track_event **stored; /* the listener's view of a group */
 	uint64_t stuck_seq; /* the event that failed last, and how often */
 	int stuck_count;
@@ -483,14 +485,17 @@ static void notify(kz_track_writer *w, int n)
  * text; the listener gets them as JSON too. */
 static void notify_commit(kz_track_writer *w, int n)
 {
-	kz_track_commit_fn fn;
-	void *ctx;
-	int k = 0;
+	kz_track_commit_fn fn[KZ_TRACK_LISTENERS];
+	void *ctx[KZ_TRACK_LISTENERS];
+	int k = 0, nl;
 	pthread_mutex_lock(&w->mu);
-	fn = w->on_commit;
-	ctx = w->on_commit_ctx;
+	nl = w->nlisteners;
+	for (int i = 0; i < nl; i++) {
+		fn[i] = w->on_commit[i];
+		ctx[i] = w->on_commit_ctx[i];
+	}
 	pthread_mutex_unlock(&w->mu);
-	if (!fn)
+	if (!nl)
 		return;
 	for (int i = 0; i < n; i++) {
 		kz_track_event *ev = &w->evs[i];
@@ -503,15 +508,17 @@ static void notify_commit(kz_track_writer *w, int n)
 			ev->properties = json_object();
 		w->stored[k++] = ev;
 	}
-	if (k)
-		fn(ctx, w->stored, k);
+	for (int i = 0; k && i < nl; i++)
+		fn[i](ctx[i], w->stored, k);
 }
 
 void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&w->mu);
-	w->on_commit = fn;
-	w->on_commit_ctx = ctx;
+	if (w->nlisteners < KZ_TRACK_LISTENERS) {
+		w->on_commit[w->nlisteners] = fn;
+		w->on_commit_ctx[w->nlisteners++] = ctx;
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 

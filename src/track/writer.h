@@ -64,7 +64,8 @@ int kz_track_sync(kz_track_writer *w, int timeout_ms);
 /* Called on the writer thread after each committed group with the events it stored
  * (state KZ_EV_STORED; stored_contact_id, properties and context set), before callers that
  * wait for the store are answered. The events are the writer's: copy (or incref) what you
- * keep. One listener. */
+ * keep. Up to KZ_TRACK_LISTENERS listeners, called in the order they were added. */
+#define KZ_TRACK_LISTENERS 4
 typedef void (*kz_track_commit_fn)(void *ctx, kz_track_event *const *evs, int n);
 void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx);
 
