@@ -26,7 +26,10 @@ function why(e) {
 		if (type === 'wait' || type === 'wait_until') return e.due_at ? t('journeys.cj_why_wait', { at: fmtDateTime(e.due_at) }) : null;
 		return e.due_at ? t('journeys.cj_why_due', { at: fmtDateTime(e.due_at) }) : null;
 	}
-	const known = { 'reached the goal': 'goal', 'finished the journey': 'completed', 'left the journey': 'exited', 'the journey was archived': 'archived' }[e.reason];
+	const r = e.reason || '';
+	const seg = /^left segment (\d+)/.exec(r);
+	if (seg) return t('journeys.cj_reason_left_segment', { id: seg[1] });
+	const known = /^reached the goal/.test(r) ? 'goal' : /^finished/.test(r) ? 'completed' : /archived/.test(r) ? 'archived' : /^left the journey/.test(r) ? 'exited' : null;
 	if (known) return t(`journeys.cj_reason_${known}`);
 	if (!e.reason) return has(`journeys.cj_reason_${e.state}`) ? t(`journeys.cj_reason_${e.state}`) : null;
 	return e.reason; // the server's own words (e.g. which segment they left)

@@ -56,7 +56,7 @@ export default async function render(ctx) {
 	let name = j.name;
 	let description = j.description || '';
 	let dirty = false;
-	let problems = [];
+	let problems = Array.isArray(j.problems) ? j.problems : [];
 	let stats = null;
 	let selected = null; // step id, TRIGGER, '__settings' or null (the journey)
 	let selEdge = null; // {from, key}

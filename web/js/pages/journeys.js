@@ -86,7 +86,7 @@ export default async function render(ctx) {
 			if (jr.status === 'draft' || jr.status === 'paused') items.push(item(t(jr.status === 'paused' ? 'journeys.resume' : 'journeys.activate'), 'sparkles', Object.defineProperty(act('activate'), 'name', { value: 'activate' })));
 			if (jr.status === 'active') items.push(item(t('journeys.pause'), 'clock', Object.defineProperty(act('pause'), 'name', { value: 'pause' })));
 			if (jr.status !== 'archived') items.push(item(t('journeys.archive'), 'file', Object.defineProperty(act('archive'), 'name', { value: 'archive' })));
-			items.push(item(t('common.delete'), 'trash', Object.defineProperty(() => remove(jr), 'name', { value: 'delete' }), true));
+			if (jr.status === 'draft' || jr.status === 'archived') items.push(item(t('common.delete'), 'trash', Object.defineProperty(() => remove(jr), 'name', { value: 'delete' }), true));
 		}
 		mount(menu, items);
 		menuBtn.addEventListener('click', (e) => {
