@@ -51,7 +51,7 @@ test('build_a_journey_on_the_canvas_activate_it_and_see_the_stats', async ({ pag
   await expectText(mail.locator('.jb-node-title'), 'Say hello');
 
   // a wait step dropped on its own, then connected by dragging from the email's exit
-  await page.getByTestId('palette-wait').dragTo(canvas, { targetPosition: { x: 560, y: 420 } });
+  await page.getByTestId('palette-wait').dragTo(canvas, { targetPosition: { x: 110, y: 470 } });
   await page.getByTestId('step-wait_1').waitFor();
   await page.getByTestId('port-email_1-next').dragTo(page.getByTestId('step-wait_1'));
   await page.getByTestId('edge-email_1-next').waitFor({ state: 'attached' });

@@ -468,7 +468,7 @@ export default async function render(ctx) {
 	let drag = null;
 
 	canvas.addEventListener('pointerdown', (ev) => {
-		if (ev.button !== 0 || ev.target.closest('.jb-zoom, .jb-edge-del')) return;
+		if (ev.button !== 0 || ev.target.closest('.jb-zoom, .jb-edge-del, .jb-addmenu')) return;
 		const port = ev.target.closest('.jb-port-out');
 		const node = ev.target.closest('.jb-node');
 		const edge = ev.target.closest('.jb-edge-g');
