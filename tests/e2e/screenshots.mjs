@@ -293,6 +293,10 @@ for (const [lang, locale] of LANGS) {
 
     test(`${lang}: journeys`, async () => {
       if (!server.journeyId) {
+        for (const [name, subject] of [['セミナーお礼（開封者向け）', '{{ contact.last_name }}様、ご参加ありがとうございました'], ['セミナー資料のご案内', '{{ contact.last_name }}様へ：当日の資料をお送りします']]) {
+          const e = await server.api('POST', '/api/v1/emails', { name, subject, html: '<p>{{ contact.last_name }}様</p><p>先日はセミナーにご参加いただきありがとうございました。</p>' });
+          assert.equal(e.status, 201, e.info);
+        }
         const mails = (await server.api('GET', '/api/v1/emails')).json.data;
         const mail = (i) => mails[i % mails.length]?.id;
         const seminar = await server.api('POST', '/api/v1/journeys', {
@@ -304,16 +308,17 @@ for (const [lang, locale] of LANGS) {
               opened: { type: 'condition', label: 'メールAを開封した？', filter: { event: 'email_opened', count: { op: 'gte', value: 1 } }, yes: 'mailB', no: 'mailC' },
               mailB: { type: 'send_email', email_id: mail(0), next: 'hot' },
               mailC: { type: 'send_email', email_id: mail(1), next: 'done' },
-              hot: { type: 'update_contact', action: 'add_points', points: 10, next: 'alert' },
+              hot: { type: 'update_contact', label: 'ホットリードに加点', actions: [{ op: 'add_points', points: 10 }, { op: 'add_tag', tag: 'セミナー参加' }], next: 'alert' },
               alert: { type: 'notify', to: 'owner', message: 'ホットリードです。本日中にご連絡ください', next: 'done' },
               done: { type: 'exit' },
             },
-            settings: { re_entry: 'never', send_window: { days: [1, 2, 3, 4, 5], start: '10:00', end: '18:00' } },
+            settings: { reentry: 'never', send_window: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '10:00', end: '18:00' } },
           },
         });
         assert.equal(seminar.status, 201, seminar.info);
         server.journeyId = seminar.json.id;
-        assert.equal((await server.api('POST', `/api/v1/journeys/${server.journeyId}/activate`, {})).status, 200);
+        const act = await server.api('POST', `/api/v1/journeys/${server.journeyId}/activate`, {});
+        assert.equal(act.status, 200, act.info);
         for (const c of (await server.api('GET', '/api/v1/contacts?limit=12')).json.data) {
           await server.api('POST', `/api/v1/journeys/${server.journeyId}/enroll`, { contact_id: c.id });
         }

@@ -35,12 +35,12 @@ function why(e) {
 	return e.reason; // the server's own words (e.g. which segment they left)
 }
 
-function entry(e) {
+function entry(e, labels) {
 	const k = KINDS[e.step_type] || { icon: 'journeys', tone: 'grey' };
 	const inside = INSIDE(e);
 	const history = Array.isArray(e.history) ? e.history : [];
 	const reason = why(e);
-	const stepName = e.step || '—';
+	const stepName = (labels && labels[e.journey_id] && labels[e.journey_id][e.step]) || e.step || '—';
 	return h('li', { class: 'cj-item', 'data-testid': 'contact-journey', 'data-journey': e.journey_id },
 		h('div', { class: 'cj-top' },
 			h('a', { class: 'cj-name', href: `/journeys/${e.journey_id}`, text: e.journey_name || `#${e.journey_id}` }),
@@ -56,7 +56,7 @@ function entry(e) {
 		reason ? h('div', { class: 'cj-reason', 'data-testid': 'cj-reason' }, icon(inside ? 'clock' : 'info', { size: 'sm' }), h('span', { text: reason })) : null,
 		history.length ? h('details', { class: 'cj-history' }, h('summary', { text: t('journeys.cj_path', { n: history.length }) }),
 			h('ol', null, history.map((x) => h('li', null,
-				h('span', { class: 'mono xsmall', text: x.step || '' }),
+				h('span', { class: 'xsmall', text: (labels && labels[e.journey_id] && labels[e.journey_id][x.step]) || x.step || '' }),
 				x.outcome ? h('span', { class: 'chip', text: outcomeText(x.outcome) }) : null,
 				x.at ? h('span', { class: 'muted xsmall cj-at', text: fmtDateTime(x.at) }) : null)))) : null);
 }
@@ -66,9 +66,18 @@ function outcomeText(o) {
 }
 
 export function contactJourneys(contactId, ctx) {
-	const data = { loaded: false, items: [], failed: null };
+	const data = { loaded: false, items: [], failed: null, labels: {} };
 	const load = (body) => api.get(`/contacts/${contactId}/journeys`, null, { quiet: true, signal: ctx.signal })
-		.then((r) => { data.items = r.data || []; })
+		.then(async (r) => {
+			data.items = r.data || [];
+			// step labels come from each journey's definition (the entries name steps by id)
+			const ids = [...new Set(data.items.map((e) => e.journey_id))].slice(0, 20);
+			await Promise.all(ids.map((jid) => api.get(`/journeys/${jid}`, null, { quiet: true, signal: ctx.signal }).then((jr) => {
+				const m = {};
+				for (const [sid, st] of Object.entries((jr.definition && jr.definition.steps) || {})) if (st.label) m[sid] = st.label;
+				data.labels[jid] = m;
+			}).catch(() => {})));
+		})
 		.catch((e) => { if (e.name !== 'AbortError') data.failed = e.status === 404 ? null : errorMessage(e); })
 		.finally(() => { data.loaded = true; const b = ctx.root.querySelector('[data-testid="contact-journeys-body"]'); if (ctx.alive && (b || body)) fill(b || body); });
 	function fill(body) {
@@ -77,7 +86,7 @@ export function contactJourneys(contactId, ctx) {
 		if (!data.items.length) return mount(body, h('p', { class: 'muted small', 'data-testid': 'contact-journeys-empty', text: t('journeys.cj_none') }));
 		const inside = data.items.filter(INSIDE);
 		const past = data.items.filter((e) => !INSIDE(e));
-		mount(body, h('ul', { class: 'cj-list' }, inside.map(entry), past.map(entry)));
+		mount(body, h('ul', { class: 'cj-list' }, inside.map((e) => entry(e, data.labels)), past.map((e) => entry(e, data.labels))));
 	}
 	let started = false;
 	return function card() {

@@ -185,7 +185,7 @@ export default async function render(ctx) {
 		h('div', { class: 'jb-node-head' },
 			h('span', { class: 'jb-ic' }, icon(k.icon, { size: 'sm' })),
 			h('span', { class: 'jb-kind', text: t(`journeys.kind_${s.type}`) }),
-			st ? h('span', { class: 'jb-waiting', 'data-testid': 'step-waiting', title: t('journeys.stat_waiting') }, icon('user', { size: 'sm' }), fmtNumber(st.waiting || 0)) : null),
+			st ? h('span', { class: 'jb-waiting' + (st.waiting ? '' : ' is-zero'), 'data-testid': 'step-waiting', title: t('journeys.stat_waiting') }, icon('user', { size: 'sm' }), fmtNumber(st.waiting || 0)) : null),
 		h('div', { class: 'jb-node-title', text: s.label || summary(s, refs) }),
 		s.label ? h('div', { class: 'jb-node-sub', text: summary(s, refs) }) : null,
 		st ? h('div', { class: 'jb-node-stats', 'data-testid': 'step-stats' },
