@@ -177,7 +177,7 @@ export default async function render(ctx) {
 			style: { transform: `translate(${s.ui.x}px, ${s.ui.y}px)` },
 			'data-step': sid,
 			'data-testid': `step-${sid}`,
-			tabindex: '-1',
+			tabindex: '0',
 			role: 'button',
 			'aria-label': `${t(`journeys.kind_${s.type}`)}: ${s.label || summary(s, refs)}`,
 		},
@@ -212,8 +212,9 @@ export default async function render(ctx) {
 			style: { transform: `translate(${trig.x}px, ${trig.y}px)` },
 			'data-step': TRIGGER,
 			'data-testid': 'step-trigger',
+			'aria-label': `${t('journeys.trigger')}: ${text}`,
 			role: 'button',
-			tabindex: '-1',
+			tabindex: '0',
 		},
 		h('div', { class: 'jb-node-head' }, h('span', { class: 'jb-ic' }, icon('sparkles', { size: 'sm' })), h('span', { class: 'jb-kind', text: t('journeys.trigger') }),
 			stats ? h('span', { class: 'jb-waiting', title: t('journeys.stat_enrolled') }, icon('contacts', { size: 'sm' }), fmtNumber(stats.enrolled || 0)) : null),
@@ -553,8 +554,22 @@ export default async function render(ctx) {
 		else { view.x -= ev.deltaX; applyView(); }
 	}, { passive: false });
 
+	// keyboard: Tab through the steps, Enter opens one, arrows move the view, + and − zoom
 	canvas.addEventListener('keydown', (ev) => {
-		if (!writable || ev.target !== canvas) return;
+		const node = ev.target.closest && ev.target.closest('.jb-node');
+		if (node && (ev.key === 'Enter' || ev.key === ' ')) {
+			ev.preventDefault();
+			select(node.dataset.step);
+			const again = nodeLayer.querySelector(`[data-step="${CSS.escape(node.dataset.step)}"]`);
+			if (again) again.focus({ preventScroll: true });
+			return;
+		}
+		if (ev.target !== canvas && !node) return;
+		const pan = { ArrowLeft: [60, 0], ArrowRight: [-60, 0], ArrowUp: [0, 60], ArrowDown: [0, -60] }[ev.key];
+		if (pan && ev.target === canvas) { view.x += pan[0]; view.y += pan[1]; applyView(); ev.preventDefault(); return; }
+		if (ev.key === '+' || ev.key === '=') { zoomBy(1.2); return; }
+		if (ev.key === '-') { zoomBy(1 / 1.2); return; }
+		if (!writable) return;
 		if (ev.key === 'Delete' || ev.key === 'Backspace') {
 			if (selEdge) disconnect(selEdge.from, selEdge.key);
 			else if (selected && def.steps[selected]) deleteStep(selected);
