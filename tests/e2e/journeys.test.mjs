@@ -104,6 +104,17 @@ test('build_a_journey_on_the_canvas_activate_it_and_see_the_stats', async ({ pag
   await expectText(page.getByTestId('stat-enrolled'), '1', { timeout: 20_000 });
   await expectText(page.getByTestId('step-wait_1').getByTestId('step-waiting'), '1', { timeout: 20_000 });
   await expectText(page.getByTestId('step-email_1').getByTestId('step-entered'), '1');
+  // and one more by hand, from the builder
+  await createContact(s, { email: 'taro@example.jp', last_name: '山田', first_name: '太郎' });
+  await page.getByTestId('journey-enrol').click();
+  await page.getByTestId('enrol-search').fill('taro');
+  await page.getByTestId('enrol-results').getByTestId('enrol-one').click();
+  await expectText(page.getByTestId('enrol-results').getByTestId('enrol-one'), msg(L, 'journeys.enrolled_one'));
+  await page.getByTestId('enrol-search').fill('hanako');
+  await page.getByTestId('enrol-results').getByTestId('enrol-one').click();
+  await expectText(page.getByTestId('enrol-results').getByTestId('enrol-one'), msg(L, 'journeys.enrol_skipped'));
+  await page.keyboard.press('Escape');
+  await expectText(page.getByTestId('stat-enrolled'), '2', { timeout: 20_000 });
 
   // the contact's page says where they are
   await page.goto(`${s.url}/contacts/${c.id}`);
@@ -114,7 +125,7 @@ test('build_a_journey_on_the_canvas_activate_it_and_see_the_stats', async ({ pag
   // the list shows it running, with its counts
   await page.goto(`${s.url}/journeys`);
   const row = page.getByTestId('journey-row').filter({ hasText: 'Welcome series' });
-  await expectText(row.getByTestId('journey-enrolled'), '1');
+  await expectText(row.getByTestId('journey-enrolled'), '2');
   await row.getByText(msg(L, 'journeys.status_active')).waitFor();
 });
 

@@ -5,8 +5,8 @@
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount, debounce } from '../dom.js';
 import { t, fmtNumber, fmtDateTime } from '../i18n.js';
-import { can, loadUsers, loadFields } from '../state.js';
-import { toast, confirmDialog, emptyState } from '../ui.js';
+import { can, loadUsers, loadFields, contactName } from '../state.js';
+import { toast, confirmDialog, emptyState, openDialog } from '../ui.js';
 import { KINDS, GROUPS, NODE_W, NODE_H, newStep, newId, exits, setExit, removeStep, renameStep, summary, autoLayout, triggerPos } from '../journey-def.js';
 import { stepFields, triggersEditor, settingsEditor, statusBadge } from '../journey-panel.js';
 
@@ -84,6 +84,7 @@ export default async function render(ctx) {
 	const saveState = h('span', { class: 'jb-savestate', 'data-testid': 'save-state', 'aria-live': 'polite' });
 	const saveBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'journey-save', onclick: () => save() }, icon('check'), t('common.save'));
 	const runBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'journey-run' });
+	const enrolBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'data-testid': 'journey-enrol', hidden: true, onclick: () => enrolDialog() }, icon('userPlus'), t('journeys.enrol'));
 	const settingsBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'data-testid': 'journey-settings', onclick: () => select('__settings') }, icon('settings'), t('journeys.settings'));
 	const problemPill = h('button', { type: 'button', class: 'jb-problems', hidden: true, 'data-testid': 'problem-count', onclick: () => { const p = problems.find((x) => x.step && def.steps[x.step]); if (p) { select(p.step); centerOn(p.step); } else select(null); } });
 	const liveNote = h('div', { class: 'callout jb-live-note', hidden: true, 'data-testid': 'live-note' }, icon('info'), h('span', { text: t('journeys.live_edit_note') }));
@@ -92,7 +93,7 @@ export default async function render(ctx) {
 	const head = h('div', { class: 'jb-head' },
 		h('a', { class: 'btn btn-ghost btn-icon', href: '/journeys', 'aria-label': t('journeys.back'), title: t('journeys.back') }, icon('arrowLeft')),
 		h('div', { class: 'jb-title' }, h('h1', { class: 'sr-only', tabindex: '-1', 'data-testid': 'page-title', text: name }), nameInput, h('div', { class: 'row' }, badgeBox, versionBox, saveState)),
-		h('div', { class: 'page-actions' }, problemPill, settingsBtn, writable ? saveBtn : null, writable ? runBtn : null));
+		h('div', { class: 'page-actions' }, problemPill, writable ? enrolBtn : null, settingsBtn, writable ? saveBtn : null, writable ? runBtn : null));
 
 	// palette
 	const palette = h('aside', { class: 'jb-palette', 'aria-label': t('journeys.palette'), 'data-testid': 'palette' },
@@ -146,6 +147,7 @@ export default async function render(ctx) {
 		runBtn.hidden = j.status === 'archived';
 		runBtn.className = live ? 'btn' : 'btn btn-primary';
 		liveNote.hidden = !(live || j.status === 'paused') || !dirty;
+		enrolBtn.hidden = !live;
 		const n = problems.length;
 		problemPill.hidden = !n;
 		mount(problemPill, icon('alertCircle', { size: 'sm' }), t('journeys.problems_n', { n }));
@@ -772,6 +774,44 @@ export default async function render(ctx) {
 			runBtn.disabled = false;
 			paintHead();
 		}
+	}
+
+	/** Enrol people by hand (any active journey takes them, whatever its triggers). */
+	function enrolDialog() {
+		const q = h('input', { class: 'input', type: 'search', placeholder: t('journeys.enrol_search'), 'data-testid': 'enrol-search', autocomplete: 'off' });
+		const list = h('ul', { class: 'jb-enrol-list', 'data-testid': 'enrol-results' });
+		const search = debounce(async () => {
+			const v = q.value.trim();
+			if (!v) { mount(list); return; }
+			try {
+				const r = await api.get('/contacts', { q: v, limit: 8 }, { quiet: true });
+				mount(list, r.data.length ? r.data.map((c) => h('li', null,
+					h('div', null, h('strong', { text: contactName(c) }), h('div', { class: 'muted xsmall', text: c.email || '' })),
+					h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'enrol-one', onclick: async (ev) => {
+						const b = ev.currentTarget;
+						b.disabled = true;
+						try {
+							const res = await api.post(`/journeys/${id}/enroll`, { contact_id: c.id }, { quiet: true });
+							if (res && res.enrolled) { mount(b, icon('check', { size: 'sm' }), t('journeys.enrolled_one')); pollStats(); }
+							else { mount(b, t('journeys.enrol_skipped')); b.title = t('journeys.enrol_skipped_hint'); }
+						} catch (e) {
+							b.disabled = false;
+							toast({ kind: 'error', title: t('journeys.enrol_failed'), detail: errorMessage(e) });
+						}
+					} }, icon('userPlus', { size: 'sm' }), t('journeys.enrol_one'))))
+					: h('li', { class: 'muted small', text: t('journeys.enrol_none') }));
+			} catch (e) {
+				mount(list, h('li', { class: 'muted small', text: errorMessage(e) }));
+			}
+		}, 250);
+		q.addEventListener('input', search);
+		openDialog({
+			title: t('journeys.enrol_title', { name }),
+			icon: 'userPlus',
+			testid: 'enrol-dialog',
+			body: [h('p', { class: 'muted small', text: t('journeys.enrol_help') }), q, list],
+			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, t('common.done'))],
+		});
 	}
 
 	// ---- stats ----
