@@ -116,6 +116,18 @@ test('build_a_journey_on_the_canvas_activate_it_and_see_the_stats', async ({ pag
   await page.keyboard.press('Escape');
   await expectText(page.getByTestId('stat-enrolled'), '2', { timeout: 20_000 });
 
+  // editing the live journey makes version 2; the people on version 1 can be moved to it
+  await page.getByTestId('step-wait_1').click();
+  await page.getByTestId('field-seconds').fill('3');
+  await page.getByTestId('live-note').waitFor();
+  await page.getByTestId('journey-save').click();
+  await expectText(page.getByTestId('journey-version'), msg(L, 'journeys.version_n', { n: 2 }));
+  await page.getByTestId('journey-version').click();
+  await page.getByTestId('version-1').getByTestId('migrate-1').click();
+  await page.getByTestId('migrate-submit').click();
+  await page.getByTestId('toast-success').filter({ hasText: msg(L, 'journeys.migrated', { n: 2, v: 2 }) }).waitFor();
+  await waitFor(async () => (await s.api('GET', `/api/v1/contacts/${c.id}/journeys`)).json.data[0]?.version === 2, { what: 'hanako on version 2' });
+
   // the contact's page says where they are
   await page.goto(`${s.url}/contacts/${c.id}`);
   const card = page.getByTestId('contact-journeys');

@@ -80,7 +80,7 @@ export default async function render(ctx) {
 	const nameInput = h('input', { class: 'jb-name', value: name, 'aria-label': t('journeys.name'), 'data-testid': 'journey-name', maxlength: 200, readOnly: !writable });
 	nameInput.addEventListener('input', () => { name = nameInput.value; changed(false); });
 	const badgeBox = h('span', { 'data-testid': 'journey-status' });
-	const versionBox = h('span', { class: 'chip', 'data-testid': 'journey-version' });
+	const versionBox = h('button', { type: 'button', class: 'chip jb-version', 'data-testid': 'journey-version', title: t('journeys.versions'), onclick: () => versionsDialog() });
 	const saveState = h('span', { class: 'jb-savestate', 'data-testid': 'save-state', 'aria-live': 'polite' });
 	const saveBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'journey-save', onclick: () => save() }, icon('check'), t('common.save'));
 	const runBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'journey-run' });
@@ -774,6 +774,62 @@ export default async function render(ctx) {
 			runBtn.disabled = false;
 			paintHead();
 		}
+	}
+
+	/** The versions of a live journey, who is on each, and moving people to the newest. */
+	async function versionsDialog() {
+		let r;
+		try {
+			r = await api.get(`/journeys/${id}/versions`, null, { quiet: true });
+		} catch (e) {
+			toast({ kind: 'error', title: errorMessage(e) });
+			return;
+		}
+		const body = h('div', { class: 'stack-sm' });
+		const current = j.version;
+		const curSteps = def.steps;
+		const row = (v) => {
+			const old = v.version !== current;
+			const box = h('div', { class: 'jb-version-row', 'data-testid': `version-${v.version}` },
+				h('div', { class: 'row' },
+					h('strong', { text: t('journeys.version_n', { n: v.version }) }),
+					old ? null : h('span', { class: 'badge badge-primary', text: t('journeys.version_current') }),
+					h('span', { class: 'muted xsmall grow', text: fmtDateTime(v.created_at) }),
+					h('span', { class: 'small', text: t('journeys.version_counts', { enrolled: fmtNumber(v.enrolled || 0), active: fmtNumber(v.active || 0) }) }),
+					old && v.active && writable ? h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': `migrate-${v.version}`, onclick: () => mappingForm(v, box) }, icon('arrowRight', { size: 'sm' }), t('journeys.migrate_to', { n: current })) : null));
+			return box;
+		};
+		function mappingForm(v, box) {
+			const oldSteps = (v.definition && v.definition.steps) || {};
+			const missing = Object.keys(oldSteps).filter((sid) => !curSteps[sid]);
+			const selects = {};
+			const form = h('div', { class: 'jb-mapping stack-sm' },
+				h('p', { class: 'muted small', text: missing.length ? t('journeys.migrate_help') : t('journeys.migrate_same') }),
+				missing.map((sid) => {
+					const sel = h('select', { class: 'select input-sm', 'data-testid': `map-${sid}` }, h('option', { value: '' }, t('journeys.map_pick')),
+						Object.entries(curSteps).map(([nid, st]) => h('option', { value: nid }, `${st.label || t(`journeys.kind_${st.type}`)} (${nid})`)));
+					selects[sid] = sel;
+					return h('div', { class: 'jb-exit' }, h('span', { class: 'mono xsmall jb-map-from', text: `${oldSteps[sid].label || sid}` }), icon('arrowRight', { size: 'sm' }), sel);
+				}),
+				h('div', { class: 'row' }, h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-testid': 'migrate-submit', onclick: async () => {
+					const mapping = {};
+					for (const [sid, sel] of Object.entries(selects)) if (sel.value) mapping[sid] = sel.value;
+					try {
+						const res = await api.post(`/journeys/${id}/migrate`, { from_version: v.version, mapping }, { quiet: true });
+						toast(t('journeys.migrated', { n: res.moved || 0, v: res.to_version || current }));
+						versionsClose(null);
+						pollStats();
+					} catch (e) {
+						const sid = e.field && e.field.startsWith('mapping.') ? e.field.slice(8) : null;
+						if (sid && selects[sid]) selects[sid].setAttribute('aria-invalid', 'true');
+						toast({ kind: 'error', title: t('journeys.migrate_failed'), detail: errorMessage(e) });
+					}
+				} }, t('journeys.migrate_go'))));
+			box.append(form);
+		}
+		mount(body, (r.data || []).map(row));
+		const { close: versionsClose } = openDialog({ title: t('journeys.versions'), icon: 'clock', testid: 'versions-dialog', wide: true, body: [h('p', { class: 'muted small', text: t('journeys.versions_help') }), body],
+			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, t('common.done'))] });
 	}
 
 	/** Enrol people by hand (any active journey takes them, whatever its triggers). */
