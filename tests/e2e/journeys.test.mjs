@@ -114,6 +114,7 @@ test('build_a_journey_on_the_canvas_activate_it_and_see_the_stats', async ({ pag
   await page.getByTestId('enrol-results').getByTestId('enrol-one').click();
   await expectText(page.getByTestId('enrol-results').getByTestId('enrol-one'), msg(L, 'journeys.enrol_skipped'));
   await page.keyboard.press('Escape');
+  await page.getByTestId('enrol-dialog').waitFor({ state: 'detached' });
   await expectText(page.getByTestId('stat-enrolled'), '2', { timeout: 20_000 });
 
   // editing the live journey makes version 2; the people on version 1 can be moved to it

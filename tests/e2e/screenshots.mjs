@@ -331,6 +331,12 @@ for (const [lang, locale] of LANGS) {
       await page.getByTestId('step-opened').waitFor();
       await page.getByTestId('journey-stats').waitFor();
       await shot(page, lang, 'journey-builder');
+      await page.getByTestId('journey-enrol').click();
+      await page.getByTestId('enrol-search').fill(lang === 'ja' ? '佐' : 'a');
+      await page.getByTestId('enrol-one').first().waitFor();
+      await shot(page, lang, 'journey-enrol');
+      await page.keyboard.press('Escape');
+      await page.getByTestId('enrol-dialog').waitFor({ state: 'detached' });
       await page.getByTestId('step-opened').click();
       await page.getByTestId('panel-kind').waitFor();
       await shot(page, lang, 'journey-step');

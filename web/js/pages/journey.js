@@ -834,7 +834,7 @@ export default async function render(ctx) {
 
 	/** Enrol people by hand (any active journey takes them, whatever its triggers). */
 	function enrolDialog() {
-		const q = h('input', { class: 'input', type: 'search', placeholder: t('journeys.enrol_search'), 'data-testid': 'enrol-search', autocomplete: 'off' });
+		const q = h('input', { class: 'input', type: 'text', placeholder: t('journeys.enrol_search'), 'data-testid': 'enrol-search', autocomplete: 'off' });
 		const list = h('ul', { class: 'jb-enrol-list', 'data-testid': 'enrol-results' });
 		const search = debounce(async () => {
 			const v = q.value.trim();
