@@ -138,7 +138,7 @@ export default async function render(ctx) {
 		mount(badgeBox, statusBadge(j.status));
 		versionBox.textContent = t('journeys.version_n', { n: j.version || 1 });
 		versionBox.hidden = !j.version;
-		saveState.textContent = dirty ? t('journeys.unsaved') : j.updated_at ? t('journeys.saved_at', { at: fmtDateTime(j.updated_at) }) : '';
+		if (!saving) saveState.textContent = dirty ? (j.status === 'draft' ? t('journeys.unsaved_draft') : t('journeys.unsaved')) : j.updated_at ? t('journeys.saved_at', { at: fmtDateTime(j.updated_at) }) : '';
 		saveState.classList.toggle('is-dirty', dirty);
 		saveBtn.disabled = !dirty;
 		const live = j.status === 'active';
@@ -401,10 +401,15 @@ export default async function render(ctx) {
 	/** Something in the definition (or name) changed: mark unsaved, redraw, validate. */
 	function changed(redrawPanel = false) {
 		dirty = true;
+		changeSeq += 1;
 		draw();
 		if (redrawPanel) paintPanel();
 		validate();
+		if (j.status === 'draft' && writable) autosave(); // drafts save themselves; live journeys wait for Save (a new version)
 	}
+	let changeSeq = 0;
+	const autosave = debounce(() => { if (dirty && name.trim()) save({ auto: true }); }, 1500);
+	ctx.onCleanup(() => { if (dirty && j.status === 'draft' && name.trim()) { autosave.cancel(); save({ auto: true }); } });
 
 	function select(sid, { edge = null } = {}) {
 		selected = sid;
@@ -722,25 +727,57 @@ export default async function render(ctx) {
 	}
 
 	// ---- saving and running ----
-	async function save({ quietOk = false } = {}) {
-		if (!name.trim()) { nameInput.focus(); toast({ kind: 'error', title: t('journeys.name_required') }); return false; }
-		saveBtn.disabled = true;
-		try {
-			j = await api.patch(`/journeys/${id}`, { name: name.trim(), description, definition: def }, { quiet: true });
-			dirty = false;
-			problems = [];
-			ctx.setCrumbs([back, { label: j.name }]);
-			if (!quietOk) toast(t('journeys.saved'));
-			draw();
-			paintPanel();
-			return true;
-		} catch (e) {
-			showProblems(e, t('journeys.save_failed'));
+	let saving = null;
+	async function save({ quietOk = false, auto = false } = {}) {
+		if (!name.trim()) {
+			if (!auto) { nameInput.focus(); toast({ kind: 'error', title: t('journeys.name_required') }); }
 			return false;
-		} finally {
-			paintHead();
 		}
+		if (saving) {
+			await saving;
+			if (!dirty) return true;
+		}
+		const seq = changeSeq;
+		saveBtn.disabled = true;
+		saveState.textContent = t('journeys.saving');
+		saving = (async () => {
+			try {
+				j = await api.patch(`/journeys/${id}`, { name: name.trim(), description, definition: def }, { quiet: true });
+				dirty = changeSeq !== seq; // edits made while saving are still to save
+				if (Array.isArray(j.problems)) problems = j.problems;
+				if (!ctx.alive) return true;
+				ctx.setCrumbs([back, { label: j.name }]);
+				if (!quietOk && !auto) toast(t('journeys.saved'));
+				draw();
+				if (auto) paintPanelProblems(); // never rebuild the panel under the user's typing
+				else paintPanel();
+				return true;
+			} catch (e) {
+				showProblems(e, t('journeys.save_failed'));
+				return false;
+			} finally {
+				saving = null;
+				if (ctx.alive) paintHead();
+			}
+		})();
+		return saving;
 	}
+
+	// leaving through a link with unsaved edits of a live journey asks first
+	const guard = async (ev) => {
+		const a = ev.target.closest && ev.target.closest('a[href]');
+		if (!a || !dirty || j.status === 'draft' || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey) return;
+		const url = new URL(a.href, location.href);
+		if (url.origin !== location.origin || a.target) return;
+		ev.preventDefault();
+		ev.stopPropagation();
+		if (await confirmDialog({ title: t('journeys.leave_title'), message: t('journeys.leave_text'), confirmLabel: t('journeys.leave_ok'), testid: 'leave-dialog' })) {
+			dirty = false;
+			ctx.navigate(url.pathname + url.search);
+		}
+	};
+	document.addEventListener('click', guard, true);
+	ctx.onCleanup(() => document.removeEventListener('click', guard, true));
 
 	function showProblems(e, title) {
 		if (e.problems && e.problems.length) {
