@@ -16,7 +16,7 @@ export const KINDS = {
 	wait_for_event: { group: 'timing', icon: 'activity', tone: 'amber', fork: 'yesno' },
 	condition: { group: 'flow', icon: 'filter', tone: 'violet', fork: 'yesno' },
 	split: { group: 'flow', icon: 'segments', tone: 'violet', fork: 'split' },
-	goal: { group: 'flow', icon: 'checkCircle', tone: 'green' },
+	goal: { group: 'flow', icon: 'checkCircle', tone: 'green', end: true },
 	exit: { group: 'flow', icon: 'logout', tone: 'grey', end: true },
 };
 export const GROUPS = ['actions', 'timing', 'flow'];
@@ -237,7 +237,13 @@ export function autoLayout(def, { all = false } = {}) {
 		// keep order comparable across layers: rank by final x
 		layer.forEach((id) => { order[id] = pos[id].x; });
 	});
-	const loose = ids.filter((id) => depth[id] === undefined);
+	// goals are not reached by arrows (people jump to them): a column at the right of the top;
+	// other steps nobody reaches yet: a row under the graph
+	const placed = Object.values(pos);
+	const right = placed.length ? Math.max(...placed.map((p) => p.x)) + NODE_W + GAP_X * 2 : NODE_W;
+	const goals = ids.filter((id) => depth[id] === undefined && steps[id].type === 'goal');
+	goals.forEach((id, i) => { pos[id] = { x: right, y: i * (NODE_H + GAP_Y / 2) }; });
+	const loose = ids.filter((id) => depth[id] === undefined && steps[id].type !== 'goal');
 	const bottom = (layers.length + 1) * (NODE_H + GAP_Y);
 	loose.forEach((id, i) => { pos[id] = { x: -NODE_W / 2 + i * (NODE_W + GAP_X), y: bottom }; });
 	if (!all) for (const id of ids) if (steps[id].ui && Number.isFinite(steps[id].ui.x)) pos[id] = { x: steps[id].ui.x, y: steps[id].ui.y };
