@@ -1,6 +1,7 @@
 // journey-panel.js — the builder's side-panel forms: each step kind's fields, the triggers,
 // the journey settings (re-entry, quiet hours, send window, dates, send cap), a duration input,
-// a filter editor with live checking (the segment preview API), and the status badge.
+// the visual filter builder with the live count of who matches (segment preview), JSON editors
+// for property conditions, and the status badge.
 import { api, errorMessage } from './api.js';
 import { h, icon, mount, debounce, uid } from './dom.js';
 import { t } from './i18n.js';
@@ -57,47 +58,27 @@ export function durationInput(obj, key, { onChange, testid, ro }) {
 	return h('div', { class: 'row jb-duration' }, n, unit);
 }
 
-/**
- * A filter (or property filter list) as JSON with live checking: parse errors at once, and for
- * contact filters the segment preview's answer (how many match now, or where it is wrong).
- */
-export function jsonEditor(obj, key, { onChange, testid, ro, preview = false, rows = 6, fallback = {} }) {
+/** A JSON value (property conditions, a webhook body) edited as text, checked as you type. */
+export function jsonEditor(obj, key, { onChange, testid, ro, rows = 6, fallback = {} }) {
 	const ta = h('textarea', { class: 'textarea mono jb-json', rows, spellcheck: false, 'data-testid': testid, readOnly: ro });
 	ta.value = JSON.stringify(obj[key] ?? fallback, null, 2);
 	const note = h('div', { class: 'hint jb-json-note', 'data-testid': testid && `${testid}-note`, 'aria-live': 'polite' });
-	const check = debounce(async (v) => {
-		if (!preview) return;
+	ta.addEventListener('input', () => {
+		let v;
 		try {
-			const r = await api.post('/segments/preview', { filter: v }, { quiet: true });
-			note.className = 'hint jb-json-note ok';
-			note.replaceChildren(icon('checkCircle', { size: 'sm' }), t('journeys.filter_matches', { n: r.count }));
-		} catch (e) {
-			note.className = 'hint jb-json-note bad';
-			note.replaceChildren(icon('alertCircle', { size: 'sm' }), `${errorMessage(e)}${e.field ? ` (${e.field})` : ''}`);
-		}
-	}, 400);
-	const parse = () => {
-		try {
-			const v = JSON.parse(ta.value);
-			ta.removeAttribute('aria-invalid');
-			note.className = 'hint jb-json-note';
-			note.textContent = '';
-			return { ok: true, v };
+			v = JSON.parse(ta.value);
 		} catch (e) {
 			ta.setAttribute('aria-invalid', 'true');
 			note.className = 'hint jb-json-note bad';
-			note.replaceChildren(icon('alertCircle', { size: 'sm' }), t('journeys.bad_json', { detail: e.message }));
-			return { ok: false };
+			mount(note, icon('alertCircle', { size: 'sm' }), t('journeys.bad_json', { detail: e.message }));
+			return;
 		}
-	};
-	ta.addEventListener('input', () => {
-		const r = parse();
-		if (!r.ok) return;
-		obj[key] = r.v;
+		ta.removeAttribute('aria-invalid');
+		note.className = 'hint jb-json-note';
+		mount(note);
+		obj[key] = v;
 		onChange();
-		check(r.v);
 	});
-	if (preview && obj[key]) check(obj[key]);
 	return h('div', { class: 'jb-json-wrap' }, ta, note);
 }
 

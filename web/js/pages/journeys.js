@@ -73,7 +73,7 @@ export default async function render(ctx) {
 	function row(jr) {
 		const menuBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-icon btn-sm', 'aria-label': t('common.actions'), 'aria-haspopup': 'menu', 'data-testid': 'journey-menu' }, icon('more'));
 		const menu = h('div', { class: 'menu', role: 'menu', hidden: true });
-		const item = (label, ic, fn, danger) => h('button', { type: 'button', role: 'menuitem', class: danger ? 'danger' : '', 'data-testid': `journey-${fn.name || label}`, onclick: (e) => { e.stopPropagation(); menu.hidden = true; fn(); } }, icon(ic), label);
+		const item = (what, label, ic, fn, danger) => h('button', { type: 'button', role: 'menuitem', class: danger ? 'danger' : '', 'data-testid': `journey-${what}`, onclick: (e) => { e.stopPropagation(); menu.hidden = true; fn(); } }, icon(ic), label);
 		const act = (what) => async () => {
 			try {
 				await api.post(`/journeys/${jr.id}/${what}`, {});
@@ -83,10 +83,10 @@ export default async function render(ctx) {
 		};
 		const items = [h('a', { href: `/journeys/${jr.id}`, role: 'menuitem' }, icon('edit'), t('journeys.open'))];
 		if (writable) {
-			if (jr.status === 'draft' || jr.status === 'paused') items.push(item(t(jr.status === 'paused' ? 'journeys.resume' : 'journeys.activate'), 'sparkles', Object.defineProperty(act('activate'), 'name', { value: 'activate' })));
-			if (jr.status === 'active') items.push(item(t('journeys.pause'), 'clock', Object.defineProperty(act('pause'), 'name', { value: 'pause' })));
-			if (jr.status !== 'archived') items.push(item(t('journeys.archive'), 'file', Object.defineProperty(act('archive'), 'name', { value: 'archive' })));
-			if (jr.status === 'draft' || jr.status === 'archived') items.push(item(t('common.delete'), 'trash', Object.defineProperty(() => remove(jr), 'name', { value: 'delete' }), true));
+			if (jr.status === 'draft' || jr.status === 'paused') items.push(item('activate', t(jr.status === 'paused' ? 'journeys.resume' : 'journeys.activate'), 'sparkles', act('activate')));
+			if (jr.status === 'active') items.push(item('pause', t('journeys.pause'), 'clock', act('pause')));
+			if (jr.status !== 'archived') items.push(item('archive', t('journeys.archive'), 'file', act('archive')));
+			if (jr.status === 'draft' || jr.status === 'archived') items.push(item('delete', t('common.delete'), 'trash', () => remove(jr), true));
 		}
 		mount(menu, items);
 		menuBtn.addEventListener('click', (e) => {
