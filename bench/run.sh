@@ -25,6 +25,11 @@
 #                     segments evaluated over the in-memory index vs the same segments as plain SQL on
 #                     SQLite and PostgreSQL ("sqlite_sql", "postgres_sql"); event → membership latency;
 #                     index memory. See bench/segments.mjs.
+#   journeys          the journey engine (issue 8): KZ_BENCH_JOURNEY_CONTACTS (default 100k; 1M as in
+#                     the issue) enrolled in list → wait 1 day → condition → send_email / update_contact,
+#                     the manual clock moved a day: enrolments/s and step executions/s vs the same
+#                     state writes as plain prepared INSERT/UPDATEs ("prepared_insert",
+#                     "prepared_writes"), and memory; SQLite, then PostgreSQL. See bench/journeys.mjs.
 #
 # Every measurement prints a line and appends one JSON object to build/bench/results.jsonl:
 #   {"name", "value", "unit", "baseline", "baseline_value", "ratio"}, ratio = value / baseline_value.
@@ -52,7 +57,7 @@ GET_CONTACTS=10000
 WARMUP=2
 WITH_PG=${KZ_BENCH_PG:-1}
 PGBIN=${KZ_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track segments email pages)
+BENCHES=(contacts_upsert csv_import contact_get_p99 contacts_list_100k track segments email pages journeys)
 
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -643,6 +648,10 @@ bench_contacts_list_100k() {
 # ---- track: issue 4's tracking benchmarks, in their own script (see bench/track.sh)
 bench_segments() {
 	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_PG=$WITH_PG tracked "$NODE" "$BENCH_DIR/segments.mjs"
+}
+
+bench_journeys() {
+	KIZUNA_BIN=$KIZUNA KZ_BENCH_RESULTS=$RESULTS KZ_BENCH_PG=$WITH_PG tracked "$NODE" "$BENCH_DIR/journeys.mjs"
 }
 
 bench_track() {

@@ -147,6 +147,22 @@ static int read_text(const json_t *in, const char *key, size_t max, int required
 	return 0;
 }
 
+/* name, description and definition of a create (name required) or PATCH body. */
+static int read_input(const json_t *in, int create, kz_resp *resp, const char **name,
+		      const char **desc, const json_t **def)
+{
+	*def = json_object_get(in, "definition");
+	if (read_text(in, "name", 200, create || json_object_get(in, "name"), resp, name) < 0 ||
+	    read_text(in, "description", 2000, 0, resp, desc) < 0)
+		return -1;
+	if (*def && !json_is_object(*def)) {
+		kz_resp_errorf(resp, 422, "invalid_field", "definition",
+			       "definition is an object with triggers, start, steps and settings");
+		return -1;
+	}
+	return 0;
+}
+
 static void answer_with_problems(json_t *rec, json_t *problems)
 {
 	json_object_set_new(rec, "problems", problems);
@@ -164,15 +180,8 @@ static int create(kz_req *req, kz_resp *resp)
 	kz_err err;
 	if (!in)
 		return 0;
-	def = json_object_get(in, "definition");
-	if (read_text(in, "name", 200, 1, resp, &name) < 0 ||
-	    read_text(in, "description", 2000, 0, resp, &desc) < 0)
+	if (read_input(in, 1, resp, &name, &desc, &def) < 0)
 		goto done;
-	if (def && !json_is_object(def)) {
-		kz_resp_errorf(resp, 422, "invalid_field", "definition",
-			       "definition is an object with triggers, start, steps and settings");
-		goto done;
-	}
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		goto done;
@@ -251,17 +260,8 @@ static int patch(kz_req *req, kz_resp *resp)
 	kz_err err;
 	if (!in)
 		return 0;
-	if (kz_req_id(req, 0, &id, resp) < 0)
+	if (kz_req_id(req, 0, &id, resp) < 0 || read_input(in, 0, resp, &name, &desc, &def) < 0)
 		goto done;
-	def = json_object_get(in, "definition");
-	if (read_text(in, "name", 200, json_object_get(in, "name") != NULL, resp, &name) < 0 ||
-	    read_text(in, "description", 2000, 0, resp, &desc) < 0)
-		goto done;
-	if (def && !json_is_object(def)) {
-		kz_resp_errorf(resp, 422, "invalid_field", "definition",
-			       "definition is an object with triggers, start, steps and settings");
-		goto done;
-	}
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		goto done;
@@ -329,36 +329,28 @@ done:
 	return 0;
 }
 
+/* Only drafts and archived journeys go (a live one is archived first: people inside leave). */
+static int delete_journey(kz_conn *c, int64_t id, kz_err *err)
+{
+	json_t *cur = NULL;
+	const char *st;
+	int live;
+	if (kz_store_journey_get(c, id, &cur, err) < 0)
+		return -1;
+	st = jstr_or(cur, "status", "");
+	live = !strcmp(st, "active") || !strcmp(st, "paused");
+	json_decref(cur);
+	if (live)
+		return kz_err_set(err, 409, "conflict", "status",
+				  "journey %" PRId64 " is live: archive it first (people inside leave), "
+				  "then delete it",
+				  id);
+	return kz_store_journey_delete(c, id, err);
+}
+
 static int delete_one(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
-	json_t *cur = NULL;
-	int64_t id;
-	kz_conn *c;
-	kz_err err;
-	if (kz_req_id(req, 0, &id, resp) < 0)
-		return 0;
-	c = kz_api_begin(req, resp, 1);
-	if (!c)
-		return 0;
-	if (kz_store_journey_get(c, id, &cur, &err) < 0)
-		return kz_api_fail(c, resp, &err);
-	if (!strcmp(jstr_or(cur, "status", ""), "active") ||
-	    !strcmp(jstr_or(cur, "status", ""), "paused")) {
-		json_decref(cur);
-		kz_err_set(&err, 409, "conflict", "status",
-			   "journey %" PRId64 " is live: archive it first (people inside leave), then "
-			   "delete it",
-			   id);
-		return kz_api_fail(c, resp, &err);
-	}
-	json_decref(cur);
-	if (kz_store_journey_delete(c, id, &err) < 0)
-		return kz_api_fail(c, resp, &err);
-	if (kz_api_commit(c, resp) < 0)
-		return 0;
-	(void)app;
-	return kz_resp_empty(resp, 204);
+	return kz_api_delete(req, resp, delete_journey, NULL);
 }
 
 /* Move journey {id} to `to` from one of `from` (NULL-terminated). */
@@ -367,7 +359,7 @@ static int transition(kz_req *req, kz_resp *resp, const char *to, const char *co
 	kz_app *app = req->app;
 	json_t *cur = NULL, *out = NULL, *problems = NULL;
 	int64_t id, now = kz_now_ms(), enrolled = 0;
-	const char *status;
+	char status[16];
 	int ok = 0;
 	kz_conn *c;
 	kz_err err;
@@ -378,7 +370,7 @@ static int transition(kz_req *req, kz_resp *resp, const char *to, const char *co
 		return 0;
 	if (kz_store_journey_get(c, id, &cur, &err) < 0)
 		return kz_api_fail(c, resp, &err);
-	status = jstr_or(cur, "status", "draft");
+	snprintf(status, sizeof status, "%s", jstr_or(cur, "status", "draft"));
 	for (int i = 0; from[i]; i++)
 		ok |= !strcmp(status, from[i]);
 	if (!strcmp(status, to)) {

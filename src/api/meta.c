@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "journey/journey.h"
 #include "base/embedded.h"
 #include "base/timeutil.h"
 #include "track/writer.h"
@@ -41,6 +42,24 @@ static int metrics(kz_req *req, kz_resp *resp)
 		    kz_store_backend(app->store), size, kz_store_backend(app->store), in_use,
 		    (unsigned long long)waits, (double)(kz_now_ms() - app->started_ms) / 1000.0);
 	kz_track_metrics(app->track_writer, &b);
+	if (app->journeys) {
+		json_t *d = kz_journeys_describe(app->journeys);
+		kz_buf_addf(&b,
+			    "# HELP kizuna_journey_steps_total Journey steps this server executed.\n"
+			    "# TYPE kizuna_journey_steps_total counter\nkizuna_journey_steps_total %lld\n"
+			    "# HELP kizuna_journey_enrolments_total Entries this server made from triggers.\n"
+			    "# TYPE kizuna_journey_enrolments_total counter\n"
+			    "kizuna_journey_enrolments_total %lld\n"
+			    "# HELP kizuna_journey_calls_total Webhook and alert calls by outcome.\n"
+			    "# TYPE kizuna_journey_calls_total counter\n"
+			    "kizuna_journey_calls_total{outcome=\"sent\"} %lld\n"
+			    "kizuna_journey_calls_total{outcome=\"failed\"} %lld\n",
+			    (long long)json_integer_value(json_object_get(d, "executed")),
+			    (long long)json_integer_value(json_object_get(d, "enrolled")),
+			    (long long)json_integer_value(json_object_get(d, "calls_sent")),
+			    (long long)json_integer_value(json_object_get(d, "calls_failed")));
+		json_decref(d);
+	}
 	{
 		size_t len;
 		char *text = kz_buf_detach(&b, &len);

@@ -175,6 +175,29 @@ int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, 
 	return 0;
 }
 
+/* The outbox row of one candidate ([id, email, ...]) of a broadcast or a journey step:
+ * queued, or skipped for `why`. */
+static int insert_send(kz_conn *c, const json_t *email, int64_t broadcast_id, int64_t journey_id,
+		       const json_t *row, const char *dedupe, const char *why, int64_t now,
+		       int64_t *id, kz_err *err)
+{
+	const char *to = json_string_value(json_array_get(row, 1));
+	kz_send_row s = {
+		.contact_id = json_integer_value(json_array_get(row, 0)),
+		.email_id = json_integer_value(json_object_get(email, "id")),
+		.broadcast_id = broadcast_id,
+		.journey_id = journey_id,
+		.kind = broadcast_id ? "broadcast" : "journey",
+		.dedupe = dedupe,
+		.to_email = to ? to : "",
+		.status = why ? "skipped" : "queued",
+		.reason = why,
+		.next_at = now,
+		.created_at = now,
+	};
+	return kz_store_send_insert(c, &s, id, err);
+}
+
 int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 {
 	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row;
@@ -199,21 +222,8 @@ int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 	snprintf(dedupe, sizeof dedupe, "b%" PRId64, broadcast_id);
 	json_array_foreach(rows, i, row) {
 		const char *why = skip_reason(row, &r, seen);
-		const char *to = json_string_value(json_array_get(row, 1));
-		kz_send_row s = {
-			.contact_id = json_integer_value(json_array_get(row, 0)),
-			.email_id = json_integer_value(json_object_get(email, "id")),
-			.broadcast_id = broadcast_id,
-			.kind = "broadcast",
-			.dedupe = dedupe,
-			.to_email = to ? to : "",
-			.status = why ? "skipped" : "queued",
-			.reason = why,
-			.next_at = now,
-			.created_at = now,
-		};
 		int64_t id;
-		if (kz_store_send_insert(c, &s, &id, err) < 0)
+		if (insert_send(c, email, broadcast_id, 0, row, dedupe, why, now, &id, err) < 0)
 			goto out;
 		queued += !why;
 	}
@@ -228,19 +238,25 @@ out:
 	return rc;
 }
 
-int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
-			    int64_t journey_id, const char *dedupe, int64_t now, int64_t *send_id,
-			    const char **reason, kz_err *err)
+int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *settings,
+			    int64_t contact_id, int64_t journey_id, const char *dedupe, int64_t now,
+			    int64_t *send_id, const char **reason, kz_err *err)
 {
 	json_t *rows = NULL, *row;
 	kz_recipients a = {0, NULL, 0, contact_id};
 	rules r;
-	const char *why, *to;
+	const char *why;
 	int rc = -1;
 	*send_id = 0;
 	*reason = NULL;
-	if (load_candidates(c, email, &a, now, &rows, &r, err) < 0)
+	if (settings) {
+		rules_from(settings, &r);
+		if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
+					      now - 86400000LL, now - 7 * 86400000LL, &rows, err) < 0)
+			goto out;
+	} else if (load_candidates(c, email, &a, now, &rows, &r, err) < 0) {
 		goto out;
+	}
 	row = json_array_get(rows, 0);
 	if (!row) {
 		*reason = "no_contact";
@@ -248,23 +264,8 @@ int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
 		goto out;
 	}
 	why = skip_reason(row, &r, NULL);
-	to = json_string_value(json_array_get(row, 1));
-	{
-		kz_send_row sr = {
-			.contact_id = contact_id,
-			.email_id = json_integer_value(json_object_get(email, "id")),
-			.journey_id = journey_id,
-			.kind = "journey",
-			.dedupe = dedupe,
-			.to_email = to ? to : "",
-			.status = why ? "skipped" : "queued",
-			.reason = why,
-			.next_at = now,
-			.created_at = now,
-		};
-		if (kz_store_send_insert(c, &sr, send_id, err) < 0)
-			goto out;
-	}
+	if (insert_send(c, email, 0, journey_id, row, dedupe, why, now, send_id, err) < 0)
+		goto out;
 	*reason = why;
 	rc = 0;
 out:

@@ -51,10 +51,11 @@ int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, 
 /* Queue `email` for one contact as a journey send (kind "journey"), by the same rules as a
  * broadcast: unsubscribes, suppressions, consent, frequency caps. The row is written even
  * when skipped; *reason is then why (else NULL). (contact, dedupe) is unique: a second call
- * with the same dedupe writes nothing (*send_id 0). Inside the caller's transaction. */
-int kz_outbox_queue_contact(kz_conn *c, const json_t *email, int64_t contact_id,
-			    int64_t journey_id, const char *dedupe, int64_t now, int64_t *send_id,
-			    const char **reason, kz_err *err);
+ * with the same dedupe writes nothing (*send_id 0). settings: kz_settings_load's (NULL: read
+ * here). Inside the caller's transaction. */
+int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *settings,
+			    int64_t contact_id, int64_t journey_id, const char *dedupe, int64_t now,
+			    int64_t *send_id, const char **reason, kz_err *err);
 
 /* Build the complete message of a send (render, MIME, DKIM). Used by senders and by the
  * benchmark. *env_from gets the VERP envelope sender. */

@@ -216,7 +216,7 @@ static int send_mail(kz_journeys *j, kz_conn *c, const char *target, const json_
 	int rc;
 	if (!strcmp(target, "owner") || !strncmp(target, "user:", 5)) {
 		int64_t uid = !strcmp(target, "owner")
-				      ? json_integer_value(json_object_get(ct, "owner_id"))
+				      ? json_integer_value(json_object_get(ct, "owner"))
 				      : strtoll(target + 5, NULL, 10);
 		if (!uid) {
 			kz_err_set(err, 422, "no_owner", NULL, "the contact has no owner");

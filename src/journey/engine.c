@@ -14,6 +14,7 @@
 #include "audience/audience.h"
 #include "audience/filter.h"
 #include "base/log.h"
+#include "base/tz.h"
 #include "base/timeutil.h"
 #include "channel/outbox.h"
 #include "journey/jinternal.h"
@@ -23,6 +24,13 @@
 #include "base/banned.h"
 
 #define EVENT_BATCH 500
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 #define MAX_PASS_ROUNDS 100000
 
 /* ------------------------------------------------------------------ journeys in hand */
@@ -167,9 +175,9 @@ int kz_journey_enrol_ids(kz_conn *c, const json_t *journey, const int64_t *ids, 
 		r.now = now;
 		if (kz_jn_needs_zone(step, def)) {
 			kz_jn_contact_zone(c, ids[i], wz, zone, sizeof zone);
-			r.due_at = kz_jn_arrival(step, def, zone, now, NULL);
+			r.due_at = kz_jn_arrival(step, def, zone, now, &r.wait_event);
 		} else {
-			r.due_at = kz_jn_arrival(step, def, NULL, now, NULL);
+			r.due_at = kz_jn_arrival(step, def, NULL, now, &r.wait_event);
 		}
 		if (kz_store_enrol(c, &r, &id, err) < 0) {
 			json_decref(settings);
@@ -214,7 +222,8 @@ int kz_journey_activated(kz_conn *c, const json_t *journey, int64_t *enrolled, k
 		r.entry_key = key;
 		r.now = now;
 		/* the zone-dependent first steps are placed when they run (due now) */
-		r.due_at = kz_jn_needs_zone(step, def) ? now : kz_jn_arrival(step, def, NULL, now, NULL);
+		r.due_at = kz_jn_needs_zone(step, def) ? now
+						       : kz_jn_arrival(step, def, NULL, now, &r.wait_event);
 		if (kz_store_enrol_segment(c, &r, seg, &n, err) < 0)
 			return -1;
 		*enrolled += n;
@@ -320,6 +329,87 @@ static int apply_event(kz_journeys *j, kz_conn *c, jset *s, const json_t *ev,
 	return rc;
 }
 
+#define GAP_GRACE_MS 1000
+#define LATE_MS 120000
+#define LATE_MAX 1000
+
+static void late_add(kz_journeys *j, int64_t id, int64_t now)
+{
+	if (j->nlate == j->caplate) {
+		int cap = j->caplate ? j->caplate * 2 : 64;
+		int64_t *a, *b;
+		if (cap > 100000)
+			return;
+		a = realloc(j->late, (size_t)cap * sizeof *a);
+		if (!a)
+			return;
+		j->late = a;
+		b = realloc(j->late_since, (size_t)cap * sizeof *b);
+		if (!b)
+			return;
+		j->late_since = b;
+		j->caplate = cap;
+	}
+	j->late[j->nlate] = id;
+	j->late_since[j->nlate++] = now;
+}
+
+/* Events passed over earlier that have appeared since (prepended to rows, oldest first);
+ * ids looked for longer than LATE_MS are given up. */
+static int late_rows(kz_journeys *j, kz_conn *c, json_t *rows, kz_err *err)
+{
+	json_t *found = NULL, *ev;
+	int64_t now = mono_ms();
+	size_t i;
+	int k = 0;
+	if (!j->nlate)
+		return 0;
+	if (kz_store_journey_events_in(c, j->late, j->nlate, &found, err) < 0)
+		return -1;
+	json_array_foreach(found, i, ev) {
+		int64_t id = json_integer_value(json_object_get(ev, "id"));
+		for (int x = 0; x < j->nlate; x++)
+			if (j->late[x] == id)
+				j->late_since[x] = 0; /* found: drop */
+		json_array_insert(rows, i, ev);
+	}
+	for (int x = 0; x < j->nlate; x++)
+		if (j->late_since[x] && now - j->late_since[x] < LATE_MS) {
+			j->late[k] = j->late[x];
+			j->late_since[k++] = j->late_since[x];
+		}
+	j->nlate = k;
+	json_decref(found);
+	return 0;
+}
+
+/* PostgreSQL hands out ids before commit, so an event with a lower id can become visible
+ * after a higher one was read. Keep rows up to the first gap after pos; a gap older than
+ * GAP_GRACE_MS is a rolled-back insert and is passed. Returns how many rows are left. */
+static size_t cut_at_gap(kz_journeys *j, json_t *rows, int64_t pos)
+{
+	int64_t expect = pos + 1, now = mono_ms();
+	size_t i, n = json_array_size(rows);
+	for (i = 0; i < n; i++) {
+		int64_t id = json_integer_value(json_object_get(json_array_get(rows, i), "id"));
+		if (id != expect) {
+			if (j->gap_id != expect) {
+				j->gap_id = expect;
+				j->gap_since = now;
+			}
+			if (now - j->gap_since < GAP_GRACE_MS)
+				break;
+			/* passed: a rolled-back insert, or a transaction still running long */
+			for (int64_t g = expect; g < id && g < expect + LATE_MAX; g++)
+				late_add(j, g, now);
+		}
+		expect = id + 1;
+	}
+	while (json_array_size(rows) > i)
+		json_array_remove(rows, json_array_size(rows) - 1);
+	return i;
+}
+
 /* Read a stretch of new events and act on them in one transaction. 1 when there may be
  * more, 0 when done, -1 on error. */
 static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
@@ -339,7 +429,8 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	if (kz_store_journey_pos_get(c, &pos, &found, err) < 0)
 		goto fail;
 	if (!found) {
-		/* the first start: history before the engine existed triggers nothing */
+		/* the migration sets the position; without it (a damaged settings table) start from
+		 * the newest event rather than replaying history */
 		if (kz_store_event_max_id(c, &pos, err) < 0)
 			goto fail;
 		if (!in_tx && kz_tx_begin(c, 1, err) < 0)
@@ -351,21 +442,42 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	}
 	if (kz_store_journey_events(c, pos, EVENT_BATCH, &rows, err) < 0)
 		goto fail;
+	more = json_array_size(rows) == EVENT_BATCH;
+	/* PostgreSQL: stop at a gap in the ids for a moment (maybe not committed yet) */
+	if (pg && cut_at_gap(j, rows, pos) < json_array_size(rows))
+		more = 0;
+	last = json_array_size(rows)
+		       ? json_integer_value(
+				 json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"))
+		       : pos;
+	if (pg && late_rows(j, c, rows, err) < 0)
+		goto fail;
 	if (json_array_size(rows) == 0) {
 		if (in_tx)
 			kz_tx_rollback(c);
 		json_decref(rows);
 		return 0;
 	}
-	more = json_array_size(rows) == EVENT_BATCH;
-	last = json_integer_value(json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
 	/* decisions that need the audience are made before the write transaction (SQLite: the
 	 * audience engine takes the write lock while holding its own) */
+	/* the audience engine may not have applied the newest of these events yet: goals and
+	 * conditions must see them */
+	{
+		int relevant = 0;
+		json_array_foreach(rows, i, ev) {
+			const char *name = json_string_value(json_object_get(ev, "name"));
+			relevant |= json_integer_value(json_object_get(ev, "contact_id")) &&
+				    (json_object_get(s->names, name) || json_object_get(s->names, "*"));
+		}
+		if (relevant && j->cfg.audience && kz_audience_sync(j->cfg.audience, err) < 0)
+			kz_warn("journeys: audience sync: %s", err->message);
+	}
 	decs = calloc(json_array_size(rows), sizeof *decs);
 	ndecs = calloc(json_array_size(rows), sizeof *ndecs);
 	json_array_foreach(rows, i, ev) {
 		const char *name = json_string_value(json_object_get(ev, "name"));
-		if (!json_object_get(s->names, name) && !json_object_get(s->names, "*"))
+		if (!json_integer_value(json_object_get(ev, "contact_id")) ||
+		    (!json_object_get(s->names, name) && !json_object_get(s->names, "*")))
 			continue;
 		if (kz_jn_decide_event(j, c, ev, &decs[i], &ndecs[i], err) < 0)
 			goto fail;
@@ -387,7 +499,8 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 	}
 	json_array_foreach(rows, i, ev) {
 		const char *name = json_string_value(json_object_get(ev, "name"));
-		if (!json_object_get(s->names, name) && !json_object_get(s->names, "*"))
+		if (!json_integer_value(json_object_get(ev, "contact_id")) ||
+		    (!json_object_get(s->names, name) && !json_object_get(s->names, "*")))
 			continue;
 		if (apply_event(j, c, s, ev, decs[i], ndecs[i], err) < 0)
 			goto fail;
@@ -416,6 +529,101 @@ fail:
 	free(ndecs);
 	json_decref(rows);
 	return -1;
+}
+
+/* ------------------------------------------------------------------ date triggers */
+
+#define DATE_PAGE 1000
+
+/* "YYYY-MM-DD" of day number `day` (days since 1970-01-01). */
+static void day_str(int64_t day, char *out, size_t len)
+{
+	char iso[40];
+	kz_time_iso(day * 86400000LL, iso, sizeof iso);
+	snprintf(out, len, "%.10s", iso);
+}
+
+/* Does the date field value (an ISO date or date-time) fall on month-day `md` ("MM-DD")? */
+static int anniversary(const json_t *v, const char *md)
+{
+	const char *s = json_string_value(v);
+	return s && strlen(s) >= 10 && s[4] == '-' && !strncmp(s + 5, md, 5);
+}
+
+/* Once per local day (the workspace's zone) and trigger, at its `time`: enrol the contacts
+ * whose date field's anniversary, moved by offset_days, is today. */
+static int date_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
+{
+	const char *wz = json_string_value(json_object_get(j->settings, "timezone"));
+	int64_t now = kz_now_ms();
+	int off = 0;
+	if (!j->date_done)
+		j->date_done = json_object();
+	if (wz && *wz)
+		kz_tz_offset(wz, now / 1000, &off, NULL, 0);
+	for (int k = 0; k < s->n; k++) {
+		const json_t *jr = s->j[k], *t;
+		size_t ti;
+		json_array_foreach(json_object_get(json_object_get(jr, "definition"), "triggers"), ti, t) {
+			const char *type = json_string_value(json_object_get(t, "type"));
+			const char *field = json_string_value(json_object_get(t, "field"));
+			int at = kz_journey_hhmm(json_string_value(json_object_get(t, "time")));
+			int64_t local = now + (int64_t)off * 1000, today = local / 86400000LL;
+			int64_t minute = (local % 86400000LL) / 60000, after = 0;
+			char tkey[64], today_s[16], target[16], key[48];
+			if (!type || strcmp(type, "date") || !field)
+				continue;
+			if (!strncmp(field, "fields.", 7))
+				field += 7;
+			snprintf(tkey, sizeof tkey, "%" PRId64 ":%zu",
+				 (int64_t)json_integer_value(json_object_get(jr, "id")), ti);
+			day_str(today, today_s, sizeof today_s);
+			if (minute < (at < 0 ? 0 : at) ||
+			    !strcmp(json_string_value(json_object_get(j->date_done, tkey)) ?: "", today_s))
+				continue;
+			day_str(today - json_integer_value(json_object_get(t, "offset_days")), target,
+				sizeof target);
+			snprintf(key, sizeof key, "date:%zu:%s", ti, today_s);
+			for (;;) {
+				json_t *rows = NULL, *row;
+				int64_t *ids = NULL, n = 0, entered = 0;
+				size_t i;
+				int rc;
+				if (kz_store_contact_fields_page(c, after, DATE_PAGE, &rows, err) < 0)
+					return -1;
+				ids = calloc(json_array_size(rows) + 1, sizeof *ids);
+				json_array_foreach(rows, i, row) {
+					json_t *f = json_loads(json_string_value(json_array_get(row, 1)), 0, NULL);
+					after = json_integer_value(json_array_get(row, 0));
+					if (anniversary(json_object_get(f, field), target + 5))
+						ids[n++] = after;
+					json_decref(f);
+				}
+				rc = 0;
+				if (n) {
+					rc = kz_tx_begin(c, 1, err);
+					if (rc == 0 &&
+					    kz_journey_enrol_ids(c, jr, ids, (int)n, kz_journey_entry_key(jr, key),
+								 NULL, &entered, err) == 0)
+						rc = kz_tx_commit(c, err);
+					else if (rc == 0) {
+						kz_tx_rollback(c);
+						rc = -1;
+					}
+					atomic_fetch_add(&j->n_enrolled, entered);
+				}
+				free(ids);
+				i = json_array_size(rows);
+				json_decref(rows);
+				if (rc < 0)
+					return -1;
+				if (i < DATE_PAGE)
+					break;
+			}
+			json_object_set_new(j->date_done, tkey, json_string(today_s));
+		}
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ due steps */
@@ -477,6 +685,10 @@ static void one_pass(kz_journeys *j, kz_conn *c)
 		kz_warn("journeys: cannot load journeys: %s", err.message);
 		return;
 	}
+	json_decref(j->emails);
+	j->emails = json_object();
+	json_decref(j->field_defs);
+	j->field_defs = NULL;
 	if (kz_settings_load(c, NULL, &j->settings_tmp, &err) == 0) {
 		json_decref(j->settings);
 		j->settings = j->settings_tmp;
@@ -489,6 +701,8 @@ static void one_pass(kz_journeys *j, kz_conn *c)
 		kz_warn("journeys: events: %s", err.message);
 	if (j->set.n == 0)
 		return;
+	if (date_round(j, c, &j->set, &err) < 0)
+		kz_warn("journeys: date triggers: %s", err.message);
 	rounds = 0;
 	do {
 		rc = due_round(j, c, &err);
@@ -587,8 +801,13 @@ void kz_journeys_stop(kz_journeys *j)
 	jset_release(&j->set);
 	json_decref(j->defs);
 	json_decref(j->settings);
+	json_decref(j->emails);
+	json_decref(j->field_defs);
+	json_decref(j->date_done);
 	kz_jn_post_clear(j);
 	free(j->post);
+	free(j->late);
+	free(j->late_since);
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
 	pthread_cond_destroy(&j->done_cv);

@@ -35,7 +35,16 @@ struct kz_journeys {
 	jset set;
 	json_t *defs; /* "journey:version" -> definition */
 	json_t *settings, *settings_tmp;
+	json_t *emails;	    /* this pass: email id -> record (sends) */
+	json_t *date_done;  /* "journey:trigger" -> the local day its date trigger last ran */
+	json_t *field_defs; /* this pass: custom field definitions (contact updates) */
 	int queued_mail, queued_calls;
+	/* PostgreSQL: an id gap in the events read (a transaction still in flight, or rolled
+	 * back): since when (monotonic ms), so it is waited for briefly and then passed */
+	int64_t gap_id, gap_since;
+	/* ids passed over at a gap, looked for again until LATE_MS after they were passed */
+	int64_t *late, *late_since;
+	int nlate, caplate;
 	pthread_mutex_t post_mu;
 	post_action *post;
 	int npost, cappost;

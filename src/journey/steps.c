@@ -426,19 +426,24 @@ static int do_send(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t *s
 			return 0;
 		}
 	}
-	if (kz_store_email_get(c, email_id, &email, err) < 0) {
-		if (err->status != 404)
-			return -1;
-		snprintf(outcome, olen, "skipped:email_deleted");
-		return 0;
+	{
+		char key[32];
+		snprintf(key, sizeof key, "%" PRId64, email_id);
+		email = json_object_get(j->emails, key);
+		if (!email) {
+			if (kz_store_email_get(c, email_id, &email, err) < 0) {
+				if (err->status != 404)
+					return -1;
+				snprintf(outcome, olen, "skipped:email_deleted");
+				return 0;
+			}
+			json_object_set_new(j->emails, key, email);
+		}
 	}
 	dedupe_of(&d->e, dedupe, sizeof dedupe);
-	if (kz_outbox_queue_contact(c, email, d->e.contact_id, d->e.journey_id, dedupe, kz_now_ms(),
-				    &sid, &why, err) < 0) {
-		json_decref(email);
+	if (kz_outbox_queue_contact(c, email, j->settings, d->e.contact_id, d->e.journey_id, dedupe,
+				    kz_now_ms(), &sid, &why, err) < 0)
 		return -1;
-	}
-	json_decref(email);
 	if (why) {
 		snprintf(outcome, olen, "skipped:%s", why);
 	} else {
@@ -527,7 +532,7 @@ static int do_update(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t 
 		} else if (!strcmp(op, "remove_tag")) {
 			json_array_append(rm, json_object_get(a, "tag"));
 		} else if (!strcmp(op, "set_owner")) {
-			json_object_set(patch, "owner_id", json_object_get(a, "user_id"));
+			json_object_set(patch, "owner", json_object_get(a, "user_id"));
 		} else if (!strcmp(op, "assign_owner")) {
 			const json_t *users = json_object_get(a, "users");
 			int64_t slot = 0;
@@ -537,7 +542,7 @@ static int do_update(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t 
 				rc = -1;
 				goto out;
 			}
-			json_object_set(patch, "owner_id",
+			json_object_set(patch, "owner",
 					json_array_get(users, (size_t)(slot % (int64_t)json_array_size(users))));
 		} else if (!strcmp(op, "add_points")) {
 			char why[128];
@@ -555,12 +560,16 @@ static int do_update(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t 
 		json_object_set_new(patch, "tags", json_pack("{s:O, s:O}", "add", add, "remove", rm));
 	if (json_object_size(patch)) {
 		kz_contact_opts o;
-		if (kz_store_field_list(c, &defs, err) < 0) {
-			rc = -1;
-			goto out;
+		if (!j->field_defs) {
+			if (kz_store_field_list(c, &defs, err) < 0) {
+				rc = -1;
+				goto out;
+			}
+			j->field_defs = defs;
+			defs = NULL;
 		}
 		memset(&o, 0, sizeof o);
-		o.field_defs = defs;
+		o.field_defs = j->field_defs;
 		o.default_country = "JP";
 		if (kz_contact_patch(c, d->e.contact_id, patch, &o, err) < 0) {
 			if (err->status >= 500) {

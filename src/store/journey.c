@@ -293,18 +293,19 @@ int kz_store_enrol(kz_conn *c, const kz_enrol_req *r, int64_t *id, kz_err *err)
 		snprintf(key, sizeof key, "after:%" PRId64, total);
 	}
 	{
-		kz_val p[8] = {KZ_INT(r->contact_id), KZ_INT(r->journey_id), KZ_INT(r->version),
+		kz_val p[9] = {KZ_INT(r->contact_id), KZ_INT(r->journey_id), KZ_INT(r->version),
 			       KZ_TEXT(r->step),      KZ_INT(r->due_at),     KZ_INT(r->now),
-			       (kz_val){KZ_V_TEXT, 0, key}, KZ_TEXT(r->context)};
+			       (kz_val){KZ_V_TEXT, 0, key}, KZ_TEXT(r->context), KZ_TEXT(r->wait_event)};
 		if (kz_db_scalar_int(c,
 				     "INSERT INTO journey_enrolments (contact_id, journey_id, version,"
-				     " state, step, seq, due_at, entered_at, updated_at, entry_key, context)"
+				     " state, step, seq, due_at, entered_at, updated_at, entry_key, context,"
+				     " wait_event)"
 				     " SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), 'active',"
 				     " CAST($4 AS TEXT), 0, CAST($5 AS BIGINT), CAST($6 AS BIGINT),"
-				     " CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT)"
+				     " CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT)"
 				     " WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $1)"
 				     " ON CONFLICT DO NOTHING RETURNING id",
-				     p, 8, id, &found, err) < 0)
+				     p, 9, id, &found, err) < 0)
 			return -1;
 	}
 	if (!found)
@@ -315,20 +316,20 @@ int kz_store_enrol(kz_conn *c, const kz_enrol_req *r, int64_t *id, kz_err *err)
 int kz_store_enrol_segment(kz_conn *c, const kz_enrol_req *r, int64_t segment_id, int64_t *n,
 			   kz_err *err)
 {
-	kz_val p[7] = {KZ_INT(r->journey_id), KZ_INT(r->version), KZ_TEXT(r->step),
+	kz_val p[8] = {KZ_INT(r->journey_id), KZ_INT(r->version), KZ_TEXT(r->step),
 		       KZ_INT(r->due_at),     KZ_INT(r->now),     KZ_TEXT(r->entry_key),
-		       KZ_INT(segment_id)};
+		       KZ_INT(segment_id),    KZ_TEXT(r->wait_event)};
 	int rc = kz_db_exec(c,
 			    "INSERT INTO journey_enrolments (contact_id, journey_id, version, state,"
-			    " step, seq, due_at, entered_at, updated_at, entry_key)"
+			    " step, seq, due_at, entered_at, updated_at, entry_key, wait_event)"
 			    " SELECT m.contact_id, CAST($1 AS BIGINT), CAST($2 AS BIGINT), 'active',"
 			    " CAST($3 AS TEXT), 0, CAST($4 AS BIGINT), CAST($5 AS BIGINT),"
-			    " CAST($5 AS BIGINT), CAST($6 AS TEXT)"
+			    " CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($8 AS TEXT)"
 			    " FROM segment_members m WHERE m.segment_id = $7 AND NOT EXISTS"
 			    " (SELECT 1 FROM journey_enrolments x WHERE x.contact_id = m.contact_id"
 			    "  AND x.journey_id = $1 AND x.state = 'active')"
 			    " ON CONFLICT DO NOTHING",
-			    p, 7, err);
+			    p, 8, err);
 	if (rc < 0)
 		return -1;
 	*n = rc;
@@ -621,6 +622,8 @@ int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err)
 				err);
 }
 
+static void rows_to_events(kz_rows *rows, json_t **out);
+
 int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, kz_err *err)
 {
 	kz_rows rows;
@@ -628,19 +631,70 @@ int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **out, 
 	*out = NULL;
 	if (kz_db_query(c,
 			"SELECT id, contact_id, name, properties, context, occurred_at FROM events"
-			" WHERE id > $1 AND contact_id IS NOT NULL ORDER BY id LIMIT $2",
+			" WHERE id > $1 ORDER BY id LIMIT $2",
 			p, 2, &rows, err) < 0)
 		return -1;
+	rows_to_events(&rows, out);
+	return 0;
+}
+
+int kz_store_journey_events_in(kz_conn *c, const int64_t *ids, int n, json_t **out,
+			       kz_err *err)
+{
+	kz_rows rows;
+	char *sql = malloc((size_t)n * 24 + 160);
+	size_t len;
+	int rc;
+	*out = NULL;
+	if (!sql)
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	/* ids are integers: written into the statement (one statement per call, not cached) */
+	len = (size_t)snprintf(sql, 160, "SELECT id, contact_id, name, properties, context,"
+					 " occurred_at FROM events WHERE id IN (");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(sql + len, 24, "%s%" PRId64, i ? "," : "", ids[i]);
+	snprintf(sql + len, 24, ") ORDER BY id");
+	rc = kz_db_query(c, sql, NULL, 0, &rows, err);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	rows_to_events(&rows, out);
+	return 0;
+}
+
+static void rows_to_events(kz_rows *rows_in, json_t **out)
+{
+	kz_rows rows = *rows_in;
 	*out = json_array();
 	for (int i = 0; i < rows.nrows; i++)
 		json_array_append_new(*out, json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id",
 						      (json_int_t)kz_rows_int(&rows, i, 0), "contact_id",
-						      (json_int_t)kz_rows_int(&rows, i, 1), "name",
+						      (json_int_t)(kz_rows_get(&rows, i, 1) ? kz_rows_int(&rows, i, 1) : 0),
+						      "name",
 						      kz_rows_get(&rows, i, 2), "properties",
 						      kz_rows_get(&rows, i, 3) ? kz_rows_get(&rows, i, 3) : "{}",
 						      "context",
 						      kz_rows_get(&rows, i, 4) ? kz_rows_get(&rows, i, 4) : "{}",
 						      "occurred_at", (json_int_t)kz_rows_int(&rows, i, 5)));
+	kz_rows_free(&rows);
+}
+
+int kz_store_contact_fields_page(kz_conn *c, int64_t after, int limit, json_t **out,
+				 kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[2] = {KZ_INT(after), KZ_INT(limit)};
+	*out = NULL;
+	if (kz_db_query(c,
+			"SELECT id, fields, timezone FROM contacts WHERE id > $1 ORDER BY id LIMIT $2",
+			p, 2, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (int i = 0; i < rows.nrows; i++)
+		json_array_append_new(*out, json_pack("[I, s, o]", (json_int_t)kz_rows_int(&rows, i, 0),
+						      kz_rows_get(&rows, i, 1) ? kz_rows_get(&rows, i, 1)
+									       : "{}",
+						      kz_cell_str(&rows, i, 2)));
 	kz_rows_free(&rows);
 	return 0;
 }

@@ -265,6 +265,9 @@ const char *const kz_pg_migrations[] = {
 	"  journey_id BIGINT NOT NULL, contact_id BIGINT, kind TEXT NOT NULL, target TEXT NOT NULL,"
 	"  body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued', attempts BIGINT NOT NULL DEFAULT 0,"
 	"  next_at BIGINT NOT NULL, last_error TEXT, created_at BIGINT NOT NULL, done_at BIGINT);"
-	"CREATE INDEX journey_calls_due ON journey_calls(status, next_at);",
+	"CREATE INDEX journey_calls_due ON journey_calls(status, next_at);"
+	/* journeys read the events after this position; history before them triggers nothing */
+	"INSERT INTO settings (key, value) SELECT 'journeys.event_pos',"
+	"  CAST(COALESCE(MAX(id), 0) AS TEXT) FROM events;",
 	NULL,
 };

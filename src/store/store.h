@@ -534,6 +534,7 @@ typedef struct kz_enrol_req {
 	const char *step;      /* the start step */
 	const char *entry_key; /* "once", "after:" (the store appends the count) or a trigger id */
 	const char *context;   /* the triggering event (JSON text) or NULL */
+	const char *wait_event; /* the start step waits for this event, or NULL */
 	int64_t due_at, now;
 } kz_enrol_req;
 /* Enrol one contact. With entry_key "after:" nobody already active in the journey enters
@@ -593,9 +594,17 @@ int kz_store_journey_pos_get(kz_conn *c, int64_t *pos, int *found, kz_err *err);
 int kz_store_journey_pos_set(kz_conn *c, int64_t pos, kz_err *err);
 /* The highest event id (0 when none). */
 int kz_store_event_max_id(kz_conn *c, int64_t *id, kz_err *err);
-/* Events of contacts after id `after`, oldest first: rows of
- * [id, contact_id, name, properties (JSON text), context (JSON text), occurred_at]. */
+/* Events after id `after`, oldest first (contact_id 0 for anonymous ones):
+ * {"id","contact_id","name","properties" (JSON text),"context" (JSON text),"occurred_at"}. */
 int kz_store_journey_events(kz_conn *c, int64_t after, int limit, json_t **rows, kz_err *err);
+
+/* A page of contacts by id after `after`: [[id, fields (JSON text), timezone|null], ...]
+ * (date triggers read their fields). */
+int kz_store_contact_fields_page(kz_conn *c, int64_t after, int limit, json_t **rows,
+				 kz_err *err);
+/* The events with these ids that exist now (the same shape; at most n). */
+int kz_store_journey_events_in(kz_conn *c, const int64_t *ids, int n, json_t **rows,
+			       kz_err *err);
 
 /* ---- journeys: outbound calls (webhooks, Slack-style alerts, owner alerts) ---- */
 /* Queue a call unless one with `dedupe` exists. kind: "webhook", "slack", "mail". */
