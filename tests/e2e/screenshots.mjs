@@ -262,13 +262,99 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'assets');
     });
 
-    test(`${lang}: coming soon and not found`, async () => {
+    test(`${lang}: audience — segment builder`, async () => {
+      const lists = (await server.api('GET', '/api/v1/segments')).json.data;
+      if (!lists.some((x) => x.type === 'static')) {
+        const l = await server.api('POST', '/api/v1/segments', { name: '展示会2026 来場者', type: 'static' });
+        const some = (await server.api('GET', '/api/v1/contacts?limit=12')).json.data.map((c) => c.id);
+        await server.api('POST', `/api/v1/segments/${l.json.id}/members`, { contact_ids: some, mode: 'append' });
+      }
+      await go('/segments');
+      await page.getByTestId('filter-builder').waitFor();
+      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
+      await page.getByTestId('segment-name').fill(lang === 'ja' ? '料金ページを3回見た大企業の見込み客' : 'Pricing-page leads at larger companies');
+      await page.getByTestId('fb-add-group').first().click();
+      const inner = page.getByTestId('fb-group').nth(1);
+      await inner.getByTestId('fb-match').selectOption('any');
+      const row = inner.getByTestId('fb-condition').first();
+      await row.getByTestId('fb-field').selectOption('tags');
+      await row.getByTestId('fb-op').selectOption('in');
+      const chips = row.getByTestId('fb-value').locator('input');
+      await chips.fill(lang === 'ja' ? '展示会2026, 資料請求' : 'trade-show, whitepaper');
+      await chips.press('Enter');
+      await inner.getByTestId('fb-add-segment').click();
+      await inner.getByTestId('fb-condition').nth(1).getByTestId('fb-segment').selectOption({ index: 0 });
+      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
+      await page.waitForTimeout(400); // the debounced preview
+      await shot(page, lang, 'segments');
+      await page.getByTestId('fb-mode-json').first().click();
+      await shot(page, lang, 'segments-json');
+    });
+
+    test(`${lang}: journeys`, async () => {
+      if (!server.journeyId) {
+        for (const [name, subject] of [['セミナーお礼（開封者向け）', '{{ contact.last_name }}様、ご参加ありがとうございました'], ['セミナー資料のご案内', '{{ contact.last_name }}様へ：当日の資料をお送りします']]) {
+          const e = await server.api('POST', '/api/v1/emails', { name, subject, html: '<p>{{ contact.last_name }}様</p><p>先日はセミナーにご参加いただきありがとうございました。</p>' });
+          assert.equal(e.status, 201, e.info);
+        }
+        const mails = (await server.api('GET', '/api/v1/emails')).json.data;
+        const mail = (i) => mails[i % mails.length]?.id;
+        const seminar = await server.api('POST', '/api/v1/journeys', {
+          name: 'セミナー申込フォロー', description: '申込 → 3日待機 → メールA開封で分岐',
+          definition: {
+            triggers: [{ type: 'event', event: 'seminar_signup' }], start: 'wait3',
+            steps: {
+              wait3: { type: 'wait', seconds: 3 * 86400, label: '3日待つ', next: 'opened' },
+              opened: { type: 'condition', label: 'メールAを開封した？', filter: { event: 'email_opened', count: { op: 'gte', value: 1 } }, yes: 'mailB', no: 'mailC' },
+              mailB: { type: 'send_email', email_id: mail(0), next: 'hot' },
+              mailC: { type: 'send_email', email_id: mail(1), next: 'done' },
+              hot: { type: 'update_contact', label: 'ホットリードに加点', actions: [{ op: 'add_points', points: 10 }, { op: 'add_tag', tag: 'セミナー参加' }], next: 'alert' },
+              alert: { type: 'notify', to: 'owner', message: 'ホットリードです。本日中にご連絡ください', next: 'done' },
+              done: { type: 'exit' },
+            },
+            settings: { reentry: 'never', send_window: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '10:00', end: '18:00' } },
+          },
+        });
+        assert.equal(seminar.status, 201, seminar.info);
+        server.journeyId = seminar.json.id;
+        const act = await server.api('POST', `/api/v1/journeys/${server.journeyId}/activate`, {});
+        assert.equal(act.status, 200, act.info);
+        for (const c of (await server.api('GET', '/api/v1/contacts?limit=12')).json.data) {
+          await server.api('POST', `/api/v1/journeys/${server.journeyId}/enroll`, { contact_id: c.id });
+        }
+        await server.api('POST', '/api/v1/journeys', { name: '資料ダウンロード後のナーチャリング', definition: { triggers: [{ type: 'event', event: 'asset_downloaded' }], start: 'm', steps: { m: { type: 'send_email', email_id: mail(0), next: 'x' }, x: { type: 'exit' } }, settings: {} } });
+      }
       await go('/journeys');
+      await page.getByTestId('journey-row').first().waitFor();
+      await shot(page, lang, 'journeys');
+      await go(`/journeys/${server.journeyId}`);
+      await page.getByTestId('step-opened').waitFor();
+      await page.getByTestId('journey-stats').waitFor();
+      await shot(page, lang, 'journey-builder');
+      await page.getByTestId('journey-enrol').click();
+      await page.getByTestId('enrol-search').fill(lang === 'ja' ? '佐' : 'a');
+      await page.getByTestId('enrol-one').first().waitFor();
+      await shot(page, lang, 'journey-enrol');
+      await page.keyboard.press('Escape');
+      await page.getByTestId('enrol-dialog').waitFor({ state: 'detached' });
+      await page.getByTestId('step-opened').click();
+      await page.getByTestId('panel-kind').waitFor();
+      await shot(page, lang, 'journey-step');
+      await page.getByTestId('journey-settings').click();
+      await page.getByTestId('settings').waitFor();
+      await shot(page, lang, 'journey-settings');
+      await go('/journeys/sequence');
+      await page.getByTestId('seq-row').first().waitFor();
+      await shot(page, lang, 'journey-sequence');
+      await go(`/contacts/${(await server.api('GET', '/api/v1/contacts?limit=1')).json.data[0].id}`);
+      await page.getByTestId('contact-journey').first().waitFor();
+      await shot(page, lang, 'contact-journeys');
+    });
+
+    test(`${lang}: coming soon and not found`, async () => {
+      await go('/reports');
       await page.getByTestId('coming-soon').waitFor();
       await shot(page, lang, 'coming-soon');
-      await go('/segments');
-      await page.getByTestId('segment-live-count').filter({ hasText: /\d/ }).waitFor();
-      await shot(page, lang, 'segments');
       // An unknown page under an app prefix (the server answers other unknown paths with a JSON 404).
       await page.goto(`${server.url}/contacts/12/no-such-tab`);
       await page.getByTestId('not-found').waitFor();

@@ -23,6 +23,7 @@ export class ApiError extends Error {
 		this.status = status;
 		this.code = e.code || (status === 0 ? 'network' : 'http_' + status);
 		this.field = e.field || null;
+		this.problems = Array.isArray(e.problems) ? e.problems : null; // journeys: [{step, field, message}]
 		this.retryAfter = retryAfter;
 	}
 }

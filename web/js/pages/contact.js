@@ -9,6 +9,7 @@ import { state, can, companyInitial, loadFields, loadUsers, userLabel, contactNa
 import { confirmDialog, toast, skeletonBlock, emptyState, downloadText } from '../ui.js';
 import { eventItem, kindFilter, EVENT_TYPES } from '../tracking.js';
 import { setQuery } from '../app.js';
+import { contactJourneys } from '../contact-journeys.js';
 
 function timeZones() {
 	try {
@@ -372,13 +373,15 @@ export default async function render(ctx) {
 		}
 	}
 
+	const journeysCard = contactJourneys(id, ctx);
+
 	function renderAll() {
 		ctx.setCrumbs([back, { label: contactName(contact) }]);
 		mount(ctx.root,
 			head(),
 			h('div', { class: 'record-grid' },
 				h('div', { class: 'stack' }, profileCard(), fieldsCard(), timelineCard()),
-				h('div', { class: 'side-stack' }, tagsCard(), companyCard(), ownerCard(), metaCard())));
+				h('div', { class: 'side-stack' }, tagsCard(), journeysCard(), companyCard(), ownerCard(), metaCard())));
 	}
 
 	renderAll();

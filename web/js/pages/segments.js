@@ -1,7 +1,8 @@
-// segments.js — segments and static lists: the list with live counts, a filter editor with a live count (preview API), members, CSV export and CSV upload for lists.
+// segments.js — segments and static lists: the list with live counts, the visual filter builder with a live count (preview API), editing, members, CSV export and CSV upload for lists.
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount, debounce } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, fmtNumber } from '../i18n.js';
+import { filterBuilder } from '../filter-builder.js';
 import { parse as parseCsv } from '../csv.js';
 import { pageHead, skeletonRows, emptyState, toast } from '../ui.js';
 import { can } from '../state.js';
@@ -9,7 +10,7 @@ import { can } from '../state.js';
 const EXAMPLE = {
   all: [
     { event: 'page_view', where: [{ prop: 'path', op: 'eq', value: '/pricing' }], count: { op: 'gte', value: 3 }, within_days: 30 },
-    { not: { field: 'stage', op: 'eq', value: 'customer' } },
+    { field: 'stage', op: 'neq', value: 'customer' },
   ],
 };
 
@@ -19,50 +20,87 @@ export default async function render(ctx) {
   const detail = h('div', { 'data-testid': 'segment-detail' });
   const editable = can('manage_segments');
 
-  // ---- the editor: name, type, filter JSON with a live count
+  // ---- the editor: name, type, the visual filter builder with a live count; PATCHes when editing one
+  let editing = null; // the segment being edited, or null for a new one
   const name = h('input', { class: 'input', id: 'seg-name', 'data-testid': 'segment-name', required: true, maxlength: 200 });
   const type = h('select', { class: 'select', id: 'seg-type', 'data-testid': 'segment-type' },
     h('option', { value: 'dynamic' }, t('segments.type_dynamic')),
     h('option', { value: 'static' }, t('segments.type_static')));
-  const filter = h('textarea', { class: 'input mono', id: 'seg-filter', rows: 10, spellcheck: false, 'data-testid': 'segment-filter', style: { minHeight: '200px', fontFamily: 'monospace' } });
-  filter.value = JSON.stringify(EXAMPLE, null, 2);
-  const live = h('div', { class: 'hint', 'data-testid': 'segment-live-count', 'aria-live': 'polite' });
+  const live = h('div', { class: 'seg-live', 'data-testid': 'segment-live-count', 'aria-live': 'polite' });
+  const builder = filterBuilder({ value: EXAMPLE, onChange: () => preview() });
+  const filterField = h('div', { class: 'field span-2' }, h('span', { class: 'label', text: t('segments.filter') }), builder.el,
+    h('div', { class: 'hint', text: t('segments.filter_hint') }));
   const save = h('button', { class: 'btn btn-primary', type: 'submit', 'data-testid': 'segment-save' }, icon('plus'), t('segments.create'));
+  const cancel = h('button', { class: 'btn', type: 'button', 'data-testid': 'segment-cancel', hidden: true }, t('common.cancel'));
+  const formTitle = h('h2', { class: 'seg-form-title', text: t('segments.new') });
 
+  const showProblem = (e) => {
+    live.classList.add('seg-live-bad');
+    live.textContent = `${errorMessage(e)}${e.field ? ` (${e.field})` : ''}`;
+    if (e.field && e.field.startsWith('/filter')) builder.showError(e.field.slice('/filter'.length), errorMessage(e));
+  };
+  let seq = 0;
   const preview = debounce(async () => {
+    const mine = ++seq;
+    live.classList.remove('seg-live-bad');
     if (type.value !== 'dynamic') { live.textContent = ''; return; }
-    let f;
-    try { f = JSON.parse(filter.value); } catch { live.textContent = t('segments.bad_json'); return; }
+    if (builder.empty) { live.textContent = t('segments.add_condition'); return; }
     try {
-      const r = await api.post('/segments/preview', { filter: f }, { quiet: true });
-      live.textContent = t('segments.live_count', { n: r.count.toLocaleString() });
+      const r = await api.post('/segments/preview', { filter: builder.value }, { quiet: true });
+      if (mine !== seq) return;
+      live.replaceChildren(h('strong', { text: fmtNumber(r.count) }), ' ', t('segments.live_count_suffix'));
+      live.title = t('segments.live_count', { n: fmtNumber(r.count) });
+      live.dataset.count = String(r.count);
     } catch (e) {
-      live.textContent = `${errorMessage(e)}${e.field ? ` (${e.field})` : ''}`;
+      if (mine === seq) showProblem(e);
     }
   }, 300);
-  filter.addEventListener('input', preview);
-  type.addEventListener('change', () => { filter.disabled = type.value !== 'dynamic'; preview(); });
+  type.addEventListener('change', () => { filterField.hidden = type.value !== 'dynamic'; live.hidden = type.value !== 'dynamic'; preview(); });
 
-  const form = h('form', { class: 'card form-grid', 'data-testid': 'segment-form', style: { padding: '16px', marginBottom: '16px', display: 'grid', gap: '12px' } },
-    h('div', { class: 'field' }, h('label', { for: 'seg-name' }, t('segments.name')), name),
-    h('div', { class: 'field' }, h('label', { for: 'seg-type' }, t('segments.type')), type),
-    h('div', { class: 'field span-2' }, h('label', { for: 'seg-filter' }, t('segments.filter')), filter,
-      h('div', { class: 'hint', text: t('segments.filter_hint') }), live),
-    h('div', { class: 'row' }, save));
+  function edit(s) {
+    editing = s;
+    name.value = s.name;
+    type.value = s.type;
+    type.disabled = true;
+    filterField.hidden = s.type !== 'dynamic';
+    live.hidden = s.type !== 'dynamic';
+    if (s.type === 'dynamic') builder.value = s.filter;
+    formTitle.textContent = t('segments.editing', { name: s.name });
+    save.replaceChildren(icon('check'), t('segments.save'));
+    cancel.hidden = false;
+    preview();
+    form.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+  function reset() {
+    editing = null;
+    name.value = '';
+    type.disabled = false;
+    formTitle.textContent = t('segments.new');
+    save.replaceChildren(icon('plus'), t('segments.create'));
+    cancel.hidden = true;
+  }
+  cancel.addEventListener('click', () => { reset(); builder.value = EXAMPLE; preview(); });
+
+  const form = h('form', { class: 'card seg-form', 'data-testid': 'segment-form' },
+    formTitle,
+    h('div', { class: 'seg-form-grid' },
+      h('div', { class: 'field' }, h('label', { for: 'seg-name' }, t('segments.name')), name),
+      h('div', { class: 'field' }, h('label', { for: 'seg-type' }, t('segments.type')), type)),
+    filterField,
+    h('div', { class: 'seg-form-foot' }, live, h('span', { class: 'spacer' }), cancel, save));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const body = { name: name.value, type: type.value };
-    if (type.value === 'dynamic') {
-      try { body.filter = JSON.parse(filter.value); } catch { live.textContent = t('segments.bad_json'); return; }
-    }
+    const body = { name: name.value };
+    if (!editing) body.type = type.value;
+    if (type.value === 'dynamic') body.filter = builder.value;
     try {
-      const s = await api.post('/segments', body, { quiet: true });
-      toast({ title: t('segments.created', { name: s.name }) });
-      name.value = '';
+      const s = editing ? await api.patch(`/segments/${editing.id}`, body, { quiet: true }) : await api.post('/segments', body, { quiet: true });
+      toast({ title: t(editing ? 'segments.saved' : 'segments.created', { name: s.name }) });
+      reset();
       await load();
       show(s);
     } catch (e) {
-      live.textContent = `${errorMessage(e)}${e.field ? ` (${e.field})` : ''}`;
+      showProblem(e);
     }
   });
 
@@ -87,11 +125,13 @@ export default async function render(ctx) {
     mount(tbody, page.data.map((s) => {
       const open = h('button', { class: 'btn btn-ghost btn-sm', type: 'button', 'data-testid': 'segment-open' }, t('segments.open'));
       open.addEventListener('click', () => show(s));
+      const change = editable ? h('button', { class: 'btn btn-ghost btn-sm', type: 'button', 'data-testid': 'segment-edit' }, icon('edit', { size: 'sm' }), t('segments.edit')) : null;
+      if (change) change.addEventListener('click', () => edit(s));
       return h('tr', { 'data-testid': 'segment-row', 'data-id': s.id },
         h('td', null, h('span', { class: 'name', text: s.name })),
         h('td', null, h('span', { class: 'badge', text: t(`segments.type_${s.type}`) })),
         h('td', { class: 'num', 'data-testid': 'segment-count', text: (s.count ?? 0).toLocaleString() }),
-        h('td', null, open));
+        h('td', { class: 'actions' }, open, change));
     }));
   }
 
