@@ -657,6 +657,8 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_op
 	}
 	w->store = store;
 	w->default_country = o->default_country;
+	w->on_commit = o->on_commit;
+	w->on_commit_ctx = o->on_commit_ctx;
 	w->max_lag = o->max_lag ? o->max_lag : 5000000;
 	w->prune_every_ms = env_int("KIZUNA_PRUNE_INTERVAL_SECONDS", 3600) * 1000;
 	w->prune_at = kz_now_ms() +
