@@ -17,6 +17,7 @@ typedef struct bucket {
 
 typedef struct ictc {
 	json_t *rec; /* NULL: no such contact */
+	uint64_t ver; /* new (unique) whenever rec changes: older column entries are stale */
 	size_t rec_bytes;
 	bucket *b;
 	uint32_t nb, cap;
@@ -35,7 +36,24 @@ typedef struct itab {
 	uint32_t nslots;
 } itab;
 
+/* A typed column: one field's value per contact, extracted from the JSON records once and
+ * kept until the record changes, so evaluations compare values instead of walking JSON (and
+ * parsing ISO dates) per contact. A string value points into the record of that version. */
+typedef struct icol {
+	kz_fsrc src;
+	kz_ftype type;
+	char *key;
+	kz_fval *v;
+	uint64_t *ver; /* the record version v[id] was taken from; 0: none */
+	int64_t n;
+} icol;
+
+#define MAX_COLS 64
+
 struct kz_index {
+	icol cols[MAX_COLS];
+	int ncols;
+	uint64_t ver_seq; /* record versions, never reused */
 	ictc *ct;
 	int64_t nct; /* array length (one past the largest id) */
 	int64_t count;
@@ -136,6 +154,11 @@ void kz_index_free(kz_index *ix)
 {
 	if (!ix)
 		return;
+	for (int k = 0; k < ix->ncols; k++) {
+		free(ix->cols[k].key);
+		free(ix->cols[k].v);
+		free(ix->cols[k].ver);
+	}
 	for (int64_t i = 0; i < ix->nct; i++)
 		ctc_release(&ix->ct[i]);
 	for (int64_t i = 0; i < ix->nco; i++)
@@ -187,6 +210,7 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 		ix->bytes -= c->rec_bytes;
 	json_decref(c->rec);
 	c->rec = rec;
+	c->ver = ++ix->ver_seq;
 	/* jansson keeps ~3 words per value beyond the text; the dump size is a fair guide */
 	c->rec_bytes = json_dumpb(rec, NULL, 0, JSON_COMPACT) * 3;
 	ix->bytes += c->rec_bytes;
@@ -417,17 +441,85 @@ static const json_t *path_get(const json_t *o, const char *path)
 	return path_get(json_object_get(o, head), dot + 1);
 }
 
-static int match_field(const ectx *x, const kz_fnode *n, const ictc *c)
+static kz_fval record_value(const kz_fnode *n, const ictc *c)
+{
+	if (n->src == KZ_FS_CUSTOM)
+		return kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
+				  n->cmp.type);
+	return kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
+}
+
+/* The typed column of (src, key, type), made on first use; NULL when none can be had. */
+static icol *column(kz_index *ix, kz_fnode *n)
+{
+	icol *col;
+	if (n->col_of != ix) { /* a node evaluated against another index before */
+		n->col_of = ix;
+		n->col = 0;
+	}
+	if (n->col > 0)
+		return &ix->cols[n->col - 1];
+	if (n->col < 0)
+		return NULL;
+	for (int k = 0; k < ix->ncols; k++) {
+		col = &ix->cols[k];
+		if (col->src == n->src && col->type == n->cmp.type && !strcmp(col->key, n->key)) {
+			n->col = k + 1;
+			return col;
+		}
+	}
+	if (ix->ncols == MAX_COLS || !n->key) {
+		n->col = -1;
+		return NULL;
+	}
+	col = &ix->cols[ix->ncols];
+	memset(col, 0, sizeof *col);
+	col->src = n->src;
+	col->type = n->cmp.type;
+	col->key = strdup(n->key);
+	if (!col->key) {
+		n->col = -1;
+		return NULL;
+	}
+	n->col = ++ix->ncols;
+	return col;
+}
+
+static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c)
+{
+	icol *col = column(ix, n);
+	if (col && id >= col->n) {
+		int64_t len = ix->nct;
+		kz_fval *v = realloc(col->v, (size_t)len * sizeof *v);
+		uint64_t *ver = v ? realloc(col->ver, (size_t)len * sizeof *ver) : NULL;
+		if (v)
+			col->v = v;
+		if (!ver) {
+			col = NULL;
+		} else {
+			memset(ver + col->n, 0, (size_t)(len - col->n) * sizeof *ver);
+			ix->bytes += (size_t)(len - col->n) * (sizeof *v + sizeof *ver);
+			col->ver = ver;
+			col->n = len;
+		}
+	}
+	if (!col)
+		return record_value(n, c);
+	if (col->ver[id] != c->ver) {
+		col->v[id] = record_value(n, c);
+		col->ver[id] = c->ver;
+	}
+	return col->v[id];
+}
+
+static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 {
 	kz_fval v;
 	memset(&v, 0, sizeof v);
 	switch (n->src) {
 	case KZ_FS_RECORD:
-		v = kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
-		break;
 	case KZ_FS_CUSTOM:
-		v = kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
-			       n->cmp.type);
+		v = cached_value(x->ix, n, id, c);
 		break;
 	case KZ_FS_COMPANY: {
 		const json_t *co = json_object_get(c->rec, "company");
@@ -542,7 +634,7 @@ static int eval(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 	case KZ_F_NOT:
 		return !eval(x, n->kids[0], id, c);
 	case KZ_F_FIELD:
-		return match_field(x, n, c);
+		return match_field(x, n, id, c);
 	case KZ_F_EVENT:
 		return match_event(x, n, c);
 	case KZ_F_SEGMENT: {
