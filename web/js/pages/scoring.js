@@ -4,7 +4,7 @@ import { h, icon, mount } from '../dom.js';
 import { t, fmtNumber, fmtDateTime } from '../i18n.js';
 import { pageHead, skeletonRows, emptyState, toast, openDialog, confirmDialog } from '../ui.js';
 import { can } from '../state.js';
-import { filterBuilder } from '../filter-builder.js';
+import { filterBuilder, describeFilter } from '../filter-builder.js';
 
 const PROP_OPS = ['eq', 'neq', 'contains', 'not_contains', 'starts_with', 'ends_with', 'gt', 'gte', 'lt', 'lte', 'exists', 'not_exists'];
 const EVENTS = ['page_view', 'form_submitted', 'email_opened', 'email_clicked', 'purchase', 'asset_downloaded'];
@@ -28,7 +28,7 @@ function propValue(s) {
 
 /** One line that says what a rule reacts to. */
 function ruleSummary(r) {
-	if (r.kind === 'profile') return h('span', { class: 'muted', text: t('scoring.when_profile') }, ' ', h('code', { class: 'aud-code', text: JSON.stringify(r.filter) }));
+	if (r.kind === 'profile') return h('span', { title: JSON.stringify(r.filter) }, h('span', { class: 'muted', text: `${t('scoring.when_profile')} ` }), describeFilter(r.filter));
 	const where = (r.where || []).map((w) => `${w.prop} ${t(`filter_builder.op.${w.op}`)}${w.value === undefined ? '' : ` ${w.value}`}`).join(', ');
 	return h('span', null, h('code', { class: 'aud-code', text: r.event }), where ? h('span', { class: 'muted', text: ` · ${where}` }) : null);
 }
