@@ -246,6 +246,28 @@ static void typed_columns_follow_record_changes_and_removals(void **state)
 	kz_index_free(ix);
 }
 
+static void index_keeps_days_in_order_when_events_arrive_out_of_order(void **state)
+{
+	kz_index *ix = sample_index();
+	const char *in7 = "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":3},\"within_days\":7}";
+	const char *ever = "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":5}}";
+	const char *two = "{\"event\":\"page_view\",\"count\":{\"op\":\"gte\",\"value\":2},\"within_days\":3}";
+	(void)state;
+	page(ix, 1, "/a", NOW);
+	page(ix, 1, "/b", NOW - 40 * DAYMS); /* older than what is there: goes first */
+	page(ix, 1, "/a", NOW - 2 * DAYMS);
+	page(ix, 1, "/a", NOW - 2 * DAYMS); /* same day, same props: one bucket */
+	page(ix, 1, "/c", NOW + 2 * DAYMS); /* a future day does not count today */
+	assert_true(matches(ix, in7, 1, NOW));
+	assert_true(matches(ix, ever, 1, NOW + 3 * DAYMS));
+	assert_false(matches(ix, ever, 1, NOW));
+	assert_true(matches(ix, two, 1, NOW));
+	assert_false(matches(ix, two, 1, NOW + 5 * DAYMS)); /* only the future view is left in 3 days */
+	kz_index_clear_events(ix, 1);
+	assert_true(matches(ix, "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":0}}", 1, NOW));
+	kz_index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +277,7 @@ int main(void)
 		cmocka_unit_test(index_counts_events_in_a_sliding_window),
 		cmocka_unit_test(index_groups_scores_and_stages),
 		cmocka_unit_test(typed_columns_follow_record_changes_and_removals),
+		cmocka_unit_test(index_keeps_days_in_order_when_events_arrive_out_of_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
