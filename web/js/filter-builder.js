@@ -51,7 +51,18 @@ async function quiet(path) {
 	}
 }
 
-async function loadContext(withFields) {
+// Several builders on one screen (stage rules, journey steps) share one load for a few seconds.
+const shared = new Map();
+function loadContext(withFields) {
+	const key = withFields ? 'with' : 'without';
+	const hit = shared.get(key);
+	if (hit && Date.now() - hit.at < 5000) return hit.p;
+	const p = fetchContext(withFields);
+	shared.set(key, { at: Date.now(), p });
+	return p;
+}
+
+async function fetchContext(withFields) {
 	const [fields, tags, stages, segments, rules] = await Promise.all([
 		withFields ? quiet('/fields') : null, quiet('/tags'), quiet('/stages'), quiet('/segments'), quiet('/scoring/rules')]);
 	const categories = new Set();
