@@ -4,6 +4,7 @@
 
 #include "api/app.h"
 #include "base/cleanse.h"
+#include "model/contact.h"
 #include "model/records.h"
 
 #include "base/banned.h"
@@ -29,6 +30,7 @@ static int create(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
+	kz_company_changed(c, id, 0);
 	kz_api_done(c, resp, 201, &out);
 done:
 	json_decref(in);
@@ -85,6 +87,7 @@ static int patch(kz_req *req, kz_resp *resp)
 		kz_api_fail(c, resp, &err);
 		goto done;
 	}
+	kz_company_changed(c, id, 0); /* contacts filtered on company.* follow the change */
 	kz_api_done(c, resp, 200, &out);
 done:
 	json_decref(in);
@@ -105,6 +108,7 @@ static int delete_one(kz_req *req, kz_resp *resp)
 		return 0;
 	if (kz_store_company_delete(c, id, &err) < 0)
 		return kz_api_fail(c, resp, &err);
+	kz_company_changed(c, id, 1);
 	if (kz_api_commit(c, resp) == 0)
 		kz_resp_empty(resp, 204);
 	return 0;

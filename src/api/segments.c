@@ -343,7 +343,7 @@ static int preview(kz_req *req, kz_resp *resp)
 	int64_t total = 0, ids[PREVIEW_MEMBERS];
 	int n = 0, rc;
 	kz_err err;
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 	if (!aud(req, resp) || !(in = kz_req_json(req, resp)))
 		return 0;
 	if (!json_object_get(in, "filter")) {
@@ -353,19 +353,25 @@ static int preview(kz_req *req, kz_resp *resp)
 	}
 	defs = field_defs(app);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0); /* the evaluation runs on this thread */
 	rc = kz_audience_preview(app->audience, json_object_get(in, "filter"), defs,
 				 PREVIEW_MEMBERS, &total, ids, &n, &err);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_decref(defs);
 	json_decref(in);
 	if (rc < 0)
 		return kz_resp_error(resp, &err);
-	/* took_ms: the evaluation over the index alone (the benchmark reports it) */
+	/* took_ms / took_cpu_ms: the evaluation over the index alone, wall clock and CPU (the
+	 * benchmark reports both; CPU time is what a shared machine does not inflate) */
 	return kz_resp_json(resp, 200,
-			    json_pack("{s:I, s:o, s:f}", "count", (json_int_t)total, "members",
+			    json_pack("{s:I, s:o, s:f, s:f}", "count", (json_int_t)total, "members",
 				      contacts_of(app, ids, n), "took_ms",
 				      (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-					      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
+					      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+				      "took_cpu_ms",
+				      (double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+					      (double)(c1.tv_nsec - c0.tv_nsec) / 1e6));
 }
 
 /* contact_ids and emails of the body as ids; 422 for an unknown email. */

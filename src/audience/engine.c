@@ -17,7 +17,7 @@
 
 #define TICK_EVERY_MS ((int64_t)60000) /* real clock: sliding windows re-evaluated */
 
-enum { Q_EVENT, Q_CONTACT, Q_DELETE, Q_RELOAD, Q_CMD };
+enum { Q_EVENT, Q_CONTACT, Q_DELETE, Q_RELOAD, Q_MERGED, Q_COMPANY, Q_COMPANY_GONE, Q_CMD };
 
 typedef int (*cmd_fn)(kz_audience *a, void *arg, kz_err *err);
 
@@ -495,6 +495,55 @@ static int reload_events(kz_audience *a, int64_t cid, kz_err *err)
 	return 0;
 }
 
+/* Contact `cid` absorbed another in a merge: its record, events, scores and stage anew. */
+static int refresh_merged(kz_audience *a, int64_t cid, kz_err *err)
+{
+	json_t *rec = json_pack("{s:I}", "id", (json_int_t)cid), *v;
+	const char *k;
+	if (refresh_contact(a, cid, err) < 0 || reload_events(a, cid, err) < 0 ||
+	    kz_store_contact_audience(a->conn, rec, err) < 0) {
+		json_decref(rec);
+		return -1;
+	}
+	kz_index_reset_scores(a->ix, cid);
+	json_object_foreach(json_object_get(rec, "scores"), k, v)
+		kz_index_set_score(a->ix, cid, k, json_integer_value(v));
+	if (json_string_value(json_object_get(rec, "stage")))
+		kz_index_set_stage(a->ix, cid, json_string_value(json_object_get(rec, "stage")));
+	json_decref(rec);
+	kz_aud_dirty(a, cid);
+	return 0;
+}
+
+/* Company `co` changed (or went): keep its record for company.* filters and re-evaluate its
+ * people. A pass over the index (a few ms at a million contacts); company edits are rare. */
+static int refresh_company(kz_audience *a, int64_t co, int gone, kz_err *err)
+{
+	json_t *rec = NULL;
+	int64_t end;
+	if (!gone && kz_store_company_get(a->conn, co, &rec, err) < 0) {
+		if (err->status != 404)
+			return -1;
+		kz_err_clear(err);
+		gone = 1;
+	}
+	kz_index_put_company(a->ix, co, gone ? NULL : rec);
+	end = kz_index_end(a->ix);
+	for (int64_t id = 1; id < end; id++) {
+		const json_t *c = kz_index_record(a->ix, id);
+		if (!c || json_integer_value(json_object_get(json_object_get(c, "company"), "id")) != co)
+			continue;
+		if (gone) { /* the contact's record lost its company: read it again */
+			if (refresh_contact(a, id, err) < 0)
+				return -1;
+		} else {
+			kz_aud_dirty(a, id);
+		}
+	}
+	return 0;
+}
+
+
 static int apply_item(kz_audience *a, qitem *q, kz_err *err)
 {
 	switch (q->kind) {
@@ -513,6 +562,11 @@ static int apply_item(kz_audience *a, qitem *q, kz_err *err)
 	}
 	case Q_CONTACT:
 		return refresh_contact(a, q->cid, err);
+	case Q_MERGED:
+		return refresh_merged(a, q->cid, err);
+	case Q_COMPANY:
+	case Q_COMPANY_GONE:
+		return refresh_company(a, q->cid, q->kind == Q_COMPANY_GONE, err);
 	case Q_DELETE:
 		kz_index_remove_contact(a->ix, q->cid);
 		for (int i = 0; i < a->nsegs; i++)
@@ -717,7 +771,12 @@ static void queue_simple(kz_audience *a, int kind, int64_t cid)
 
 static void on_contact_change(void *ctx, int64_t id, int deleted)
 {
-	queue_simple(ctx, deleted ? Q_DELETE : Q_CONTACT, id);
+	queue_simple(ctx, deleted == 2 ? Q_MERGED : deleted ? Q_DELETE : Q_CONTACT, id);
+}
+
+static void on_company_change(void *ctx, int64_t id, int deleted)
+{
+	queue_simple(ctx, deleted ? Q_COMPANY_GONE : Q_COMPANY, id);
 }
 
 void kz_audience_on_commit(void *ctx, kz_track_event *const *evs, int n)
@@ -778,8 +837,10 @@ kz_audience *kz_audience_start(kz_store *store, kz_err *err)
 		goto fail;
 	}
 	kz_contact_on_change(on_contact_change, a);
+	kz_company_on_change(on_company_change, a);
 	if (pthread_create(&a->thread, NULL, engine_main, a) != 0) {
 		kz_contact_on_change(NULL, NULL);
+		kz_company_on_change(NULL, NULL);
 		kz_err_set(err, 500, "internal", NULL, "cannot start the audience thread");
 		goto fail;
 	}
@@ -801,6 +862,7 @@ void kz_audience_stop(kz_audience *a)
 		return;
 	if (a->started) {
 		kz_contact_on_change(NULL, NULL);
+		kz_company_on_change(NULL, NULL);
 		pthread_mutex_lock(&a->q_mu);
 		a->stopping = 1;
 		pthread_cond_signal(&a->q_cond);

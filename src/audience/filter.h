@@ -78,6 +78,8 @@ typedef struct kz_fnode {
 	int name_id;
 	unsigned char *pmatch;
 	size_t npmatch;
+	int col;            /* 1 + the typed column of index col_of for this field; 0: not looked up */
+	const void *col_of; /* the index col belongs to */
 	/* segment */
 	int64_t segment;
 	int member;

@@ -1,5 +1,5 @@
-/* index.c — contacts in a dense array by id; per contact, events as compact buckets
- * (name, UTC day, interned properties, count); filters evaluated over it without SQL. */
+/* index.c — contacts in a dense array by id; per contact and event name, events as compact
+ * day buckets (UTC day, interned properties, count); filters evaluated over it without SQL. */
 #include "audience/index.h"
 #include "base/json.h"
 
@@ -10,17 +10,25 @@
 
 /* One bucket: how many events of one name with the same kept properties on one UTC day. */
 typedef struct bucket {
-	uint32_t name;
 	int32_t day;
 	uint32_t props;
 	uint32_t count;
 } bucket;
 
+/* A contact's buckets of one event name, by day (oldest first), so a condition reads only
+ * its event's buckets and, with a window, only the days inside it. */
+typedef struct ename {
+	uint32_t name;
+	uint32_t nb, cap;
+	bucket *b;
+} ename;
+
 typedef struct ictc {
 	json_t *rec; /* NULL: no such contact */
+	uint64_t ver; /* new (unique) whenever rec changes: older column entries are stale */
 	size_t rec_bytes;
-	bucket *b;
-	uint32_t nb, cap;
+	ename *ev;
+	uint32_t nev;
 	int64_t last_seen;
 	int64_t score;
 	json_t *scores; /* {"category": points} or NULL */
@@ -36,7 +44,24 @@ typedef struct itab {
 	uint32_t nslots;
 } itab;
 
+/* A typed column: one field's value per contact, extracted from the JSON records once and
+ * kept until the record changes, so evaluations compare values instead of walking JSON (and
+ * parsing ISO dates) per contact. A string value points into the record of that version. */
+typedef struct icol {
+	kz_fsrc src;
+	kz_ftype type;
+	char *key;
+	kz_fval *v;
+	uint64_t *ver; /* the record version v[id] was taken from; 0: none */
+	int64_t n;
+} icol;
+
+#define MAX_COLS 64
+
 struct kz_index {
+	icol cols[MAX_COLS];
+	int ncols;
+	uint64_t ver_seq; /* record versions, never reused */
 	ictc *ct;
 	int64_t nct; /* array length (one past the largest id) */
 	int64_t count;
@@ -128,7 +153,9 @@ static void ctc_release(ictc *c)
 {
 	json_decref(c->rec);
 	json_decref(c->scores);
-	free(c->b);
+	for (uint32_t i = 0; i < c->nev; i++)
+		free(c->ev[i].b);
+	free(c->ev);
 	free(c->stage);
 	memset(c, 0, sizeof *c);
 }
@@ -137,6 +164,11 @@ void kz_index_free(kz_index *ix)
 {
 	if (!ix)
 		return;
+	for (int k = 0; k < ix->ncols; k++) {
+		free(ix->cols[k].key);
+		free(ix->cols[k].v);
+		free(ix->cols[k].ver);
+	}
 	for (int64_t i = 0; i < ix->nct; i++)
 		ctc_release(&ix->ct[i]);
 	for (int64_t i = 0; i < ix->nco; i++)
@@ -188,6 +220,7 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 		ix->bytes -= c->rec_bytes;
 	json_decref(c->rec);
 	c->rec = rec;
+	c->ver = ++ix->ver_seq;
 	/* jansson keeps ~3 words per value beyond the text; the dump size is a fair guide */
 	c->rec_bytes = json_dumpb(rec, NULL, 0, JSON_COMPACT) * 3;
 	ix->bytes += c->rec_bytes;
@@ -199,7 +232,8 @@ void kz_index_remove_contact(kz_index *ix, int64_t id)
 	if (!c || !c->rec)
 		return;
 	ix->count--;
-	ix->bytes -= c->rec_bytes + (size_t)c->cap * sizeof(bucket);
+	ix->bytes -= c->rec_bytes;
+	kz_index_clear_events(ix, id);
 	ctc_release(c);
 }
 
@@ -290,6 +324,53 @@ static int32_t day_of(int64_t ms)
 	return (int32_t)(ms >= 0 ? ms / KZ_DAY_MS : (ms - KZ_DAY_MS + 1) / KZ_DAY_MS);
 }
 
+/* The contact's bucket list of event name `nid`, made when asked. */
+static ename *events_of(kz_index *ix, ictc *c, uint32_t nid, int make)
+{
+	ename *g;
+	for (uint32_t i = 0; i < c->nev; i++)
+		if (c->ev[i].name == nid)
+			return &c->ev[i];
+	if (!make)
+		return NULL;
+	g = realloc(c->ev, (size_t)(c->nev + 1) * sizeof *g);
+	if (!g)
+		return NULL;
+	c->ev = g;
+	ix->bytes += sizeof *g;
+	g[c->nev] = (ename){nid, 0, 0, NULL};
+	return &g[c->nev++];
+}
+
+static void add_bucket(kz_index *ix, ictc *c, uint32_t nid, int32_t day, uint32_t pid, uint32_t n)
+{
+	ename *e = events_of(ix, c, nid, 1);
+	uint32_t at;
+	if (!e)
+		return;
+	/* Events mostly arrive in time order: the day's buckets are at the end. */
+	for (uint32_t i = e->nb; i-- > 0 && e->b[i].day >= day;)
+		if (e->b[i].day == day && e->b[i].props == pid) {
+			e->b[i].count += n;
+			return;
+		}
+	if (e->nb == e->cap) {
+		uint32_t nc = e->cap ? e->cap * 2 : 2;
+		bucket *g = realloc(e->b, nc * sizeof *g);
+		if (!g)
+			return;
+		ix->bytes += (size_t)(nc - e->cap) * sizeof *g;
+		e->b = g;
+		e->cap = nc;
+	}
+	at = e->nb; /* keep days in order: an older event moves later days up by one */
+	while (at > 0 && e->b[at - 1].day > day)
+		at--;
+	memmove(&e->b[at + 1], &e->b[at], (size_t)(e->nb - at) * sizeof *e->b);
+	e->b[at] = (bucket){day, pid, n};
+	e->nb++;
+}
+
 void kz_index_add_event(kz_index *ix, int64_t contact, const char *name, int64_t at,
 			const json_t *props, uint32_t n)
 {
@@ -309,24 +390,7 @@ void kz_index_add_event(kz_index *ix, int64_t contact, const char *name, int64_t
 		return;
 	if (at > c->last_seen)
 		c->last_seen = at;
-	/* Events mostly arrive in time order: the matching bucket is near the end. */
-	for (uint32_t i = c->nb; i-- > 0 && c->nb - i <= 64;) {
-		bucket *b = &c->b[i];
-		if (b->name == nid && b->day == day && b->props == pid) {
-			b->count += n;
-			return;
-		}
-	}
-	if (c->nb == c->cap) {
-		uint32_t nc = c->cap ? c->cap * 2 : 4;
-		bucket *g = realloc(c->b, nc * sizeof *g);
-		if (!g)
-			return;
-		ix->bytes += (size_t)(nc - c->cap) * sizeof *g;
-		c->b = g;
-		c->cap = nc;
-	}
-	c->b[c->nb++] = (bucket){nid, day, pid, n};
+	add_bucket(ix, c, nid, day, pid, n);
 }
 
 void kz_index_clear_events(kz_index *ix, int64_t contact)
@@ -334,10 +398,14 @@ void kz_index_clear_events(kz_index *ix, int64_t contact)
 	ictc *c = slot(ix, contact, 0);
 	if (!c)
 		return;
-	ix->bytes -= (size_t)c->cap * sizeof(bucket);
-	free(c->b);
-	c->b = NULL;
-	c->nb = c->cap = 0;
+	for (uint32_t i = 0; i < c->nev; i++) {
+		ix->bytes -= (size_t)c->ev[i].cap * sizeof(bucket);
+		free(c->ev[i].b);
+	}
+	ix->bytes -= (size_t)c->nev * sizeof *c->ev;
+	free(c->ev);
+	c->ev = NULL;
+	c->nev = 0;
 }
 
 /* ---- scores and stages ---- */
@@ -418,17 +486,85 @@ static const json_t *path_get(const json_t *o, const char *path)
 	return path_get(json_object_get(o, head), dot + 1);
 }
 
-static int match_field(const ectx *x, const kz_fnode *n, const ictc *c)
+static kz_fval record_value(const kz_fnode *n, const ictc *c)
+{
+	if (n->src == KZ_FS_CUSTOM)
+		return kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
+				  n->cmp.type);
+	return kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
+}
+
+/* The typed column of (src, key, type), made on first use; NULL when none can be had. */
+static icol *column(kz_index *ix, kz_fnode *n)
+{
+	icol *col;
+	if (n->col_of != ix) { /* a node evaluated against another index before */
+		n->col_of = ix;
+		n->col = 0;
+	}
+	if (n->col > 0)
+		return &ix->cols[n->col - 1];
+	if (n->col < 0)
+		return NULL;
+	for (int k = 0; k < ix->ncols; k++) {
+		col = &ix->cols[k];
+		if (col->src == n->src && col->type == n->cmp.type && !strcmp(col->key, n->key)) {
+			n->col = k + 1;
+			return col;
+		}
+	}
+	if (ix->ncols == MAX_COLS || !n->key) {
+		n->col = -1;
+		return NULL;
+	}
+	col = &ix->cols[ix->ncols];
+	memset(col, 0, sizeof *col);
+	col->src = n->src;
+	col->type = n->cmp.type;
+	col->key = strdup(n->key);
+	if (!col->key) {
+		n->col = -1;
+		return NULL;
+	}
+	n->col = ++ix->ncols;
+	return col;
+}
+
+static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c)
+{
+	icol *col = column(ix, n);
+	if (col && id >= col->n) {
+		int64_t len = ix->nct;
+		kz_fval *v = realloc(col->v, (size_t)len * sizeof *v);
+		uint64_t *ver = v ? realloc(col->ver, (size_t)len * sizeof *ver) : NULL;
+		if (v)
+			col->v = v;
+		if (!ver) {
+			col = NULL;
+		} else {
+			memset(ver + col->n, 0, (size_t)(len - col->n) * sizeof *ver);
+			ix->bytes += (size_t)(len - col->n) * (sizeof *v + sizeof *ver);
+			col->ver = ver;
+			col->n = len;
+		}
+	}
+	if (!col)
+		return record_value(n, c);
+	if (col->ver[id] != c->ver) {
+		col->v[id] = record_value(n, c);
+		col->ver[id] = c->ver;
+	}
+	return col->v[id];
+}
+
+static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 {
 	kz_fval v;
 	memset(&v, 0, sizeof v);
 	switch (n->src) {
 	case KZ_FS_RECORD:
-		v = kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
-		break;
 	case KZ_FS_CUSTOM:
-		v = kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
-			       n->cmp.type);
+		v = cached_value(x->ix, n, id, c);
 		break;
 	case KZ_FS_COMPANY: {
 		const json_t *co = json_object_get(c->rec, "company");
@@ -517,13 +653,26 @@ static int match_event(const ectx *x, kz_fnode *n, const ictc *c)
 		if (id != UINT32_MAX)
 			n->name_id = (int)id;
 	}
-	if (n->name_id >= 0)
-		for (uint32_t i = 0; i < c->nb; i++) {
-			const bucket *b = &c->b[i];
-			if (b->name == (uint32_t)n->name_id && b->day >= since && b->day <= x->today &&
-			    props_ok(x, n, b->props))
+	if (n->name_id >= 0) {
+		const ename *e = NULL;
+		for (uint32_t k = 0; k < c->nev && !e; k++)
+			if (c->ev[k].name == (uint32_t)n->name_id)
+				e = &c->ev[k];
+		/* newest first, down to the window's first day; "at least N" stops at N */
+		for (uint32_t i = e ? e->nb : 0; i-- > 0;) {
+			const bucket *b = &e->b[i];
+			if (b->day > x->today)
+				continue;
+			if (b->day < since)
+				break;
+			if (props_ok(x, n, b->props)) {
 				sum += b->count;
+				if ((n->count_op == KZ_OP_GTE && sum >= n->count) ||
+				    (n->count_op == KZ_OP_GT && sum > n->count))
+					break;
+			}
 		}
+	}
 	return count_ok(n->count_op, sum, n->count);
 }
 
@@ -543,7 +692,7 @@ static int eval(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 	case KZ_F_NOT:
 		return !eval(x, n->kids[0], id, c);
 	case KZ_F_FIELD:
-		return match_field(x, n, c);
+		return match_field(x, n, id, c);
 	case KZ_F_EVENT:
 		return match_event(x, n, c);
 	case KZ_F_SEGMENT: {

@@ -212,10 +212,27 @@ int kz_cmd_serve(int argc, char **argv)
 	srv = kz_server_new(&cfg);
 	kz_app_init(&app, store, NULL, kz_cli_country());
 	app.server = srv;
+	if (kz_clock_manual())
+		kz_clock_set_fixed(kz_now_ms()); /* from now on it moves only by POST /api/v1/clock */
+	{
+		/* The audience first, listening before the writer's thread runs: events the writer
+		 * replays from its log at start are then seen by the index, not lost between the
+		 * index's load and a later registration. */
+		kz_err aerr;
+		app.audience = kz_audience_start(store, &aerr);
+		if (!app.audience) {
+			fprintf(stderr, "kizuna serve: audience: %s\n", aerr.message);
+			kz_server_free(srv);
+			kz_store_close(store);
+			return 1;
+		}
+	}
 	{
 		kz_err werr;
 		kz_track_writer_opts wo;
 		memset(&wo, 0, sizeof wo);
+		wo.on_commit = kz_audience_on_commit;
+		wo.on_commit_ctx = app.audience;
 		wo.default_country = app.default_country;
 		wo.log_dir = event_log_dir(db, log_dir, sizeof log_dir);
 		wo.max_lag = (uint64_t)env_size("KIZUNA_EVENT_LOG_MAX_LAG", 5000000);
@@ -226,6 +243,7 @@ int kz_cmd_serve(int argc, char **argv)
 		app.track_writer = kz_track_writer_start(store, &wo, &werr);
 		if (!app.track_writer) {
 			fprintf(stderr, "kizuna serve: %s\n", werr.message);
+			kz_audience_stop(app.audience);
 			kz_server_free(srv);
 			kz_store_close(store);
 			return 1;
@@ -235,22 +253,9 @@ int kz_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "kizuna serve: %s\n", terr.message);
 		kz_server_free(srv);
 		kz_track_writer_stop(app.track_writer);
+		kz_audience_stop(app.audience);
 		kz_store_close(store);
 		return 1;
-	}
-	if (kz_clock_manual())
-		kz_clock_set_fixed(kz_now_ms()); /* from now on it moves only by POST /api/v1/clock */
-	{
-		kz_err aerr;
-		app.audience = kz_audience_start(store, &aerr);
-		if (!app.audience) {
-			fprintf(stderr, "kizuna serve: audience: %s\n", aerr.message);
-			kz_track_writer_stop(app.track_writer);
-			kz_server_free(srv);
-			kz_store_close(store);
-			return 1;
-		}
-		kz_track_writer_on_commit(app.track_writer, kz_audience_on_commit, app.audience);
 	}
 	kz_api_register(srv);
 	kz_static_set_dir(getenv("KIZUNA_WEB_DIR"));

@@ -717,6 +717,31 @@ static void changed(kz_conn *c, int64_t id, int deleted)
 	kz_tx_after_commit(c, deliver, NULL, id, deleted);
 }
 
+static kz_contact_change_fn company_fn;
+static void *company_ctx;
+
+void kz_company_on_change(kz_contact_change_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&change_mu);
+	company_fn = fn;
+	company_ctx = ctx;
+	pthread_mutex_unlock(&change_mu);
+}
+
+static void deliver_company(void *ctx, int64_t id, int deleted)
+{
+	(void)ctx;
+	pthread_mutex_lock(&change_mu);
+	if (company_fn)
+		company_fn(company_ctx, id, deleted);
+	pthread_mutex_unlock(&change_mu);
+}
+
+void kz_company_changed(kz_conn *c, int64_t id, int deleted)
+{
+	kz_tx_after_commit(c, deliver_company, NULL, id, deleted);
+}
+
 static int save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 {
 	derive(rec);
@@ -849,6 +874,8 @@ int kz_contact_merge(kz_conn *c, int64_t into, int64_t from, kz_err *err)
 	if (!kz_jstr(a, "email") && kz_jstr(b, "email"))
 		json_object_set(a, "email", json_object_get(b, "email"));
 	rc = save(c, a, &into, err);
+	if (rc == 0)
+		changed(c, into, 2); /* the survivor's events, scores and stage moved in */
 out:
 	json_decref(a);
 	json_decref(b);

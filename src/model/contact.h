@@ -39,9 +39,15 @@ int kz_field_value_check(const json_t *def, const json_t *v, int lenient, json_t
 int kz_field_value_check_cc(const json_t *def, const json_t *v, int lenient, const char *country,
 			    json_t **out, kz_err *err);
 /* A listener for contact changes made through this module, called once the transaction
- * that made them commits (deleted=1: the contact is gone). One listener; NULL removes it. */
+ * that made them commits (deleted=1: the contact is gone; 2: it absorbed another contact in
+ * a merge, with its events, scores and stage history). One listener; NULL removes it. */
 typedef void (*kz_contact_change_fn)(void *ctx, int64_t id, int deleted);
 void kz_contact_on_change(kz_contact_change_fn fn, void *ctx);
+/* The same for companies (the audience index keeps company fields for company.* filters):
+ * fn(ctx, company_id, deleted) after the commit that changed it. One listener; NULL removes. */
+void kz_company_on_change(kz_contact_change_fn fn, void *ctx);
+/* Call inside the write transaction that saved or deleted company `id`. */
+void kz_company_changed(kz_conn *c, int64_t id, int deleted);
 /* Delete a contact and everything tied to it (and tell the listener). */
 int kz_contact_delete(kz_conn *c, int64_t id, kz_err *err);
 /* Normalize a company domain ("https://www.Example.co.jp/x" → "example.co.jp"); malloc'd. */

@@ -498,3 +498,28 @@ int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err)
 	kz_rows_free(&rows);
 	return 0;
 }
+
+int kz_store_audience_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err)
+{
+	kz_val p[2] = {KZ_INT(from), KZ_INT(into)};
+	static const char *const sql[] = {
+		"INSERT INTO contact_scores(contact_id, category, points, last_activity_at, decay_steps)"
+		" SELECT $2, category, points, last_activity_at, decay_steps FROM contact_scores"
+		" WHERE contact_id = $1"
+		" ON CONFLICT (contact_id, category) DO UPDATE SET"
+		" points = contact_scores.points + excluded.points,"
+		" decay_steps = CASE WHEN excluded.last_activity_at > contact_scores.last_activity_at"
+		"   THEN excluded.decay_steps ELSE contact_scores.decay_steps END,"
+		" last_activity_at = CASE WHEN excluded.last_activity_at > contact_scores.last_activity_at"
+		"   THEN excluded.last_activity_at ELSE contact_scores.last_activity_at END",
+		"UPDATE score_log SET contact_id = $2 WHERE contact_id = $1",
+		"INSERT INTO contact_stages(contact_id, stage, since)"
+		" SELECT $2, stage, since FROM contact_stages WHERE contact_id = $1"
+		" ON CONFLICT (contact_id) DO NOTHING",
+		"UPDATE stage_history SET contact_id = $2 WHERE contact_id = $1",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (kz_db_exec(c, sql[i], p, 2, err) < 0)
+			return -1;
+	return 0;
+}

@@ -212,6 +212,9 @@ int kz_store_contact_move_related(kz_conn *c, int64_t from, int64_t into, kz_err
 	/* Sends, unsubscribes, consent and clicks too. */
 	if (kz_store_email_move_contact(c, from, into, err) < 0)
 		return -1;
+	/* Scores (summed per category), the score log and the stage history too. */
+	if (kz_store_audience_move_contact(c, from, into, err) < 0)
+		return -1;
 	/* Form submissions (with their consent records) follow too. */
 	if (kz_db_exec(c, "UPDATE form_submissions SET contact_id = $2 WHERE contact_id = $1", p, 2,
 		       err) < 0)

@@ -493,6 +493,10 @@ int kz_store_stage_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
 /* Set "score", "scores" and "stage" of a contact record from the tables (for tools that run
  * without the audience engine, such as `kizuna export`). */
 int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err);
+/* A merge: contact `from`'s scores are added to `into`'s per category (the later activity
+ * and its decay steps win), its score log and stage history move to `into`, and its stage
+ * is kept when `into` has none. Inside the merge's transaction, before `from` is deleted. */
+int kz_store_audience_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
 /* [{"stage","previous","reason","at"}], oldest first. */
 int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *err);
 

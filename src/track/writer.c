@@ -680,6 +680,11 @@ kz_track_writer *kz_track_writer_start(kz_store *store, const kz_track_writer_op
 	}
 	w->store = store;
 	w->default_country = o->default_country;
+	if (o->on_commit) {
+		w->on_commit[0] = o->on_commit;
+		w->on_commit_ctx[0] = o->on_commit_ctx;
+		w->nlisteners = 1;
+	}
 	w->max_lag = o->max_lag ? o->max_lag : 5000000;
 	w->prune_every_ms = env_int("KIZUNA_PRUNE_INTERVAL_SECONDS", 3600) * 1000;
 	w->linger_ms = (int)env_int("KIZUNA_TRACK_LINGER_MS", 3);

@@ -13,6 +13,9 @@
 
 typedef struct kz_track_writer kz_track_writer;
 
+#define KZ_TRACK_LISTENERS 4
+typedef void (*kz_track_commit_fn)(void *ctx, kz_track_event *const *evs, int n);
+
 typedef struct kz_track_writer_opts {
 	const char *default_country; /* for identify traits when the settings name none */
 	const char *log_dir;         /* the event log's directory (created when missing) */
@@ -20,6 +23,10 @@ typedef struct kz_track_writer_opts {
 	uint64_t max_lag;            /* refuse events past this many unapplied (0: 5,000,000) */
 	size_t dedupe_window;        /* messageIds remembered for duplicate answers (0: 1M) */
 	int log_sync;                /* fdatasync each append (power-cut safe, slower) */
+	/* the commit listener (see kz_track_writer_on_commit), set before the thread starts so
+	 * that it also hears the events replayed from the log at start */
+	kz_track_commit_fn on_commit;
+	void *on_commit_ctx;
 } kz_track_writer_opts;
 
 /* Open the event log, find where the store left it, and start the writer thread on a
@@ -64,9 +71,8 @@ int kz_track_sync(kz_track_writer *w, int timeout_ms);
 /* Called on the writer thread after each committed group with the events it stored
  * (state KZ_EV_STORED; stored_contact_id, properties and context set), before callers that
  * wait for the store are answered. The events are the writer's: copy (or incref) what you
- * keep. Up to KZ_TRACK_LISTENERS listeners, called in the order they were added. */
-#define KZ_TRACK_LISTENERS 4
-typedef void (*kz_track_commit_fn)(void *ctx, kz_track_event *const *evs, int n);
+ * keep. Up to KZ_TRACK_LISTENERS listeners (the first may be given in the options, before
+ * the thread starts), called in the order they were added. */
 void kz_track_writer_on_commit(kz_track_writer *w, kz_track_commit_fn fn, void *ctx);
 
 /* Counters of what the collector dropped before the writer. */

@@ -351,6 +351,47 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'contact-journeys');
     });
 
+    test(`${lang}: audience — scoring rules, stages, a contact's score`, async () => {
+      if (!(await server.api('GET', '/api/v1/scoring/rules')).json.data.length) {
+        const rules = [
+          { name: '料金ページを見た', event: 'page_view', where: [{ prop: 'path', op: 'eq', value: '/pricing' }], points: 5, limit: { times: 2, per: 'day' }, category: 'engagement' },
+          { name: '資料ダウンロード', event: 'asset_downloaded', points: 10, limit: { times: 1, per: 'ever' }, category: 'engagement' },
+          { name: 'フォーム送信', event: 'form_submitted', points: 15, category: 'engagement' },
+          { name: '配信停止', event: 'email_unsubscribed', points: -20, category: 'engagement' },
+          { name: '従業員100名以上', filter: { field: 'fields.employees', op: 'gte', value: 100 }, points: 10, category: 'fit' },
+          { name: '展示会で名刺交換', filter: { field: 'tags', op: 'contains', value: '展示会2026' }, points: 8, category: 'fit' },
+        ];
+        for (const r of rules) assert.equal((await server.api('POST', '/api/v1/scoring/rules', r)).status, 201);
+        await server.api('PUT', '/api/v1/scoring/settings', { decay: { percent: 25, days: 30 }, company: 'sum', thresholds: [50, 100] });
+        const st = await server.api('PUT', '/api/v1/stages', { stages: ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer', 'repeater'], rules: [
+          { to: 'lead', when: { field: 'email', op: 'exists' } },
+          { to: 'mql', when: { all: [{ field: 'score', op: 'gte', value: 20 }, { event: 'page_view', where: [{ prop: 'path', op: 'starts_with', value: '/pricing' }], within_days: 30 }] } },
+          { to: 'customer', when: { event: 'purchase' } },
+          { to: 'repeater', when: { event: 'purchase', count: { op: 'gte', value: 2 } } },
+        ] });
+        assert.equal(st.status, 200, st.info);
+        const batch = [];
+        for (let i = 0; i < 3; i++) batch.push({ type: 'page', contactId: ids.contact, messageId: `shot-p-${i}`, properties: { url: 'https://www.example.co.jp/pricing', path: '/pricing' } });
+        batch.push({ type: 'track', event: 'form_submitted', contactId: ids.contact, messageId: 'shot-f', properties: { form_id: 1 } });
+        batch.push({ type: 'track', event: 'asset_downloaded', contactId: ids.contact, messageId: 'shot-a', properties: { asset: 'whitepaper-a' } });
+        assert.equal((await server.api('POST', '/api/v1/events', { batch })).status, 200);
+        await server.api('POST', '/api/v1/scoring/recompute', {});
+      }
+      await go('/scoring');
+      await page.getByTestId('rule-row').first().waitFor();
+      await shot(page, lang, 'scoring');
+      await page.getByTestId('rule-row').first().getByTestId('rule-edit').click();
+      await page.getByTestId('rule-dialog').waitFor();
+      await shot(page, lang, 'scoring-rule');
+      await page.getByTestId('dialog-close').click();
+      await go('/scoring/stages');
+      await page.getByTestId('stage-rule').first().waitFor();
+      await shot(page, lang, 'scoring-stages');
+      await go(`/contacts/${ids.contact}`);
+      await page.getByTestId('contact-score').waitFor();
+      await shot(page, lang, 'contact-score');
+    });
+
     test(`${lang}: coming soon and not found`, async () => {
       await go('/reports');
       await page.getByTestId('coming-soon').waitFor();

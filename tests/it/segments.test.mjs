@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  assertError, before, describe, expectStatus, parseCsv, startServer, test, uniqueEmail, waitFor,
+  assertError, BACKEND, before, describe, expectStatus, parseCsv, startServer, test, uniqueEmail, waitFor,
 } from './harness.mjs';
 
 const DAY = 86400;
@@ -328,5 +328,90 @@ describe('the clock', () => {
     assert.equal(expectStatus(await s.api('GET', `/api/v1/segments/${seg.id}/count`), 200).count, 1);
     const entered = expectStatus(await s.api('GET', `/api/v1/contacts/${x.id}/timeline`), 200).data.filter((e) => e.name === 'segment_entered');
     assert.equal(entered.length, 1, 'no second entered event after a restart');
+  });
+});
+
+describe('changes that reach the index from elsewhere', () => {
+  test('company_changes_update_company_field_segments', async () => {
+    const co = expectStatus(await srv.api('POST', '/api/v1/companies', { name: `Big ${randomUUID().slice(0, 6)}`, fields: { employees: 40 } }), 201);
+    const x = await contact({ company: { name: co.name } });
+    assert.equal(x.company.id, co.id);
+    const seg = await segment(srv, { all: [{ field: 'company.employees', op: 'gte', value: 100 }, { field: 'company_id', op: 'eq', value: co.id }] });
+    assert.equal(seg.count, 0);
+    expectStatus(await srv.api('PATCH', `/api/v1/companies/${co.id}`, { fields: { employees: 250 } }), 200);
+    await waitFor(async () => (await memberIds(srv, seg.id)).includes(x.id), { what: 'entering on a company change', interval: 5 });
+    const byName = await segment(srv, { all: [{ field: 'company.name', op: 'eq', value: co.name }] });
+    assert.deepEqual(await memberIds(srv, byName.id), [x.id]);
+    // the company goes: its people leave
+    expectStatus(await srv.api('DELETE', `/api/v1/companies/${co.id}`), 204);
+    await waitFor(async () => (await memberIds(srv, seg.id)).length === 0 && (await memberIds(srv, byName.id)).length === 0, { what: 'leaving when the company is deleted' });
+  });
+
+  test('merge_sums_scores_and_keeps_score_and_stage_history', async () => {
+    const path = `/pricing-merge-${randomUUID().slice(0, 6)}`;
+    const rule = expectStatus(await srv.api('POST', '/api/v1/scoring/rules', {
+      name: 'Merge page', event: 'page_view', where: [{ prop: 'path', op: 'eq', value: path }], points: 4, category: 'merge_test',
+    }), 201);
+    const a = await contact();
+    const b = await contact();
+    await pageView(srv, a.id, path);
+    await pageView(srv, b.id, path);
+    await pageView(srv, b.id, path);
+    await waitFor(async () => expectStatus(await srv.api('GET', `/api/v1/contacts/${b.id}`), 200).scores.merge_test === 8, { what: 'b scored' });
+    await waitFor(async () => expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}`), 200).scores.merge_test === 4, { what: 'a scored' });
+    expectStatus(await srv.api('PUT', `/api/v1/contacts/${b.id}/stage`, { stage: 'sql' }), 200);
+    const seg = await segment(srv, { all: [
+      { field: 'score.merge_test', op: 'gte', value: 12 },
+      { event: 'page_view', where: [{ prop: 'path', op: 'eq', value: path }], count: { op: 'gte', value: 3 } },
+    ] });
+    assert.equal(seg.count, 0);
+    const merged = expectStatus(await srv.api('POST', '/api/v1/contacts/merge', { into: a.id, from: b.id }), 200);
+    assert.equal(merged.id, a.id);
+    await waitFor(async () => {
+      const c = expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}`), 200);
+      return c.scores.merge_test === 12 && c.stage === 'sql';
+    }, { what: 'the survivor has both scores and the stage' });
+    const hist = expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}/scores`), 200).history.filter((h) => h.rule_id === rule.id);
+    assert.equal(hist.length, 3, 'the merged-away contact\'s score log moved too');
+    const stages = expectStatus(await srv.api('GET', `/api/v1/contacts/${a.id}/stages`), 200).data;
+    assert.ok(stages.some((s) => s.stage === 'sql' && s.reason === 'manual'), JSON.stringify(stages));
+    // the index follows: both the moved events and the summed score count for segments
+    await waitFor(async () => (await memberIds(srv, seg.id)).includes(a.id), { what: 'the merged contact enters' });
+    expectStatus(await srv.api('DELETE', `/api/v1/scoring/rules/${rule.id}`), 204);
+  });
+
+  test('events_replayed_from_the_log_after_kill9_reach_the_index', async () => {
+    // Events acknowledged just before a crash are applied from the event log at the next
+    // start; the index listens before the writer starts, so none is missed.
+    const s = await startServer();
+    const ids = [];
+    for (let i = 0; i < 20; i++) ids.push(expectStatus(await s.api('POST', '/api/v1/contacts', { email: uniqueEmail('replay') }), 201).id);
+    const seg = expectStatus(await s.api('POST', '/api/v1/segments', { name: 'replayed', filter: { event: 'replay_probe', count: { op: 'gte', value: 25 } } }), 201);
+    const batch = [];
+    for (const id of ids) for (let k = 0; k < 25; k++) batch.push({ type: 'track', event: 'replay_probe', contactId: id, messageId: randomUUID(), properties: { k } });
+    for (let i = 0; i < batch.length; i += 100) expectStatus(await s.api('POST', '/api/v1/events', { batch: batch.slice(i, i + 100) }), 200);
+    await s.kill9();
+    await s.start();
+    await waitFor(async () => expectStatus(await s.api('GET', `/api/v1/segments/${seg.id}/count`), 200).count === ids.length, { what: 'every contact in the segment after the restart' });
+    assert.equal(expectStatus(await s.api('GET', '/api/v1/events/count?event=replay_probe'), 200).count, batch.length);
+  });
+});
+
+describe('several nodes on one PostgreSQL', () => {
+  // Not built yet (see docs/benchmarks.md › audience, and the issue): each node's index hears
+  // only its own writer and its own API calls, so a second node neither sees the first one's
+  // changes nor may it run the side effects (memberships, scores, entered/exited events) of
+  // events it did not take in. Kept as a todo test that states the behaviour to reach.
+  const todo = 'multi-node catch-up of the audience index is not built yet';
+  test('a_second_node_sees_membership_changes_made_by_the_first', { skip: BACKEND !== 'postgres' && 'PostgreSQL only', todo }, async () => {
+    const a = await startServer();
+    const b = await startServer({ dbUrl: a.dbUrl, init: false, apiKey: a.apiKey });
+    const seg = expectStatus(await a.api('POST', '/api/v1/segments', { name: 'two nodes', filter: { field: 'tags', op: 'contains', value: 'two-nodes' } }), 201);
+    const x = expectStatus(await a.api('POST', '/api/v1/contacts', { email: uniqueEmail('node'), tags: ['two-nodes'] }), 201);
+    await waitFor(async () => (await memberIds(a, seg.id)).includes(x.id), { what: 'node A' });
+    await waitFor(async () => {
+      const r = await b.api('GET', `/api/v1/segments/${seg.id}/count`);
+      return r.status === 200 && r.json.count === 1;
+    }, { what: 'node B sees the member', timeout: 5000 });
   });
 });

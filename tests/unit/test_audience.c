@@ -214,6 +214,60 @@ static void index_groups_scores_and_stages(void **state)
 	kz_index_free(ix);
 }
 
+static void typed_columns_follow_record_changes_and_removals(void **state)
+{
+	kz_index *ix = sample_index();
+	uint64_t *bits;
+	kz_err err;
+	kz_fnode *f = parse("{\"all\":[{\"field\":\"fields.employees\",\"op\":\"gte\",\"value\":200},"
+			    "{\"field\":\"email\",\"op\":\"ends_with\",\"value\":\"example.jp\"}]}", &err);
+	(void)state;
+	assert_non_null(f);
+	bits = calloc((size_t)(kz_index_end(ix) + 1024 + 63) / 64, sizeof *bits);
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 2); /* 200 and 300 */
+	/* the same node again reads the columns; a changed record is read anew */
+	kz_index_put_contact(ix, 1, json_pack("{s:i, s:s, s:{s:i}}", "id", 1, "email", "b@example.jp", "fields", "employees", 900));
+	kz_index_put_contact(ix, 3, json_pack("{s:i, s:s, s:{s:i}}", "id", 3, "email", "c@example.com", "fields", "employees", 900));
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 2); /* 1 and 2 */
+	assert_true(bits[0] & (1u << 1));
+	assert_false(bits[0] & (1u << 3));
+	/* removed and put again under the same id: never the old value */
+	kz_index_remove_contact(ix, 2);
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 1);
+	kz_index_put_contact(ix, 2, json_pack("{s:i, s:s, s:{s:i}}", "id", 2, "email", "d@example.jp", "fields", "employees", 10));
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 1);
+	/* a contact past the columns' length */
+	kz_index_put_contact(ix, 2000, json_pack("{s:i, s:s, s:{s:i}}", "id", 2000, "email", "e@example.jp", "fields", "employees", 500));
+	free(bits);
+	bits = calloc((size_t)(kz_index_end(ix) + 63) / 64, sizeof *bits);
+	assert_int_equal(kz_index_match_all(ix, f, NOW, NULL, bits), 2);
+	free(bits);
+	kz_filter_free(f);
+	kz_index_free(ix);
+}
+
+static void index_keeps_days_in_order_when_events_arrive_out_of_order(void **state)
+{
+	kz_index *ix = sample_index();
+	const char *in7 = "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":3},\"within_days\":7}";
+	const char *ever = "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":5}}";
+	const char *two = "{\"event\":\"page_view\",\"count\":{\"op\":\"gte\",\"value\":2},\"within_days\":3}";
+	(void)state;
+	page(ix, 1, "/a", NOW);
+	page(ix, 1, "/b", NOW - 40 * DAYMS); /* older than what is there: goes first */
+	page(ix, 1, "/a", NOW - 2 * DAYMS);
+	page(ix, 1, "/a", NOW - 2 * DAYMS); /* same day, same props: one bucket */
+	page(ix, 1, "/c", NOW + 2 * DAYMS); /* a future day does not count today */
+	assert_true(matches(ix, in7, 1, NOW));
+	assert_true(matches(ix, ever, 1, NOW + 3 * DAYMS));
+	assert_false(matches(ix, ever, 1, NOW));
+	assert_true(matches(ix, two, 1, NOW));
+	assert_false(matches(ix, two, 1, NOW + 5 * DAYMS)); /* only the future view is left in 3 days */
+	kz_index_clear_events(ix, 1);
+	assert_true(matches(ix, "{\"event\":\"page_view\",\"count\":{\"op\":\"eq\",\"value\":0}}", 1, NOW));
+	kz_index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +276,8 @@ int main(void)
 		cmocka_unit_test(operators_mean_what_the_docs_say),
 		cmocka_unit_test(index_counts_events_in_a_sliding_window),
 		cmocka_unit_test(index_groups_scores_and_stages),
+		cmocka_unit_test(typed_columns_follow_record_changes_and_removals),
+		cmocka_unit_test(index_keeps_days_in_order_when_events_arrive_out_of_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -692,6 +692,35 @@ static void contact_merge_refuses_itself_and_missing_contacts(void **state)
 	assert_int_equal(count_contacts(f), 1);
 }
 
+static void contact_merge_sums_scores_and_moves_score_and_stage_history(void **state)
+{
+	fx *f = need(state);
+	int64_t into = must_upsert(f, "{\"email\":\"keep@example.jp\"}", 1);
+	int64_t from = must_upsert(f, "{\"email\":\"gone@example.jp\"}", 1);
+	int64_t pts = 0;
+	json_t *c = json_pack("{s:I}", "id", (json_int_t)into), *hist = NULL;
+	kz_err e;
+	memset(&e, 0, sizeof e);
+	assert_int_equal(kz_store_score_add(f->c, into, "engagement", 5, T0, &pts, &e), 0);
+	assert_int_equal(kz_store_score_add(f->c, from, "engagement", 7, T0 + 1000, &pts, &e), 0);
+	assert_int_equal(kz_store_score_add(f->c, from, "fit", 10, T0, &pts, &e), 0);
+	assert_int_equal(kz_store_score_log(f->c, from, 0, "engagement", 7, "+7 visited /pricing", T0 + 1000, &e), 0);
+	assert_int_equal(kz_store_stage_set(f->c, from, "mql", NULL, "rule", T0, &e), 0);
+	assert_int_equal(kz_contact_merge(f->c, into, from, &e), 0);
+	assert_int_equal(kz_store_contact_audience(f->c, c, &e), 0);
+	assert_json(json_object_get(c, "scores"), "{\"engagement\":12,\"fit\":10}");
+	assert_int_equal(json_integer_value(json_object_get(c, "score")), 22);
+	assert_string_equal(str(c, "stage"), "mql"); /* into had none: from's is kept */
+	assert_int_equal(kz_store_score_history(f->c, into, 10, &hist, &e), 0);
+	assert_int_equal(json_array_size(hist), 1);
+	assert_string_equal(str(json_array_get(hist, 0), "reason"), "+7 visited /pricing");
+	json_decref(hist);
+	assert_int_equal(kz_store_stage_history(f->c, into, &hist, &e), 0);
+	assert_int_equal(json_array_size(hist), 1);
+	json_decref(hist);
+	json_decref(c);
+}
+
 /* ---- custom field values, every type ---- */
 
 static const json_t *def(fx *f, const char *key)
@@ -1173,6 +1202,7 @@ static void domain_normalize_strips_scheme_www_path_port_and_case(void **state)
 	X(contact_merge_into_wins_fills_gaps_unions_tags_and_deletes_from) \
 	X(contact_merge_takes_the_email_when_into_has_none)                \
 	X(contact_merge_refuses_itself_and_missing_contacts)               \
+	X(contact_merge_sums_scores_and_moves_score_and_stage_history)    \
 	X(field_value_text)                                                \
 	X(field_value_number)                                              \
 	X(lenient_number_refuses_nan_and_infinity)                         \

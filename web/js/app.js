@@ -18,6 +18,8 @@ const ROUTES = [
 	{ path: '/companies', page: 'companies', nav: 'companies' },
 	{ path: '/companies/:id', page: 'company', nav: 'companies' },
 	{ path: '/segments', page: 'segments', nav: 'segments' },
+	{ path: '/scoring', page: 'scoring', nav: 'scoring' },
+	{ path: '/scoring/stages', page: 'stages', nav: 'scoring' },
 	{ path: '/emails', page: 'emails', nav: 'emails' },
 	{ path: '/emails/:id', page: 'email', nav: 'emails' },
 	{ path: '/broadcasts', page: 'broadcasts', nav: 'emails' },
@@ -45,6 +47,7 @@ const NAV = [
 	] },
 	{ group: 'nav.group_marketing', items: [
 		{ id: 'segments', href: '/segments', icon: 'segments' },
+		{ id: 'scoring', href: '/scoring', icon: 'sparkles' },
 		{ id: 'emails', href: '/emails', icon: 'emails' },
 		{ id: 'journeys', href: '/journeys', icon: 'journeys' },
 		{ id: 'forms', href: '/forms', icon: 'forms' },

@@ -51,7 +51,18 @@ async function quiet(path) {
 	}
 }
 
-async function loadContext(withFields) {
+// Several builders on one screen (stage rules, journey steps) share one load for a few seconds.
+const shared = new Map();
+function loadContext(withFields) {
+	const key = withFields ? 'with' : 'without';
+	const hit = shared.get(key);
+	if (hit && Date.now() - hit.at < 5000) return hit.p;
+	const p = fetchContext(withFields);
+	shared.set(key, { at: Date.now(), p });
+	return p;
+}
+
+async function fetchContext(withFields) {
 	const [fields, tags, stages, segments, rules] = await Promise.all([
 		withFields ? quiet('/fields') : null, quiet('/tags'), quiet('/stages'), quiet('/segments'), quiet('/scoring/rules')]);
 	const categories = new Set();
@@ -195,6 +206,49 @@ function valueShape(op) {
 	if (op === 'between') return 'pair';
 	if (MANY.has(op)) return 'many';
 	return 'one';
+}
+
+// ---- a one-line description, for lists (scoring rules, stage rules, journey steps) ----------
+
+function fieldLabel(key) {
+	if (has(`filter_builder.f.${key}`)) return t(`filter_builder.f.${key}`);
+	if (key.startsWith('score.')) return t('filter_builder.f.score_of', { category: key.slice(6) });
+	return key;
+}
+
+function valueText(v) {
+	if (v === undefined) return '';
+	if (Array.isArray(v)) return v.map(valueText).join(', ');
+	if (v && typeof v === 'object' && 'days' in v) return `${v.days} ${t('filter_builder.days_unit')}`;
+	return String(v);
+}
+
+/** "Tags includes vip AND (did page_view at least 3 times in the last 30 days …)". */
+export function describeFilter(f, { segments = {} } = {}) {
+	const d = (n, nested) => {
+		if (!n || typeof n !== 'object') return '?';
+		if (Array.isArray(n.all) || Array.isArray(n.any)) {
+			const list = n.all || n.any;
+			const s = list.map((c) => d(c, true)).join(` ${t(n.all ? 'filter_builder.join_and' : 'filter_builder.join_or')} `);
+			return nested && list.length > 1 ? `(${s})` : s;
+		}
+		if ('not' in n) return `${t('filter_builder.not')} ${d(n.not, true)}`;
+		if ('field' in n) {
+			const type = n.field === 'tags' ? 'list' : /(_at|last_seen)$/.test(n.field) ? 'date' : n.field === 'stage' ? 'stage' : 'x';
+			const k = `filter_builder.op_${type}.${n.op}`;
+			return `${fieldLabel(n.field)} ${has(k) ? t(k) : t(`filter_builder.op.${n.op}`)} ${valueText(n.value)}`.trim();
+		}
+		if ('event' in n) {
+			const c = n.count || { op: 'gte', value: 1 };
+			const where = (n.where || []).map((w) => `${w.prop} ${t(`filter_builder.op.${w.op}`)} ${valueText(w.value)}`.trim()).join(', ');
+			const count = c.op === 'eq' && c.value === 0 ? t('filter_builder.count_op.never') : `${t(`filter_builder.count_op.${c.op}`)} ${c.value} ${t('filter_builder.times_unit')}`;
+			const win = n.within_days ? ` ${t('filter_builder.window_last')} ${n.within_days} ${t('filter_builder.days_unit')}` : '';
+			return `${t('filter_builder.did')} ${n.event}${where ? ` [${where}]` : ''} ${count}${win}`;
+		}
+		if ('segment' in n) return `${t(n.member === false ? 'filter_builder.member_out' : 'filter_builder.member_in')} ${segments[n.segment] || `#${n.segment}`}`;
+		return JSON.stringify(n);
+	};
+	return d(f, false);
 }
 
 // ---- the component ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // contact.js — one contact: profile and custom fields edited in place, tags, company, owner,
 // the timeline panel (tracked events, newest first, filtered by kind, paged) and delete.
+import { audiencePanel } from '../audience-panel.js';
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount } from '../dom.js';
 import { t, fmtDateTime, fmtRelative, fmtNumber, locale } from '../i18n.js';
@@ -381,7 +382,7 @@ export default async function render(ctx) {
 			head(),
 			h('div', { class: 'record-grid' },
 				h('div', { class: 'stack' }, profileCard(), fieldsCard(), timelineCard()),
-				h('div', { class: 'side-stack' }, tagsCard(), journeysCard(), companyCard(), ownerCard(), metaCard())));
+				h('div', { class: 'side-stack' }, audiencePanel(contact), tagsCard(), journeysCard(), companyCard(), ownerCard(), metaCard())));
 	}
 
 	renderAll();

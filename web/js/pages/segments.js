@@ -2,7 +2,7 @@
 import { api, errorMessage } from '../api.js';
 import { h, icon, mount, debounce } from '../dom.js';
 import { t, fmtNumber } from '../i18n.js';
-import { filterBuilder } from '../filter-builder.js';
+import { filterBuilder, describeFilter } from '../filter-builder.js';
 import { parse as parseCsv } from '../csv.js';
 import { pageHead, skeletonRows, emptyState, toast } from '../ui.js';
 import { can } from '../state.js';
@@ -122,13 +122,15 @@ export default async function render(ctx) {
       mount(tbody, h('tr', null, h('td', { colspan: 4 }, emptyState({ iconName: 'segments', title: t('segments.empty_title'), text: t('segments.empty_text'), testid: 'segments-empty' }))));
       return;
     }
+    const names = Object.fromEntries(page.data.map((x) => [x.id, x.name]));
     mount(tbody, page.data.map((s) => {
       const open = h('button', { class: 'btn btn-ghost btn-sm', type: 'button', 'data-testid': 'segment-open' }, t('segments.open'));
       open.addEventListener('click', () => show(s));
       const change = editable ? h('button', { class: 'btn btn-ghost btn-sm', type: 'button', 'data-testid': 'segment-edit' }, icon('edit', { size: 'sm' }), t('segments.edit')) : null;
       if (change) change.addEventListener('click', () => edit(s));
       return h('tr', { 'data-testid': 'segment-row', 'data-id': s.id },
-        h('td', null, h('span', { class: 'name', text: s.name })),
+        h('td', { class: 'seg-name-cell' }, h('span', { class: 'name', text: s.name }),
+          s.type === 'dynamic' && s.filter ? h('div', { class: 'seg-desc', 'data-testid': 'segment-desc', title: JSON.stringify(s.filter), text: describeFilter(s.filter, { segments: names }) }) : null),
         h('td', null, h('span', { class: 'badge', text: t(`segments.type_${s.type}`) })),
         h('td', { class: 'num', 'data-testid': 'segment-count', text: (s.count ?? 0).toLocaleString() }),
         h('td', { class: 'actions' }, open, change));
