@@ -8,10 +8,12 @@
 
 #include "api/app.h"
 #include "base/crypto.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "channel/message.h"
 #include "model/records.h"
 #include "track/bot.h"
+#include "track/writer.h"
 
 #include "base/banned.h"
 
@@ -23,6 +25,9 @@ static const unsigned char gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x
 				    0x01, 0x00, 0x3b};
 
 #define MACHINE_WINDOW_MS 3000
+/* How long a landing page may hand back a click's identity token (kz.js does so at once;
+ * the margin covers slow pages and redirects in between). */
+#define CLICK_ID_MS (30LL * 60 * 1000)
 
 typedef struct link_ctx {
 	int64_t contact_id, send_id;
@@ -99,6 +104,9 @@ static int open_pixel(kz_req *req, kz_resp *resp)
 	return kz_resp_text(resp, 200, "image/gif", (char *)body, sizeof gif);
 }
 
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int wait);
+static void landing(kz_resp *resp, const char *url, const char *secret, int64_t contact_id);
+
 static int click(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
@@ -137,9 +145,105 @@ static int click(kz_req *req, kz_resp *resp)
 	}
 	json_decref(lc.send);
 	kz_store_release(c);
-	kz_resp_header(resp, "Location", url);
+	if (lc.contact_id && lc.send_id)
+		identify_visitor(req, kz_req_cookie(req, "kz_vid"), lc.contact_id, 0);
+	landing(resp, url, lc.contact_id && lc.send_id ? lc.secret : NULL, lc.contact_id);
 	kz_resp_header(resp, "Cache-Control", "no-store");
 	return kz_resp_text(resp, 302, "text/plain; charset=utf-8", strdup("Redirecting\n"), 12);
+}
+
+/* A click identifies the browser's visitor as the contact: an identify through the event
+ * pipeline (stitching the visitor's anonymous pages to the contact). A visitor id that is
+ * missing or odd is no error: the click still redirects. */
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int wait)
+{
+	kz_track_src src;
+	kz_err err;
+	char ip[64];
+	json_t *ev;
+	int rc;
+	if (!vid || !*vid || strlen(vid) > 128)
+		return 0;
+	memset(&src, 0, sizeof src);
+	kz_api_client_ip(req, ip, sizeof ip);
+	src.received_at = kz_now_ms();
+	src.ip = ip;
+	src.ua = kz_req_header(req, "User-Agent");
+	ev = json_pack("{s:s, s:s, s:I, s:{}, s:{s:s}}", "type", "identify", "anonymousId", vid,
+		       "contactId", (json_int_t)contact_id, "traits", "context", "source",
+		       "email_click");
+	rc = wait ? kz_track_emit_wait(ev, &src, 0, &err) : kz_track_emit(ev, &src, 0, &err);
+	json_decref(ev);
+	if (rc < 0)
+		kz_warn("a click's visitor was not tied to contact %" PRId64 ": %s", contact_id,
+			err.message);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Location: url with kz_ct=<identity token> added to its query (before any fragment), so
+ * kz.js on the landing page can name its visitor (POST /t/id). Only http(s) targets. */
+static void landing(kz_resp *resp, const char *url, const char *secret, int64_t contact_id)
+{
+	const char *hash = strchr(url, '#'), *q = strchr(url, '?');
+	char tok[96];
+	kz_buf b;
+	if (!secret || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+		kz_resp_header(resp, "Location", url);
+		return;
+	}
+	kz_email_click_id(secret, contact_id, kz_now_ms() + CLICK_ID_MS, tok);
+	kz_buf_init(&b, 0);
+	kz_buf_add(&b, url, hash ? (size_t)(hash - url) : strlen(url));
+	kz_buf_addf(&b, "%skz_ct=%s", q && (!hash || q < hash) ? "&" : "?", tok);
+	if (hash)
+		kz_buf_addf(&b, "%s", hash);
+	kz_resp_header(resp, "Location", b.data);
+	kz_buf_release(&b);
+}
+
+/* POST /t/id {"ct": "<kz_ct from the landing URL>", "anonymousId": "<kz.js visitor>"}:
+ * the landing page of a tracked click names its visitor. 204, or 404 for a bad token. */
+static int click_identity(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *body = kz_req_json(req, resp);
+	const char *ct, *vid;
+	char secret[65];
+	int64_t contact_id = 0;
+	kz_err err;
+	kz_conn *c;
+	int rc;
+	if (!body)
+		return 0;
+	kz_resp_header(resp, "Access-Control-Allow-Origin", "*");
+	ct = json_string_value(json_object_get(body, "ct"));
+	vid = json_string_value(json_object_get(body, "anonymousId"));
+	if (!vid || !*vid || strlen(vid) > 128) {
+		json_decref(body);
+		return kz_resp_errorf(resp, 422, "invalid_field", "anonymousId",
+				      "anonymousId must be the visitor id (1 to 128 characters)");
+	}
+	c = kz_store_acquire(app->store);
+	rc = kz_email_secret(c, secret, &err);
+	kz_store_release(c);
+	if (rc < 0) {
+		json_decref(body);
+		return kz_resp_error(resp, &err);
+	}
+	rc = kz_email_click_id_check(secret, ct, kz_now_ms(), &contact_id);
+	if (rc < 0) {
+		json_decref(body);
+		return kz_resp_errorf(resp, rc == -2 ? 410 : 404, rc == -2 ? "expired" : "not_found",
+				      "ct",
+				      rc == -2 ? "this click is too old to identify the visitor"
+					       : "this click token is not valid");
+	}
+	rc = identify_visitor(req, vid, contact_id, 1);
+	json_decref(body);
+	if (rc < 0)
+		return kz_resp_errorf(resp, 503, "unavailable", NULL,
+				      "the visitor could not be recorded; try again");
+	return kz_resp_empty(resp, 204);
 }
 
 /* ---- pages ---- */
@@ -438,6 +542,7 @@ void kz_api_email_links_routes(kz_server *s)
 {
 	kz_server_route(s, "GET", "/t/o/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, open_pixel);
 	kz_server_route(s, "GET", "/t/c/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, click);
+	kz_server_route(s, "POST", "/t/id", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, click_identity);
 	kz_server_route(s, "GET", "/u/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, unsub_page);
 	kz_server_route(s, "POST", "/u/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY,
 			unsub_post);

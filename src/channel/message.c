@@ -196,6 +196,37 @@ void kz_email_link_mac(const char *secret, int64_t send_id, const char *url, cha
 	kz_buf_release(&m);
 }
 
+void kz_email_click_id(const char *secret, int64_t contact_id, int64_t expires_ms, char out[96])
+{
+	char msg[80], mac[33];
+	snprintf(msg, sizeof msg, "kz1-cid:%" PRId64 ":%" PRId64, contact_id, expires_ms);
+	mac_hex(secret, msg, mac, 32);
+	snprintf(out, 96, "%" PRId64 ".%" PRId64 ".%s", contact_id, expires_ms, mac);
+}
+
+int kz_email_click_id_check(const char *secret, const char *tok, int64_t now_ms,
+			    int64_t *contact_id)
+{
+	char want[96];
+	long long cid, exp;
+	char *end;
+	if (!tok || strlen(tok) > 90)
+		return -1;
+	cid = strtoll(tok, &end, 10);
+	if (end == tok || *end != '.' || cid <= 0)
+		return -1;
+	exp = strtoll(end + 1, &end, 10);
+	if (*end != '.' || exp <= 0)
+		return -1;
+	kz_email_click_id(secret, cid, exp, want);
+	if (strlen(want) != strlen(tok) || !kz_const_eq(want, tok, strlen(want)))
+		return -1;
+	if (now_ms > exp)
+		return -2;
+	*contact_id = cid;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ variables */
 
 json_t *kz_email_vars(kz_conn *c, const json_t *email, int64_t contact_id, kz_err *err)

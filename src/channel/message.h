@@ -24,6 +24,12 @@ int kz_email_token_check(const char *secret, const char *token, int64_t *contact
 			 int64_t *send_id);
 /* The signature that lets /t/c/ redirect to url for this send (hex, 32 chars). */
 void kz_email_link_mac(const char *secret, int64_t send_id, const char *url, char out[33]);
+/* A click's identity token for the landing page ("<contact>.<expires ms>.<mac>"): kz.js
+ * there hands it back with its visitor id (POST /t/id), tying the visitor to the contact. */
+void kz_email_click_id(const char *secret, int64_t contact_id, int64_t expires_ms, char out[96]);
+/* 0 with *contact_id when tok is genuine and not expired at now_ms; -1 bad, -2 expired. */
+int kz_email_click_id_check(const char *secret, const char *tok, int64_t now_ms,
+			    int64_t *contact_id);
 
 typedef struct kz_render_opts {
 	const char *base_url;

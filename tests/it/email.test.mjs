@@ -117,7 +117,33 @@ test('email_reaches_smtp_with_mime_japanese_headers_dkim_and_unsubscribe_headers
   const href = /href="([^"]*\/t\/c\/[^"]+)"/.exec(msg.htmlPart.text)[1].replace(/&amp;/g, '&');
   const click = await fetch(local(srv, href), { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Safari/605.1.15' } });
   assert.equal(click.status, 302);
-  assert.equal(click.headers.get('location'), 'https://www.example.jp/campaign?a=1&b=2');
+  // the landing URL is the message's, plus kz_ct: kz.js there names its visitor with it
+  const landing = new URL(click.headers.get('location'));
+  assert.equal(landing.origin + landing.pathname, 'https://www.example.jp/campaign');
+  assert.equal(landing.searchParams.get('a'), '1');
+  assert.equal(landing.searchParams.get('b'), '2');
+  const ct = landing.searchParams.get('kz_ct');
+  assert.match(ct, new RegExp(`^${c.id}\\.\\d+\\.[0-9a-f]{32}$`));
+  // a click identifies the browser's visitor: through kz.js's call on the landing page ...
+  const vid = `v-${Date.now()}-landing`;
+  const idr = await fetch(`${srv.url}/t/id`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ct, anonymousId: vid }) });
+  assert.equal(idr.status, 204);
+  const visitorsOf = async (id) => expectStatus(await srv.api('GET', `/api/v1/visitors?contact_id=${id}`), 200).data.map((v) => v.anonymous_id);
+  assert.ok((await visitorsOf(c.id)).includes(vid));
+  // ... refusing a forged or changed token (and changing nothing)
+  const forged = ct.replace(/^\d+/, String(c.id + 1));
+  const tid = async (body) => {
+    const r = await fetch(`${srv.url}/t/id`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: r.status, json: await r.json(), info: `POST /t/id → ${r.status}` };
+  };
+  assertError(await tid({ ct: forged, anonymousId: `${vid}-x` }), 404, 'not_found', 'ct');
+  assert.ok(!(await visitorsOf(c.id + 1)).includes(`${vid}-x`));
+  assertError(await tid({ ct }), 422, 'invalid_field', 'anonymousId');
+  // ... and through the kz_vid cookie when the tracker shares the site's domain
+  const cvid = `v-${Date.now()}-cookie`;
+  const click2 = await fetch(local(srv, href), { redirect: 'manual', headers: { cookie: `kz_vid=${cvid}`, 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36' } });
+  assert.equal(click2.status, 302);
+  await waitFor(async () => (await visitorsOf(c.id)).includes(cvid), { what: 'the cookie visitor tied to the contact' });
   const evil = local(srv, href).replace(/u=[^&]+/, `u=${encodeURIComponent('https://evil.example/')}`);
   assert.equal((await fetch(evil, { redirect: 'manual' })).status, 404);
   // open pixel
@@ -131,7 +157,7 @@ test('email_reaches_smtp_with_mime_japanese_headers_dkim_and_unsubscribe_headers
   assert.equal(st.delivered, 1);
   assert.deepEqual(st.opened, { unique: 1, total: 1, machine: 1 });
   assert.equal(st.clicked.unique, 1);
-  assert.deepEqual(st.clicked.links, [{ url: 'https://www.example.jp/campaign?a=1&b=2', total: 1, unique: 1 }]);
+  assert.deepEqual(st.clicked.links, [{ url: 'https://www.example.jp/campaign?a=1&b=2', total: 2, unique: 1 }]);
 
   // one-click unsubscribe (RFC 8058) from the List-Unsubscribe URL
   const unsubUrl = local(srv, /<(http[^>]+)>/.exec(lu)[1]);
