@@ -387,6 +387,101 @@ static int unsub_post(kz_req *req, kz_resp *resp)
 	return page(resp, 200, &b);
 }
 
+static const char *str_of(const json_t *o, const char *k, const char *def)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : def;
+}
+
+/* ---- double opt-in: GET shows a button (link scanners only GET), POST confirms ---- */
+
+static int optin_link(kz_req *req, kz_resp *resp, link_ctx *lc)
+{
+	kz_app *app = req->app;
+	kz_conn *c = kz_store_acquire(app->store);
+	int rc = resolve(c, req->params[0], lc);
+	const char *kind = json_string_value(json_object_get(lc->send, "kind"));
+	kz_store_release(c);
+	if (rc < 0 || !lc->contact_id || !kind || strcmp(kind, "optin")) {
+		json_decref(lc->send);
+		lc->send = NULL;
+		bad_link(req, resp);
+		return -1;
+	}
+	return 0;
+}
+
+static int confirm_page(kz_req *req, kz_resp *resp)
+{
+	link_ctx lc;
+	kz_buf b;
+	if (optin_link(req, resp, &lc) < 0)
+		return 0;
+	json_decref(lc.send);
+	kz_buf_init(&b, 0);
+	if (ja(req))
+		kz_buf_adds(&b, "<h1>ご登録の確認</h1><p>このメールアドレスでメールの配信を始めます。"
+				"よろしければ確定してください。</p>");
+	else
+		kz_buf_adds(&b, "<h1>Confirm your subscription</h1><p>Start receiving our emails at "
+				"this address?</p>");
+	kz_buf_adds(&b, "<form method=\"post\"><button type=\"submit\">");
+	kz_buf_adds(&b, ja(req) ? "登録を確定する" : "Confirm");
+	kz_buf_adds(&b, "</button></form>");
+	return page(resp, 200, &b);
+}
+
+static int confirm_post(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	link_ctx lc;
+	json_t *consent = NULL;
+	char ip[64];
+	kz_err err;
+	kz_conn *c;
+	kz_buf b;
+	int64_t now = kz_now_ms();
+	int rc, done, ok;
+	if (optin_link(req, resp, &lc) < 0)
+		return 0;
+	kz_api_client_ip(req, ip, sizeof ip);
+	c = kz_store_acquire(app->store);
+	rc = kz_tx_begin(c, 1, &err);
+	done = rc < 0 ? -1 : kz_store_consent_confirm(c, lc.contact_id, "email", ip, now, &err);
+	if (done == 1) {
+		/* confirming is asking for the emails again: a global unsubscribe is lifted */
+		if (kz_store_resubscribe(c, lc.contact_id, "", &err) < 0)
+			done = -1;
+		else
+			kz_email_event(c, lc.send, "email_confirmed", json_pack("{ss}", "ip", ip),
+				       now);
+	}
+	if (done == 0 && kz_store_consent_get(c, lc.contact_id, "email", &consent, &err) < 0)
+		done = -1;
+	if (rc == 0 && (done < 0 ? (kz_tx_rollback(c), -1) : kz_tx_commit(c, &err)) < 0)
+		done = -1;
+	kz_store_release(c);
+	json_decref(lc.send);
+	if (done < 0) {
+		json_decref(consent);
+		return kz_resp_error(resp, &err);
+	}
+	ok = done == 1 || !strcmp(str_of(consent, "status", ""), "granted");
+	json_decref(consent);
+	kz_buf_init(&b, 0);
+	if (ok)
+		kz_buf_adds(&b, ja(req) ? "<h1>ご登録が確定しました</h1><p>ありがとうございます。"
+					  "これからメールをお届けします。</p>"
+					: "<h1>You are subscribed</h1><p>Thank you: our emails are on "
+					  "their way.</p>");
+	else
+		kz_buf_adds(&b, ja(req) ? "<h1>確認できませんでした</h1><p>配信停止の手続きが先に"
+					  "行われたため、このリンクは使えません。</p>"
+					: "<h1>Nothing to confirm</h1><p>This address was unsubscribed "
+					  "after the link was sent.</p>");
+	return page(resp, ok ? 200 : 409, &b);
+}
+
 /* Values of `name` in an application/x-www-form-urlencoded body (decoded, '+' = space). */
 static int form_has(const char *body, size_t len, const char *name, const char *value)
 {
@@ -550,4 +645,7 @@ void kz_api_email_links_routes(kz_server *s)
 	kz_server_route(s, "POST", "/u/{token}/preferences", KZ_ROLE_NONE,
 			KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY, prefs);
 	kz_server_route(s, "GET", "/u/{token}/view", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, view);
+	kz_server_route(s, "GET", "/u/{token}/confirm", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, confirm_page);
+	kz_server_route(s, "POST", "/u/{token}/confirm", KZ_ROLE_NONE,
+			KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY, confirm_post);
 }

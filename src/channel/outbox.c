@@ -57,6 +57,7 @@ static char *dup_or_null(const char *s)
 
 typedef struct rules {
 	int require_consent;
+	int double_optin; /* a pending consent waits for its confirmation */
 	int64_t cap_day, cap_week;
 } rules;
 
@@ -69,7 +70,9 @@ static int64_t setting_int(const json_t *s, const char *k)
 static void rules_from(const json_t *settings, rules *r)
 {
 	const char *rc = json_string_value(json_object_get(settings, "email_require_consent"));
+	const char *doi = json_string_value(json_object_get(settings, "email_double_optin"));
 	r->require_consent = rc && !strcmp(rc, "true");
+	r->double_optin = doi && !strcmp(doi, "true");
 	r->cap_day = setting_int(settings, "email_frequency_cap_day");
 	r->cap_week = setting_int(settings, "email_frequency_cap_week");
 }
@@ -113,6 +116,8 @@ static const char *skip_reason(const json_t *row, const rules *r, json_t *seen)
 		return "bounced";
 	if (consent && (!strcmp(consent, "revoked") || !strcmp(consent, "denied")))
 		return "no_consent";
+	if (r->double_optin && consent && !strcmp(consent, "pending"))
+		return "unconfirmed";
 	if (r->require_consent && (!consent || strcmp(consent, "granted")))
 		return "no_consent";
 	if ((r->cap_day && json_integer_value(json_array_get(row, 5)) >= r->cap_day) ||
@@ -321,9 +326,12 @@ static const char *late_skip(kz_conn *c, const json_t *row, const json_t *email,
 	if (load_candidates(c, email, &a, kz_now_ms(), &cands, &r, err) < 0)
 		return NULL;
 	r.cap_day = r.cap_week = 0; /* counted when queued */
+	if (!strcmp(kind, "optin")) /* the confirmation asks for the consent (and resubscribes) */
+		r.require_consent = r.double_optin = 0;
 	if (json_array_size(cands)) {
 		why = skip_reason(json_array_get(cands, 0), &r, NULL);
-		if (why && !strcmp(why, "no_email"))
+		if (why && (!strcmp(why, "no_email") ||
+			    (!strcmp(kind, "optin") && !strcmp(why, "unsubscribed"))))
 			why = NULL; /* the row carries its address */
 	}
 	json_decref(cands);
@@ -419,6 +427,12 @@ static void deliver(kz_outbox *o, kz_transport *t, const json_t *row)
 		goto out;
 	}
 	vars = kz_email_vars(c, email, cid, &err);
+	if (vars && !strcmp(json_string_value(json_object_get(row, "kind")), "optin")) {
+		char tok[96], url[700];
+		kz_email_token(o->secret, cid, id, tok);
+		snprintf(url, sizeof url, "%s/u/%s/confirm", o->base_url ? o->base_url : "", tok);
+		json_object_set_new(vars, "confirm_url", json_string(url));
+	}
 	rc = vars ? kz_outbox_build(o, c, email, settings, cid, id, to, vars, &msg, &len, env_from,
 				    &err)
 		  : -1;

@@ -226,5 +226,9 @@ const char *const kz_sqlite_migrations[] = {
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
 	"  definition TEXT NOT NULL DEFAULT '{}', published INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+	/* 10: double opt-in — when and from which address the person confirmed by the mailed
+	 * link (at/ip stay the consent's request: the form, the import, the API call). */
+	"ALTER TABLE contact_consent ADD COLUMN confirmed_at INTEGER;"
+	"ALTER TABLE contact_consent ADD COLUMN confirmed_ip TEXT;",
 	NULL,
 };

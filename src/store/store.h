@@ -386,6 +386,10 @@ int kz_store_consent_get(kz_conn *c, int64_t contact_id, const char *channel, js
 int kz_store_consent_set(kz_conn *c, int64_t contact_id, const char *channel,
 			 const char *status, const char *source, const char *ip, int64_t at,
 			 kz_err *err);
+/* Double opt-in: a pending consent becomes granted, confirmed at `at` from `ip`. 1 when it
+ * was pending, 0 when there was nothing to confirm (none, already granted, or revoked). */
+int kz_store_consent_confirm(kz_conn *c, int64_t contact_id, const char *channel, const char *ip,
+			     int64_t at, kz_err *err);
 /* Merge: hand the email rows of contact `from` to `into`. */
 int kz_store_email_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
 /* ---- lead capture: forms (src/store/capture.c) ---- */

@@ -359,6 +359,68 @@ test('smtp_down_then_up_loses_nothing_and_doubles_nothing', async () => {
   await sink.stop();
 });
 
+test('double_opt_in_mails_a_signed_confirmation_records_consent_and_holds_broadcasts', async () => {
+  const sink = await startSink();
+  const srv = await mailServer(sink);
+  await assertError(await srv.api('PATCH', '/api/v1/settings', { email_double_optin: 'yes' }), 422, 'invalid_field', 'email_double_optin');
+  expectStatus(await srv.api('PATCH', '/api/v1/settings', { email_double_optin: 'true' }), 200);
+  const tag = `doi-${Date.now()}`;
+  const confirmed = await contact(srv, uniqueEmail('doi-yes'), { last_name: '佐藤', tags: [tag] });
+  const waiting = await contact(srv, uniqueEmail('doi-wait'), { tags: [tag] });
+  const granted = await contact(srv, uniqueEmail('doi-old'), { tags: [tag] });
+  expectStatus(await srv.api('PUT', `/api/v1/contacts/${granted.id}/consent`, { email: { status: 'granted', source: 'import' } }), 200);
+  await assertError(await srv.api('POST', `/api/v1/contacts/${confirmed.id}/consent/confirmation`, { source: 3 }), 422, 'invalid_field', 'source');
+  await assertError(await srv.api('POST', '/api/v1/contacts/999999/consent/confirmation', {}), 404, 'not_found');
+  const req = expectStatus(await srv.api('POST', `/api/v1/contacts/${confirmed.id}/consent/confirmation`, { source: 'form:3' }), 202);
+  assert.equal(typeof req.send_id, 'number');
+  assert.equal(req.consent.email.status, 'pending');
+  assert.equal(req.consent.email.source, 'form:3');
+  assert.equal(req.consent.email.confirmed_at, null);
+  // a second request in the same hour mails nothing more
+  assert.equal(expectStatus(await srv.api('POST', `/api/v1/contacts/${confirmed.id}/consent/confirmation`, { source: 'form:3' }), 202).send_id, null);
+  expectStatus(await srv.api('POST', `/api/v1/contacts/${waiting.id}/consent/confirmation`), 202);
+  // already granted: no confirmation mail
+  assert.equal(expectStatus(await srv.api('POST', `/api/v1/contacts/${granted.id}/consent/confirmation`), 202).send_id, null);
+  await waitFor(() => sink.files().length >= 2, { what: 'two confirmation mails' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sink.files().length, 2);
+  const msg = sink.messages().find((m) => m.get('X-Rcpt-Args') === `<${confirmed.email}>`);
+  assert.equal(msg.subject, 'メールアドレスのご確認 / Please confirm your subscription');
+  assert.match(msg.htmlPart.text, /佐藤 様/);
+  assert.match(msg.textPart.text, /株式会社絆/); // the sender footer is on this mail too
+  // the button links straight to the signed confirmation page (own links are not tracked)
+  const m1 = /href="([^"]*\/u\/[^"]+\/confirm)"[^>]*>登録を確定する/.exec(msg.htmlPart.text);
+  assert.ok(m1, msg.htmlPart.text);
+  const confirmUrl = local(srv, m1[1]);
+  // GET only shows the button (link scanners must not confirm); the consent stays pending
+  const pageJa = await fetch(confirmUrl, { headers: { 'accept-language': 'ja' } });
+  assert.equal(pageJa.status, 200);
+  assert.match(await pageJa.text(), /登録を確定する/);
+  assert.match(await (await fetch(confirmUrl, { headers: { 'accept-language': 'en' } })).text(), /Confirm your subscription/);
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/contacts/${confirmed.id}/consent`), 200).consent.email.status, 'pending');
+  const forged = confirmUrl.replace(/\/u\/(\d+)-/, (m, id) => `/u/${Number(id) + 1}-`);
+  assert.equal((await fetch(forged, { method: 'POST' })).status, 404);
+  const ok = await fetch(confirmUrl, { method: 'POST', headers: { 'accept-language': 'en', 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /You are subscribed/);
+  const rec = expectStatus(await srv.api('GET', `/api/v1/contacts/${confirmed.id}/consent`), 200).consent.email;
+  assert.equal(rec.status, 'granted');
+  assert.equal(rec.source, 'form:3');
+  assert.match(rec.at, /^\d{4}-\d\d-\d\dT/);
+  assert.match(rec.confirmed_at, /^\d{4}-\d\d-\d\dT/);
+  assert.equal(typeof rec.confirmed_ip, 'string');
+  assert.equal((await fetch(confirmUrl, { method: 'POST' })).status, 200, 'confirming twice is fine');
+  const tl = expectStatus(await srv.api('GET', `/api/v1/contacts/${confirmed.id}/timeline?limit=50`), 200);
+  assert.ok(tl.data.some((e) => e.name === 'email_confirmed'), 'the timeline has email_confirmed');
+  // broadcasts skip the unconfirmed contact
+  const email = await newsletter(srv);
+  const bc = expectStatus(await srv.api('POST', '/api/v1/broadcasts', { email_id: email.id, tag }), 201);
+  const done = await broadcastDone(srv, bc.id);
+  assert.equal(done.stats.sent, 2);
+  assert.deepEqual(done.stats.skipped, { unconfirmed: 1 });
+  await sink.stop();
+});
+
 test('kill_9_mid_broadcast_then_restart_sends_each_recipient_once', async () => {
   const sink = await startSink();
   const srv = await mailServer(sink, { KIZUNA_SMTP_RATE: "40", KIZUNA_SMTP_CONNECTIONS: "1", KIZUNA_SMTP_LEASE_SECONDS: "3" });
