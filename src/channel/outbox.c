@@ -12,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "channel/delivery.h"
 #include "channel/dkim.h"
 #include "channel/message.h"
 #include "channel/mime.h"
@@ -35,6 +37,7 @@ struct kz_outbox {
 	pthread_t senders[MAX_SENDERS], scheduler;
 	int nsenders, scheduler_started;
 	pthread_mutex_t mu;
+	pthread_mutex_t reconf_mu; /* one reconfiguration (or settings test send) at a time */
 	pthread_cond_t cv;
 	int stop, kicks;
 	double next_slot; /* the rate limiter: earliest time (s) for the next message */
@@ -545,9 +548,10 @@ static void *sender_main(void *arg)
 			continue;
 		}
 		json_array_foreach(rows, i, row) {
-			if (stopping(o))
-				break; /* the rest keep their lease and are retried after it */
-			deliver(o, t, row);
+			if (stopping(o)) /* not tried: back in the queue now, not after the lease */
+				finish(o, row, "queued", NULL, NULL, NULL, kz_now_ms(), NULL, NULL);
+			else
+				deliver(o, t, row);
 		}
 		json_decref(rows);
 	}
@@ -596,6 +600,72 @@ const char *kz_transport_name_of(const kz_outbox *o)
 	return o->smtp_url ? "smtp" : "maildir";
 }
 
+/* The transport and signer a configuration asks for, checked before anything changes. */
+static int prepare(const kz_outbox_config *cfg, const char *maildir, kz_transport **md,
+		   kz_dkim **dk, kz_err *err)
+{
+	*md = NULL;
+	*dk = NULL;
+	if (!cfg->smtp_url) {
+		*md = kz_maildir_new(maildir, err);
+		if (!*md)
+			return -1;
+	} else {
+		kz_transport *probe = kz_smtp_new(cfg->smtp_url, cfg->smtp_tls, 10, err);
+		if (!probe)
+			return -1;
+		kz_transport_free(probe);
+	}
+	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
+		*dk = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
+		if (!*dk) {
+			kz_transport_free(*md);
+			*md = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void limits(kz_outbox_config *c)
+{
+	if (c->connections <= 0)
+		c->connections = 4;
+	if (c->connections > MAX_SENDERS)
+		c->connections = MAX_SENDERS;
+	if (c->retry_seconds <= 0)
+		c->retry_seconds = 30;
+	if (c->max_attempts <= 0)
+		c->max_attempts = 8;
+	if (c->lease_seconds <= 0)
+		c->lease_seconds = 300;
+}
+
+static void start_threads(kz_outbox *o)
+{
+	o->stop = 0;
+	o->nsenders = 0;
+	for (int i = 0; i < o->cfg.connections; i++)
+		if (pthread_create(&o->senders[o->nsenders], NULL, sender_main, o) == 0)
+			o->nsenders++;
+	o->scheduler_started = pthread_create(&o->scheduler, NULL, scheduler_main, o) == 0;
+}
+
+/* Each sender finishes the message in hand; the rows it had claimed go back to the queue. */
+static void stop_threads(kz_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	o->stop = 1;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	for (int i = 0; i < o->nsenders; i++)
+		pthread_join(o->senders[i], NULL);
+	if (o->scheduler_started)
+		pthread_join(o->scheduler, NULL);
+	o->nsenders = 0;
+	o->scheduler_started = 0;
+}
+
 kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err *err)
 {
 	kz_outbox *o = calloc(1, sizeof *o);
@@ -609,61 +679,145 @@ kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err 
 	o->maildir = dup_or_null(cfg->maildir ? cfg->maildir : "./data/outbox");
 	o->base_url = strdup(cfg->base_url ? cfg->base_url : "http://127.0.0.1:8080");
 	o->bounce_domain = dup_or_null(cfg->bounce_domain);
-	if (o->cfg.connections <= 0)
-		o->cfg.connections = 4;
-	if (o->cfg.connections > MAX_SENDERS)
-		o->cfg.connections = MAX_SENDERS;
-	if (o->cfg.retry_seconds <= 0)
-		o->cfg.retry_seconds = 30;
-	if (o->cfg.max_attempts <= 0)
-		o->cfg.max_attempts = 8;
-	if (o->cfg.lease_seconds <= 0)
-		o->cfg.lease_seconds = 300;
+	limits(&o->cfg);
 	pthread_mutex_init(&o->mu, NULL);
+	pthread_mutex_init(&o->reconf_mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
-	if (!o->smtp_url) {
-		o->maildir_t = kz_maildir_new(o->maildir, err);
-		if (!o->maildir_t)
-			goto fail;
-	} else {
-		kz_transport *probe = kz_smtp_new(o->smtp_url, o->smtp_tls, 10, err);
-		if (!probe)
-			goto fail;
-		kz_transport_free(probe);
-	}
-	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
-		o->dkim = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
-		if (!o->dkim)
-			goto fail;
-	}
+	if (prepare(cfg, o->maildir, &o->maildir_t, &o->dkim, err) < 0)
+		goto fail;
 	c = kz_store_acquire(store);
 	if (kz_email_secret(c, o->secret, err) < 0) {
 		kz_store_release(c);
 		goto fail;
 	}
 	kz_store_release(c);
-	for (int i = 0; i < o->cfg.connections; i++)
-		if (pthread_create(&o->senders[o->nsenders], NULL, sender_main, o) == 0)
-			o->nsenders++;
-	o->scheduler_started = pthread_create(&o->scheduler, NULL, scheduler_main, o) == 0;
+	start_threads(o);
 	return o;
 fail:
 	kz_outbox_stop(o);
 	return NULL;
 }
 
+int kz_outbox_check(const kz_outbox_config *cfg, kz_err *err)
+{
+	/* not prepare(): a Maildir check would create folders; only SMTP and DKIM matter here */
+	if (cfg->smtp_url) {
+		kz_transport *probe = kz_smtp_new(cfg->smtp_url, cfg->smtp_tls, 10, err);
+		if (!probe)
+			return -1;
+		kz_transport_free(probe);
+	}
+	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
+		kz_dkim *dk = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
+		if (!dk)
+			return -1;
+		kz_dkim_free(dk);
+	}
+	return 0;
+}
+
+int kz_outbox_reconfigure(kz_outbox *o, const kz_outbox_config *cfg, kz_err *err)
+{
+	kz_transport *md;
+	kz_dkim *dk;
+	if (prepare(cfg, o->maildir, &md, &dk, err) < 0)
+		return -1;
+	pthread_mutex_lock(&o->reconf_mu);
+	stop_threads(o);
+	pthread_mutex_lock(&o->mu);
+	kz_transport_free(o->maildir_t);
+	kz_dkim_free(o->dkim);
+	free(o->smtp_url);
+	free(o->smtp_tls);
+	o->maildir_t = md;
+	o->dkim = dk;
+	o->smtp_url = dup_or_null(cfg->smtp_url);
+	o->smtp_tls = dup_or_null(cfg->smtp_tls);
+	o->cfg.connections = cfg->connections;
+	o->cfg.rate = cfg->rate;
+	o->cfg.from_env = cfg->from_env;
+	limits(&o->cfg);
+	pthread_mutex_unlock(&o->mu);
+	start_threads(o);
+	pthread_mutex_unlock(&o->reconf_mu);
+	kz_info("email: delivery reconfigured: %s%s", o->smtp_url ? "SMTP" : "the local outbox",
+		o->dkim ? ", DKIM-signed" : "");
+	return 0;
+}
+
+void kz_outbox_from_delivery(kz_outbox_config *cfg, const kz_delivery *d)
+{
+	cfg->smtp_url = d->smtp_url;
+	cfg->smtp_tls = d->smtp_tls;
+	if (d->connections > 0)
+		cfg->connections = d->connections;
+	if (d->rate > 0)
+		cfg->rate = d->rate;
+	cfg->dkim_domain = d->dkim_domain;
+	cfg->dkim_selector = d->dkim_selector;
+	cfg->dkim_key_pem = d->dkim_key_pem;
+	cfg->from_env = 0;
+}
+
+int kz_outbox_from_env(const kz_outbox *o)
+{
+	return o->cfg.from_env;
+}
+
+int kz_outbox_send_test(kz_outbox *o, const json_t *settings, const char *to, kz_err *err)
+{
+	const char *from = json_string_value(json_object_get(settings, "sender_email"));
+	char msgid[120], hex[17];
+	kz_transport *t = NULL;
+	kz_buf body, sig;
+	kz_mail m;
+	int rc = -1;
+	if (!from || !*from)
+		return kz_err_set(err, 422, "missing_setting", "sender_email",
+				  "set the sender email in Settings before sending a test");
+	kz_random_hex(hex, 8);
+	memset(&m, 0, sizeof m);
+	m.from_name = json_string_value(json_object_get(settings, "sender_name"));
+	m.from_email = from;
+	m.to_email = to;
+	m.subject = "Kizuna: 配信設定のテスト / delivery settings test";
+	m.text = "このメールが届いていれば、Kizuna の配信設定は正しく動いています。\n\n"
+		 "If you can read this, Kizuna's delivery settings work.\n";
+	snprintf(msgid, sizeof msgid, "kz.test.%s@%s", hex, domain_of(from));
+	m.message_id = msgid;
+	m.date_ms = kz_now_ms();
+	kz_buf_init(&body, 0);
+	kz_buf_init(&sig, 0);
+	pthread_mutex_lock(&o->reconf_mu);
+	if (kz_mime_build(&m, &body, err) < 0)
+		goto out;
+	if (o->dkim) {
+		if (kz_dkim_sign(o->dkim, body.data, body.len, m.date_ms / 1000, &sig, err) < 0)
+			goto out;
+		kz_buf_add(&sig, body.data, body.len);
+		kz_buf_release(&body);
+		body = sig;
+		kz_buf_init(&sig, 0);
+	}
+	t = o->smtp_url ? kz_smtp_new(o->smtp_url, o->smtp_tls, 10, err) : NULL;
+	if (o->smtp_url && !t)
+		goto out;
+	rc = kz_transport_send(t ? t : o->maildir_t, from, to, body.data, body.len, err);
+	if (rc != 0)
+		rc = -1;
+out:
+	pthread_mutex_unlock(&o->reconf_mu);
+	kz_transport_free(t);
+	kz_buf_release(&body);
+	kz_buf_release(&sig);
+	return rc;
+}
+
 void kz_outbox_stop(kz_outbox *o)
 {
 	if (!o)
 		return;
-	pthread_mutex_lock(&o->mu);
-	o->stop = 1;
-	pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
-	for (int i = 0; i < o->nsenders; i++)
-		pthread_join(o->senders[i], NULL);
-	if (o->scheduler_started)
-		pthread_join(o->scheduler, NULL);
+	stop_threads(o);
 	kz_transport_free(o->maildir_t);
 	kz_dkim_free(o->dkim);
 	free(o->smtp_url);
@@ -672,6 +826,7 @@ void kz_outbox_stop(kz_outbox *o)
 	free(o->base_url);
 	free(o->bounce_domain);
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->reconf_mu);
 	pthread_cond_destroy(&o->cv);
 	free(o);
 }
@@ -686,9 +841,12 @@ void kz_outbox_kick(kz_outbox *o)
 	pthread_mutex_unlock(&o->mu);
 }
 
-json_t *kz_outbox_describe(const kz_outbox *o)
+json_t *kz_outbox_describe(const kz_outbox *co)
 {
+	kz_outbox *o = (kz_outbox *)co; /* the lock is not part of what it describes */
 	char loc[600];
+	json_t *out;
+	pthread_mutex_lock(&o->mu);
 	if (o->smtp_url) {
 		/* never show the password */
 		const char *at = strrchr(o->smtp_url, '@');
@@ -701,9 +859,12 @@ json_t *kz_outbox_describe(const kz_outbox *o)
 	} else {
 		snprintf(loc, sizeof loc, "%s/new", o->maildir);
 	}
-	return json_pack("{ssssss?sfsi}", "transport", kz_transport_name_of(o), "location", loc,
-			 "dkim", o->dkim ? kz_dkim_algorithm(o->dkim) : NULL, "rate", o->cfg.rate,
-			 "connections", o->cfg.connections);
+	out = json_pack("{ssssss?sfsiss}", "transport", kz_transport_name_of(o), "location", loc,
+			"dkim", o->dkim ? kz_dkim_algorithm(o->dkim) : NULL, "rate", o->cfg.rate,
+			"connections", o->cfg.connections, "configured_by",
+			o->cfg.from_env ? "environment" : "settings");
+	pthread_mutex_unlock(&o->mu);
+	return out;
 }
 
 void kz_outbox_metrics(const kz_outbox *o, char *buf, size_t len)
