@@ -56,3 +56,45 @@ test('email_editor_previews_and_a_broadcast_lands_in_the_maildir', async ({ newP
   }, { what: 'the message in the Maildir' });
   assert.equal(files.length, 1);
 });
+
+test('settings_email_points_the_sender_at_smtp_sends_a_test_and_makes_a_dkim_key', async ({ newPage }) => {
+  const { startSink } = await import('../it/mail.mjs');
+  const sink = await startSink();
+  const page = await newPage('ja-JP');
+  const s = await startServer({ env: { KIZUNA_MAILDIR: path.join(tempDir('kz-maildir-'), 'outbox') } });
+  assert.equal((await s.api('PATCH', '/api/v1/settings', { sender_email: 'news@kizuna.example' })).status, 200);
+  await login(page, s, s.admin.email, s.admin.password, { lang: 'ja' });
+  await page.goto(`${s.url}/settings/email`);
+  await expectText(page.getByTestId('em-active'), /ローカルの送信箱/);
+  // a bad port is named next to its field and nothing changes
+  await page.getByTestId('em-smtp_host').fill('127.0.0.1');
+  await page.getByTestId('em-smtp_port').fill('70000');
+  await page.getByTestId('em-delivery-save').click();
+  await expectText(page.locator('#' + (await page.getByTestId('em-smtp_port').getAttribute('id')) + '-err'), /smtp_port/);
+  assert.equal((await s.api('GET', '/api/v1/settings/email-delivery')).json.smtp_host, '');
+  await page.getByTestId('em-smtp_port').fill(String(sink.port));
+  await page.getByTestId('em-smtp_security').selectOption('none');
+  await page.getByTestId('em-smtp_password').fill('秘密のパスワード');
+  await page.getByTestId('em-delivery-save').click();
+  await expectText(page.getByTestId('em-active'), new RegExp(`smtp://127\\.0\\.0\\.1:${sink.port}`));
+  assert.equal(await page.getByTestId('em-smtp_password').inputValue(), '', 'the password is not shown again');
+  // a DKIM key, with the DNS record to publish
+  await page.getByTestId('em-dkim_domain').fill('kizuna.example');
+  await page.getByTestId('em-dkim_selector').fill('k1');
+  await page.getByTestId('em-dkim-gen-ed25519').click();
+  await expectText(page.getByTestId('em-dns-record'), /^v=DKIM1; k=ed25519; p=/);
+  await expectText(page.getByTestId('em-active'), /ed25519-sha256/);
+  // "send test email" reaches the SMTP server and says so
+  await page.getByTestId('em-test-to').fill('admin@example.jp');
+  await page.getByTestId('em-test-send').click();
+  await expectText(page.getByTestId('em-test-result'), /admin@example\.jp 宛てのメールを受け付けました/);
+  await waitFor(() => sink.files().length === 1, { what: 'the test mail at smtp-sink' });
+  assert.equal(sink.messages()[0].get('X-Rcpt-Args'), '<admin@example.jp>');
+  // sending rules: double opt-in on
+  await page.getByTestId('em-email_double_optin').check();
+  await page.getByTestId('em-company_name').fill('株式会社絆');
+  await page.getByTestId('em-rules-save').click();
+  await waitFor(async () => (await s.api('GET', '/api/v1/settings')).json.email_double_optin === 'true', { what: 'double opt-in saved' });
+  assert.equal((await s.api('GET', '/api/v1/settings')).json.company_name, '株式会社絆');
+  await sink.stop();
+});

@@ -205,6 +205,10 @@ for (const [lang, locale] of LANGS) {
       await go('/settings/general');
       await page.getByTestId('settings-general-form').waitFor();
       await shot(page, lang, 'settings-general');
+      await go('/settings/email');
+      await page.getByTestId('em-rules-form').waitFor();
+      await page.getByTestId('em-delivery-form').waitFor();
+      await shot(page, lang, 'settings-email');
     });
 
     test(`${lang}: emails and broadcasts`, async () => {
