@@ -209,6 +209,11 @@ for (const [lang, locale] of LANGS) {
       await page.getByTestId('em-rules-form').waitFor();
       await page.getByTestId('em-delivery-form').waitFor();
       await shot(page, lang, 'settings-email');
+      await page.getByTestId('em-dkim_domain').scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.querySelector('[data-testid="em-dkim_domain"]').closest('.settings-section').scrollIntoView());
+      await shot(page, lang, 'settings-email-dkim');
+      await page.evaluate(() => document.querySelector('[data-testid="em-rules-form"]').scrollIntoView());
+      await shot(page, lang, 'settings-email-rules');
     });
 
     test(`${lang}: emails and broadcasts`, async () => {
