@@ -14,6 +14,12 @@
  * template that does not compile answers 422 with the field and "line L, column C". */
 int kz_email_apply(json_t *rec, const json_t *in, int create, kz_err *err);
 
+/* Check a saved template's members (name, description, subject, preheader, html, text,
+ * blocks) into rec, templates compiled like an email's (create: name and html required). */
+int kz_email_template_apply(json_t *rec, const json_t *in, int create, kz_err *err);
+/* The email members a template starts: subject, preheader, html, text, blocks (new object). */
+json_t *kz_email_from_template(const json_t *tpl);
+
 /* The workspace secret for link tokens (made and stored on first use). 0 or -1. */
 int kz_email_secret(kz_conn *c, char out[65], kz_err *err);
 

@@ -227,8 +227,13 @@ const char *const kz_sqlite_migrations[] = {
 	"  definition TEXT NOT NULL DEFAULT '{}', published INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 	/* 10: double opt-in — when and from which address the person confirmed by the mailed
-	 * link (at/ip stay the consent's request: the form, the import, the API call). */
+	 * link (at/ip stay the consent's request: the form, the import, the API call); saved
+	 * email templates (layouts and starting points an email is made from). */
 	"ALTER TABLE contact_consent ADD COLUMN confirmed_at INTEGER;"
-	"ALTER TABLE contact_consent ADD COLUMN confirmed_ip TEXT;",
+	"ALTER TABLE contact_consent ADD COLUMN confirmed_ip TEXT;"
+	"CREATE TABLE email_templates ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, description TEXT, subject TEXT,"
+	"  preheader TEXT, html TEXT NOT NULL, text TEXT, blocks TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 	NULL,
 };

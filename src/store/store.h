@@ -291,6 +291,16 @@ int kz_store_email_list(kz_conn *c, json_t **data, kz_err *err);
 /* Distinct non-empty topics of the emails (the preference page's choices). */
 int kz_store_email_topics(kz_conn *c, json_t **data, kz_err *err);
 
+/* ---- email: saved templates (src/store/email_template.c) ---- */
+/* {"id","name","description","subject","preheader","html","text","blocks","created_at",
+ * "updated_at"} (the list leaves out html, text and blocks); 404 if absent. */
+int kz_store_template_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write every column of rec; *id 0 inserts (and gets the new id). */
+int kz_store_template_save(kz_conn *c, const json_t *rec, int64_t *id, kz_err *err);
+int kz_store_template_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every template by name. */
+int kz_store_template_list(kz_conn *c, json_t **data, kz_err *err);
+
 /* ---- email: broadcasts (newsletters) ---- */
 /* {"id","email_id","segment_id","tag","all_contacts","status","send_at","started_at",
  * "finished_at","recipients","created_at","updated_at"}; 404 when absent. */

@@ -494,6 +494,45 @@ test('delivery_settings_are_read_only_when_the_environment_sets_smtp', async () 
   await assertError(await srv.api('PATCH', '/api/v1/settings/email-delivery', { smtp_host: 'smtp.example.com' }), 409, 'configured_by_environment', 'smtp_host');
 });
 
+test('saved_templates_start_emails_and_keep_an_email_as_a_template', async () => {
+  const srv = await startServer();
+  await assertError(await srv.api('POST', '/api/v1/email-templates', { name: '壊れた', html: '<p>{{ contact.name | nope }}</p>' }), 422, 'template_error', 'html');
+  await assertError(await srv.api('POST', '/api/v1/email-templates', { html: '<p>x</p>' }), 422, 'missing_field', 'name');
+  await assertError(await srv.api('POST', '/api/v1/email-templates', { name: 'x', html: '<p>x</p>', colour: 'red' }), 422, 'unknown_field', 'colour');
+  const layout = expectStatus(await srv.api('POST', '/api/v1/email-templates', {
+    name: '月次レイアウト', description: 'ロゴと署名つき', subject: '',
+    html: '<table role="presentation"><tr><td><h1>{{ contact.last_name }}様</h1><p>本文</p></td></tr></table>',
+    blocks: [{ type: 'heading', text: '{{ contact.last_name }}様' }],
+  }), 201);
+  assert.equal(layout.subject, '');
+  assert.match(layout.html, /role="presentation"/);
+  // an email starts from it; the members given win, the rest come from the template
+  const e = expectStatus(await srv.api('POST', '/api/v1/emails', { template_id: layout.id, name: '12月号', subject: '12月のお知らせ' }), 201);
+  assert.equal(e.html, layout.html);
+  assert.deepEqual(e.blocks, layout.blocks);
+  assert.equal(e.subject, '12月のお知らせ');
+  await assertError(await srv.api('POST', '/api/v1/emails', { template_id: layout.id, name: '件名なし' }), 422, 'missing_field', 'subject');
+  await assertError(await srv.api('POST', '/api/v1/emails', { template_id: 9999, name: 'x', subject: 'y' }), 422, 'invalid_field', 'template_id');
+  // an email kept as a template
+  const kept = expectStatus(await srv.api('POST', '/api/v1/email-templates', { name: '12月号の型', from_email_id: e.id }), 201);
+  assert.equal(kept.subject, '12月のお知らせ');
+  assert.equal(kept.html, layout.html);
+  await assertError(await srv.api('POST', '/api/v1/email-templates', { name: 'x', from_email_id: 9999 }), 422, 'invalid_field', 'from_email_id');
+  const list = expectStatus(await srv.api('GET', '/api/v1/email-templates'), 200);
+  assert.deepEqual(list.data.map((x) => x.name).sort(), ['12月号の型', '月次レイアウト'].sort());
+  assert.equal(list.data[0].html, undefined, 'the list leaves the bodies out');
+  const renamed = expectStatus(await srv.api('PATCH', `/api/v1/email-templates/${kept.id}`, { name: '年末の型' }), 200);
+  assert.equal(renamed.name, '年末の型');
+  assert.equal(renamed.html, layout.html);
+  await assertError(await srv.api('PATCH', `/api/v1/email-templates/${kept.id}`, { html: '{% if %}' }), 422, 'template_error', 'html');
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/email-templates/${kept.id}`), 200).name, '年末の型');
+  expectStatus(await srv.api('DELETE', `/api/v1/email-templates/${kept.id}`), 204);
+  await assertError(await srv.api('GET', `/api/v1/email-templates/${kept.id}`), 404, 'not_found');
+  // the email made from a template does not change with it
+  expectStatus(await srv.api('DELETE', `/api/v1/email-templates/${layout.id}`), 204);
+  assert.equal(expectStatus(await srv.api('GET', `/api/v1/emails/${e.id}`), 200).html, layout.html);
+});
+
 test('kill_9_mid_broadcast_then_restart_sends_each_recipient_once', async () => {
   const sink = await startSink();
   const srv = await mailServer(sink, { KIZUNA_SMTP_RATE: "40", KIZUNA_SMTP_CONNECTIONS: "1", KIZUNA_SMTP_LEASE_SECONDS: "3" });
