@@ -98,3 +98,39 @@ test('settings_email_points_the_sender_at_smtp_sends_a_test_and_makes_a_dkim_key
   assert.equal((await s.api('GET', '/api/v1/settings')).json.company_name, '株式会社絆');
   await sink.stop();
 });
+
+test('an_email_is_saved_as_a_template_and_a_new_email_starts_from_it', async ({ newPage }) => {
+  const page = await newPage('en-US');
+  const s = await startServer({ env: { KIZUNA_MAILDIR: path.join(tempDir('kz-maildir-'), 'outbox') } });
+  const e = (await s.api('POST', '/api/v1/emails', { name: 'Monthly', subject: 'News for {{ contact.last_name }}', html: '<table role="presentation"><tr><td><h1>Our layout</h1></td></tr></table>' })).json;
+  await login(page, s, s.admin.email, s.admin.password, { lang: 'en' });
+  await page.goto(`${s.url}/emails`);
+  await page.getByTestId('templates-empty').waitFor();
+  await page.goto(`${s.url}/emails/${e.id}`);
+  await page.getByTestId('email-save-template').click();
+  await page.getByTestId('template-name').fill('Brand layout');
+  await page.getByTestId('template-description').fill('Logo and signature');
+  await page.getByTestId('template-submit').click();
+  await waitFor(async () => (await s.api('GET', '/api/v1/email-templates')).json.data.length === 1, { what: 'the template saved' });
+  const tpl = (await s.api('GET', '/api/v1/email-templates')).json.data[0];
+  assert.equal(tpl.name, 'Brand layout');
+  // a new email from it
+  await page.goto(`${s.url}/emails`);
+  await expectText(page.getByTestId('template-row').first(), /Brand layout.*Logo and signature/);
+  await page.getByTestId('create-email').click();
+  await page.getByTestId('new-email-name').fill('December');
+  await page.getByTestId(`new-email-template-${tpl.id}`).check();
+  await page.getByTestId('new-email-submit').click();
+  await page.waitForURL(/\/emails\/\d+$/);
+  const id = Number(page.url().split('/').pop());
+  const made = (await s.api('GET', `/api/v1/emails/${id}`)).json;
+  assert.equal(made.name, 'December');
+  assert.equal(made.subject, 'News for {{ contact.last_name }}');
+  assert.match(made.html, /Our layout/);
+  // deleting the template keeps the email
+  await page.goto(`${s.url}/emails`);
+  await page.getByTestId('template-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.getByTestId('templates-empty').waitFor();
+  assert.equal((await s.api('GET', `/api/v1/emails/${id}`)).status, 200);
+});

@@ -227,10 +227,17 @@ for (const [lang, locale] of LANGS) {
         for (const c of tagged) await server.api('PATCH', `/api/v1/contacts/${c.id}`, { tags: [...c.tags, 'news'] });
         const b = await server.api('POST', '/api/v1/broadcasts', { email_id: e.json.id, tag: 'news' });
         server.broadcastId = b.json.id;
+        await server.api('POST', '/api/v1/email-templates', { name: '月次ニュースレター', description: 'ロゴ・署名・配信停止リンクつきの基本レイアウト', from_email_id: e.json.id });
+        await server.api('POST', '/api/v1/email-templates', { name: 'セミナー案内', description: '日時・会場・申込ボタン', subject: '【ご案内】{{ contact.last_name }}様へセミナーのお知らせ', html: '<h1>セミナーのご案内</h1><p>日時：12月10日 14:00〜</p>' });
       }
       await go('/emails');
       await page.getByTestId('outbox-text').waitFor();
+      await page.getByTestId('template-row').first().waitFor();
       await shot(page, lang, 'emails');
+      await page.getByTestId('create-email').click();
+      await page.getByTestId('new-email-dialog').waitFor();
+      await shot(page, lang, 'emails-new-from-template');
+      await page.keyboard.press('Escape');
       await go(`/emails/${server.emailId}`);
       await page.getByTestId('preview-contact').fill(String(ids.contact));
       await page.waitForTimeout(800);
