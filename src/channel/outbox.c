@@ -183,14 +183,121 @@ int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, 
 	return 0;
 }
 
+/* ------------------------------------------------------------------ A/B tests */
+
+#define AB_NONE (-1) /* not an A/B broadcast, or skipped */
+#define AB_HELD (-2) /* waits for the winner */
+
+typedef struct ab_pick {
+	uint64_t key;
+	size_t row;
+} ab_pick;
+
+static int by_key(const void *a, const void *b)
+{
+	const ab_pick *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key ? 1 : x->row < y->row ? -1 : 1;
+}
+
+/* A stable shuffle: the same broadcast always splits its recipients the same way. */
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* The test share (test_percent of those who will get the broadcast, at least one per
+ * variant) in shuffled order goes round the variants; everyone else is held. */
+static void ab_split(const json_t *ab, int64_t broadcast_id, const json_t *rows,
+		     const char **why, int *variant)
+{
+	size_t n = json_array_size(rows), m = 0, nvar, ntest;
+	ab_pick *p = calloc(n ? n : 1, sizeof *p);
+	if (!p)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (why[i])
+			continue;
+		p[m].key = mix((uint64_t)json_integer_value(json_array_get(json_array_get(rows, i), 0)) ^
+			       mix((uint64_t)broadcast_id));
+		p[m++].row = i;
+	}
+	qsort(p, m, sizeof *p, by_key);
+	nvar = json_array_size(json_object_get(ab, "variants"));
+	ntest = (size_t)ceil((double)m * (double)json_integer_value(json_object_get(ab, "test_percent")) /
+			     100.0);
+	if (ntest < nvar)
+		ntest = nvar;
+	for (size_t k = 0; k < m; k++)
+		variant[p[k].row] = k < ntest ? (int)(k % nvar) : AB_HELD;
+	free(p);
+}
+
+/* The winner by the test's metric (ties: the earlier variant); held rows get its email. */
+static void ab_decide(kz_outbox *o, kz_conn *c, int64_t id, int64_t now)
+{
+	json_t *bc = NULL, *stats = NULL, *v;
+	const char *metric;
+	kz_err err;
+	size_t i;
+	int64_t winner = 0, released = 0;
+	double best = -1;
+	if (kz_tx_begin(c, 1, &err) < 0)
+		return;
+	if (kz_store_broadcast_get(c, id, &bc, &err) < 0 ||
+	    kz_store_broadcast_ab_stats(c, id, &stats, &err) < 0)
+		goto fail;
+	metric = json_string_value(json_object_get(json_object_get(bc, "ab"), "metric"));
+	/* variants in the order they were given, so a tie goes to the first */
+	json_array_foreach(json_object_get(json_object_get(bc, "ab"), "variants"), i, v) {
+		size_t j;
+		json_t *st;
+		json_array_foreach(stats, j, st) {
+			double rate;
+			if (json_integer_value(json_object_get(st, "email_id")) != json_integer_value(v))
+				continue;
+			rate = json_number_value(json_object_get(
+				st, metric && !strcmp(metric, "click") ? "click_rate" : "open_rate"));
+			if (rate > best) {
+				best = rate;
+				winner = json_integer_value(v);
+			}
+		}
+	}
+	if (!winner)
+		winner = json_integer_value(json_object_get(bc, "email_id"));
+	if (kz_store_broadcast_ab_release(c, id, winner, now, &released, &err) < 0 ||
+	    kz_tx_commit(c, &err) < 0)
+		goto fail;
+	kz_info("email: broadcast %" PRId64 ": A/B winner email %" PRId64 " (%s rate %.3f), %" PRId64
+		" more recipients queued",
+		id, winner, metric ? metric : "open", best < 0 ? 0 : best, released);
+	kz_outbox_kick(o);
+	json_decref(bc);
+	json_decref(stats);
+	return;
+fail:
+	kz_tx_rollback(c);
+	kz_error("email: broadcast %" PRId64 ": the A/B winner could not be chosen: %s", id,
+		 err.message);
+	json_decref(bc);
+	json_decref(stats);
+}
+
 int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 {
-	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row;
+	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row, *ab;
 	kz_recipients a;
 	rules r;
 	char dedupe[32];
 	int64_t queued = 0;
-	size_t i;
+	size_t i, n;
+	const char **why = NULL;
+	int *variant = NULL;
 	int rc = -1;
 	if (kz_store_broadcast_get(c, broadcast_id, &bc, err) < 0 ||
 	    kz_store_email_get(c, json_integer_value(json_object_get(bc, "email_id")), &email,
@@ -205,9 +312,21 @@ int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 		goto out;
 	seen = json_object();
 	snprintf(dedupe, sizeof dedupe, "b%" PRId64, broadcast_id);
+	ab = json_object_get(bc, "ab");
+	n = json_array_size(rows);
+	why = calloc(n ? n : 1, sizeof *why);
+	variant = calloc(n ? n : 1, sizeof *variant);
+	if (!why || !variant)
+		goto out;
 	json_array_foreach(rows, i, row) {
-		const char *why = skip_reason(row, &r, seen);
+		why[i] = skip_reason(row, &r, seen);
+		variant[i] = AB_NONE;
+	}
+	if (json_is_object(ab))
+		ab_split(ab, broadcast_id, rows, why, variant);
+	json_array_foreach(rows, i, row) {
 		const char *to = json_string_value(json_array_get(row, 1));
+		json_t *vars = json_object_get(ab, "variants");
 		kz_send_row s = {
 			.contact_id = json_integer_value(json_array_get(row, 0)),
 			.email_id = json_integer_value(json_object_get(email, "id")),
@@ -215,20 +334,34 @@ int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 			.kind = "broadcast",
 			.dedupe = dedupe,
 			.to_email = to ? to : "",
-			.status = why ? "skipped" : "queued",
-			.reason = why,
+			.status = why[i] ? "skipped" : "queued",
+			.reason = why[i],
 			.next_at = now,
 			.created_at = now,
 		};
 		int64_t id;
+		if (variant[i] == AB_HELD) {
+			s.status = "held"; /* until the winner is known */
+		} else if (variant[i] >= 0) {
+			s.kind = "ab_test";
+			s.email_id = json_integer_value(json_array_get(vars, (size_t)variant[i]));
+		}
 		if (kz_store_send_insert(c, &s, &id, err) < 0)
 			goto out;
-		queued += !why;
+		queued += !why[i];
 	}
 	if (kz_store_broadcast_started(c, broadcast_id, queued, now, err) < 0)
 		goto out;
+	if (json_is_object(ab) && kz_store_broadcast_ab_start(c, broadcast_id,
+						now + (int64_t)(json_number_value(json_object_get(
+								       ab, "wait_minutes")) *
+							       60000.0),
+						err) < 0)
+		goto out;
 	rc = 0;
 out:
+	free(why);
+	free(variant);
 	json_decref(bc);
 	json_decref(email);
 	json_decref(rows);
@@ -583,6 +716,11 @@ static void *scheduler_main(void *arg)
 			kz_info("email: broadcast %" PRId64 " started", id);
 			kz_outbox_kick(o);
 		}
+		json_decref(ids);
+		ids = NULL;
+		if (kz_store_broadcast_ab_due(c, now, &ids, &err) < 0)
+			kz_warn("email: cannot list A/B tests to decide: %s", err.message);
+		json_array_foreach(ids, i, v) ab_decide(o, c, json_integer_value(v), now);
 		json_decref(ids);
 		if (kz_tx_begin(c, 1, &err) == 0) {
 			if (kz_store_broadcast_finish(c, now, &err) < 0 || kz_tx_commit(c, &err) < 0)

@@ -243,7 +243,7 @@ int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, k
 		 " COALESCE(SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(click_count), 0), COALESCE(SUM(unsubscribed), 0),"
 		 " COALESCE(SUM(complained), 0),"
-		 " COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') THEN 1 ELSE 0 END), 0),"
+		 " COALESCE(SUM(CASE WHEN status IN ('queued', 'sending', 'held') THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0)"
 		 " FROM email_sends WHERE %s = $1 AND kind <> 'test'",

@@ -228,12 +228,16 @@ const char *const kz_sqlite_migrations[] = {
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
 	/* 10: double opt-in — when and from which address the person confirmed by the mailed
 	 * link (at/ip stay the consent's request: the form, the import, the API call); saved
-	 * email templates (layouts and starting points an email is made from). */
+	 * email templates (layouts and starting points an email is made from); A/B tests of
+	 * broadcasts (the variants, when the winner is chosen, which one won). */
 	"ALTER TABLE contact_consent ADD COLUMN confirmed_at INTEGER;"
 	"ALTER TABLE contact_consent ADD COLUMN confirmed_ip TEXT;"
 	"CREATE TABLE email_templates ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, description TEXT, subject TEXT,"
 	"  preheader TEXT, html TEXT NOT NULL, text TEXT, blocks TEXT,"
-	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"ALTER TABLE broadcasts ADD COLUMN ab TEXT;"
+	"ALTER TABLE broadcasts ADD COLUMN ab_decide_at INTEGER;"
+	"ALTER TABLE broadcasts ADD COLUMN winner_email_id INTEGER;",
 	NULL,
 };

@@ -320,6 +320,16 @@ int kz_store_broadcast_started(kz_conn *c, int64_t id, int64_t recipients, int64
 int kz_store_broadcast_finish(kz_conn *c, int64_t now, kz_err *err);
 /* Cancel the queued rows of a broadcast (status cancelled). */
 int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err);
+/* A/B tests. The test rows of a broadcast have kind "ab_test" (one variant's email each); the
+ * rest wait as status "held" until the winner is chosen. */
+int kz_store_broadcast_ab_start(kz_conn *c, int64_t id, int64_t decide_at, kz_err *err);
+/* Broadcasts whose test ran long enough and have no winner yet: [id, ...]. */
+int kz_store_broadcast_ab_due(kz_conn *c, int64_t now, json_t **ids, kz_err *err);
+/* Per variant: [{"email_id","recipients","sent","opened","clicked","open_rate","click_rate"}]. */
+int kz_store_broadcast_ab_stats(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* The winner: held rows get its email and are queued; the broadcast records it. */
+int kz_store_broadcast_ab_release(kz_conn *c, int64_t id, int64_t winner, int64_t now,
+				  int64_t *released, kz_err *err);
 
 /* Who a send may go to: the audience of a broadcast (segment, tag or everyone). */
 typedef struct kz_recipients {

@@ -533,6 +533,63 @@ test('saved_templates_start_emails_and_keep_an_email_as_a_template', async () =>
   assert.equal(expectStatus(await srv.api('GET', `/api/v1/emails/${e.id}`), 200).html, layout.html);
 });
 
+test('ab_test_sends_variants_to_a_test_share_then_the_winner_to_the_rest', async () => {
+  const sink = await startSink();
+  const srv = await mailServer(sink, { KIZUNA_CLOCK: 'manual' });
+  const tag = `ab-${Date.now()}`;
+  for (let i = 0; i < 20; i++) await contact(srv, uniqueEmail(`ab${i}`), { tags: [tag] });
+  const a = await newsletter(srv, { name: 'A', subject: '件名A：11月のお知らせ' });
+  const b = await newsletter(srv, { name: 'B', subject: '件名B：今月だけの特典' });
+  const post = (ab) => srv.api('POST', '/api/v1/broadcasts', { email_id: a.id, tag, ab });
+  await assertError(await post({ variants: [a.id] }), 422, 'invalid_field', 'ab.variants');
+  await assertError(await post({ variants: [] }), 422, 'invalid_field', 'ab.variants');
+  await assertError(await post({ variants: [99999] }), 422, 'invalid_field', 'ab.variants');
+  await assertError(await post({ variants: [b.id], test_percent: 95 }), 422, 'invalid_field', 'ab.test_percent');
+  await assertError(await post({ variants: [b.id], metric: 'reply' }), 422, 'invalid_field', 'ab.metric');
+  await assertError(await post({ variants: [b.id], wait_minutes: 0 }), 422, 'invalid_field', 'ab.wait_minutes');
+  await assertError(await post({ variants: [b.id], winner: 1 }), 422, 'unknown_field', 'ab.winner');
+  assert.equal(expectStatus(await srv.api('GET', '/api/v1/broadcasts'), 200).data.length, 0, 'a refused test created nothing');
+  const bc = expectStatus(await post({ variants: [b.id], test_percent: 40, metric: 'open', wait_minutes: 60 }), 201);
+  assert.deepEqual(bc.ab.variants, [a.id, b.id]);
+  // 40% of 20 = 8 test messages, 4 per variant; the other 12 wait
+  await waitFor(() => sink.files().length >= 8, { what: 'the 8 test messages' });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(sink.files().length, 8, 'only the test share is sent before the decision');
+  const bySubject = (msgs) => msgs.reduce((m, x) => ({ ...m, [x.subject]: (m[x.subject] || 0) + 1 }), {});
+  assert.deepEqual(bySubject(sink.messages()), { '件名A：11月のお知らせ': 4, '件名B：今月だけの特典': 4 });
+  let now = expectStatus(await srv.api('GET', `/api/v1/broadcasts/${bc.id}`), 200);
+  assert.equal(now.status, 'sending');
+  assert.equal(now.stats.queued, 12);
+  assert.equal(now.ab.winner_email_id, null);
+  // people open B more: 3 of 4, A: 1 of 4 (past the machine window)
+  expectStatus(await srv.api('POST', '/api/v1/clock', { advance_seconds: 10 }), 200);
+  const ua = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36' };
+  const opened = { A: 0, B: 0 };
+  for (const m of sink.messages()) {
+    const which = m.subject.startsWith('件名A') ? 'A' : 'B';
+    if (opened[which] >= (which === 'A' ? 1 : 3)) continue;
+    const pix = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(m.htmlPart.text)[1];
+    assert.equal((await fetch(local(srv, pix), { headers: ua })).status, 200);
+    opened[which]++;
+  }
+  now = expectStatus(await srv.api('GET', `/api/v1/broadcasts/${bc.id}`), 200);
+  const res = Object.fromEntries(now.ab.results.map((r) => [r.email_id, r]));
+  assert.equal(res[a.id].sent, 4);
+  assert.equal(res[b.id].opened, 3);
+  assert.equal(res[b.id].open_rate, 0.75);
+  // the wait ends: B wins and goes to the other 12
+  expectStatus(await srv.api('POST', '/api/v1/clock', { advance_seconds: 3600 }), 200);
+  const done = await broadcastDone(srv, bc.id, 30000);
+  assert.equal(done.ab.winner_email_id, b.id);
+  assert.equal(done.stats.sent, 20);
+  await waitFor(() => sink.files().length >= 20, { what: 'all 20 messages' });
+  const msgs = sink.messages();
+  assert.equal(msgs.length, 20);
+  assert.equal(new Set(msgs.map((m) => m.get('X-Rcpt-Args'))).size, 20, 'each recipient exactly once');
+  assert.deepEqual(bySubject(msgs), { '件名A：11月のお知らせ': 4, '件名B：今月だけの特典': 16 });
+  await sink.stop();
+});
+
 test('kill_9_mid_broadcast_then_restart_sends_each_recipient_once', async () => {
   const sink = await startSink();
   const srv = await mailServer(sink, { KIZUNA_SMTP_RATE: "40", KIZUNA_SMTP_CONNECTIONS: "1", KIZUNA_SMTP_LEASE_SECONDS: "3" });
