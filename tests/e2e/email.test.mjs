@@ -134,3 +134,30 @@ test('an_email_is_saved_as_a_template_and_a_new_email_starts_from_it', async ({ 
   await page.getByTestId('templates-empty').waitFor();
   assert.equal((await s.api('GET', `/api/v1/emails/${id}`)).status, 200);
 });
+
+test('a_broadcast_with_an_ab_test_shows_its_variants_and_when_the_winner_is_chosen', async ({ newPage }) => {
+  const page = await newPage('ja-JP');
+  const s = await startServer({ env: { KIZUNA_MAILDIR: path.join(tempDir('kz-maildir-'), 'outbox') } });
+  assert.equal((await s.api('PATCH', '/api/v1/settings', { company_name: '株式会社絆', company_address: '東京都千代田区1-1', sender_email: 'news@kizuna.example' })).status, 200);
+  for (let i = 0; i < 6; i++) await s.api('POST', '/api/v1/contacts', { email: `ab${i}@example.jp`, tags: ['ab'] });
+  const a = (await s.api('POST', '/api/v1/emails', { name: '件名A', subject: '11月のお知らせ', html: '<p>A</p>' })).json;
+  const b = (await s.api('POST', '/api/v1/emails', { name: '件名B', subject: '今月だけの特典', html: '<p>B</p>' })).json;
+  await login(page, s, s.admin.email, s.admin.password, { lang: 'ja' });
+  await page.goto(`${s.url}/broadcasts`);
+  await page.getByTestId('create-broadcast').click();
+  await page.getByTestId('broadcast-email').selectOption(String(a.id));
+  await page.getByTestId('broadcast-tag').fill('ab');
+  await page.getByTestId('broadcast-ab').check();
+  await page.getByTestId(`broadcast-ab-variant-${b.id}`).check();
+  await page.getByTestId('broadcast-ab-percent').fill('50');
+  await page.getByTestId('broadcast-ab-wait').fill('2');
+  await page.getByTestId('broadcast-submit').click();
+  await page.getByTestId('ab-results').waitFor();
+  await expectText(page.getByTestId('ab-state'), /に勝者を決定します.*テスト 50%、開封率で判定/);
+  assert.equal(await page.getByTestId('ab-row').count(), 2);
+  const bc = (await s.api('GET', '/api/v1/broadcasts')).json.data[0];
+  assert.deepEqual(bc.ab.variants, [a.id, b.id]);
+  assert.equal(bc.ab.wait_minutes, 120);
+  await waitFor(async () => (await s.api('GET', `/api/v1/broadcasts/${bc.id}`)).json.stats.sent === 3, { what: 'the 3 test messages' });
+  assert.equal((await s.api('GET', `/api/v1/broadcasts/${bc.id}`)).json.stats.queued, 3, 'the other half waits for the winner');
+});
