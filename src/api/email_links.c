@@ -12,7 +12,9 @@
 #include "base/timeutil.h"
 #include "channel/message.h"
 #include "model/records.h"
+#include "model/site.h"
 #include "track/bot.h"
+#include "track/sites.h"
 #include "track/writer.h"
 
 #include "base/banned.h"
@@ -104,7 +106,8 @@ static int open_pixel(kz_req *req, kz_resp *resp)
 	return kz_resp_text(resp, 200, "image/gif", (char *)body, sizeof gif);
 }
 
-static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int wait);
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int64_t site_id,
+			    int wait);
 static void landing(kz_resp *resp, const char *url, const char *secret, int64_t contact_id);
 
 static int click(kz_req *req, kz_resp *resp)
@@ -146,7 +149,7 @@ static int click(kz_req *req, kz_resp *resp)
 	json_decref(lc.send);
 	kz_store_release(c);
 	if (lc.contact_id && lc.send_id)
-		identify_visitor(req, kz_req_cookie(req, "kz_vid"), lc.contact_id, 0);
+		identify_visitor(req, kz_req_cookie(req, "kz_vid"), lc.contact_id, 0, 0);
 	landing(resp, url, lc.contact_id && lc.send_id ? lc.secret : NULL, lc.contact_id);
 	kz_resp_header(resp, "Cache-Control", "no-store");
 	return kz_resp_text(resp, 302, "text/plain; charset=utf-8", strdup("Redirecting\n"), 12);
@@ -155,7 +158,8 @@ static int click(kz_req *req, kz_resp *resp)
 /* A click identifies the browser's visitor as the contact: an identify through the event
  * pipeline (stitching the visitor's anonymous pages to the contact). A visitor id that is
  * missing or odd is no error: the click still redirects. */
-static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int wait)
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int64_t site_id,
+			    int wait)
 {
 	kz_track_src src;
 	kz_err err;
@@ -166,6 +170,7 @@ static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, in
 		return 0;
 	memset(&src, 0, sizeof src);
 	kz_api_client_ip(req, ip, sizeof ip);
+	src.site_id = site_id; /* the site's own visitor (kz.js's), not a site-less twin */
 	src.received_at = kz_now_ms();
 	src.ip = ip;
 	src.ua = kz_req_header(req, "User-Agent");
@@ -207,9 +212,9 @@ static int click_identity(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
 	json_t *body = kz_req_json(req, resp);
-	const char *ct, *vid;
+	const char *ct, *vid, *site_key;
 	char secret[65];
-	int64_t contact_id = 0;
+	int64_t contact_id = 0, site_id = 0;
 	kz_err err;
 	kz_conn *c;
 	int rc;
@@ -238,7 +243,26 @@ static int click_identity(kz_req *req, kz_resp *resp)
 				      rc == -2 ? "this click is too old to identify the visitor"
 					       : "this click token is not valid");
 	}
-	rc = identify_visitor(req, vid, contact_id, 1);
+	site_key = json_string_value(json_object_get(body, "site_key"));
+	if (site_key) { /* kz.js names its site: the identify is about that site's visitor */
+		kz_track_site site;
+		const char *origin = kz_req_header(req, "Origin");
+		int found = kz_track_site_find(app->store, site_key, &site);
+		if (found < 0 || (found > 0 && origin && !kz_site_origin_allowed(site.origins, origin))) {
+			if (found > 0)
+				kz_track_site_release(&site);
+			json_decref(body);
+			return found < 0 ? kz_resp_errorf(resp, 503, "database_unavailable", NULL,
+							  "the database is not reachable; try again")
+					 : kz_resp_errorf(resp, 403, "origin_not_allowed", "Origin",
+							  "this origin is not in the site's allowed_origins");
+		}
+		if (found > 0) {
+			site_id = site.id;
+			kz_track_site_release(&site);
+		}
+	}
+	rc = identify_visitor(req, vid, contact_id, site_id, 1);
 	json_decref(body);
 	if (rc < 0)
 		return kz_resp_errorf(resp, 503, "unavailable", NULL,

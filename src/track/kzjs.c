@@ -128,7 +128,7 @@ static const char kzjs[] =
 	"  for (i = 0; i < early.length; i++) if (early[i][0] == 'consent') call.apply(null, early[i]);\n"
 	"  var ct = /[?&]kz_ct=([^&#]*)/.exec(loc.search);\n"
 	"  if (ct) {\n"
-	"    if (on && id && w.fetch) fetch(url.replace(/collect$/, 'id'), { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ ct: decodeURIComponent(ct[1]), anonymousId: id }) });\n"
+	"    if (on && id && w.fetch) fetch(url.replace(/collect$/, 'id'), { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ site_key: key, ct: decodeURIComponent(ct[1]), anonymousId: id }) });\n"
 	"    if (w.history && history.replaceState) history.replaceState(history.state, '', loc.href.replace(/([?&])kz_ct=[^&#]*&?/, '$1').replace(/[?&](#|$)/, '$1'));\n"
 	"  }\n"
 	"  page();\n"

@@ -161,3 +161,57 @@ test('a_broadcast_with_an_ab_test_shows_its_variants_and_when_the_winner_is_chos
   await waitFor(async () => (await s.api('GET', `/api/v1/broadcasts/${bc.id}`)).json.stats.sent === 3, { what: 'the 3 test messages' });
   assert.equal((await s.api('GET', `/api/v1/broadcasts/${bc.id}`)).json.stats.queued, 3, 'the other half waits for the winner');
 });
+
+test('a_tracked_click_ties_the_landing_pages_kzjs_visitor_to_the_contact', async ({ newPage }) => {
+  const { parseMessage } = await import('../it/mail.mjs');
+  const { readFileSync } = await import('node:fs');
+  const http = (await import('node:http')).default;
+  // the customer's web site, with the site's kz.js snippet
+  const site = { snippet: '' };
+  const web = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>キャンペーン</title>${site.snippet}</head><body><h1>キャンペーン</h1></body></html>`);
+  });
+  await new Promise((r) => web.listen(0, '127.0.0.1', r));
+  web.unref(); // a failed test must not keep the run alive
+  const origin = `http://127.0.0.1:${web.address().port}`;
+  const maildir = path.join(tempDir('kz-maildir-'), 'outbox');
+  const s = await startServer({ env: { KIZUNA_MAILDIR: maildir } });
+  const st = await s.api('POST', '/api/v1/sites', { name: 'サンプル', allowed_origins: [origin], bot_filter: false });
+  assert.equal(st.status, 201, st.info);
+  site.snippet = st.json.snippet;
+  assert.equal((await s.api('PATCH', '/api/v1/settings', { company_name: '株式会社絆', company_address: '東京都千代田区1-1', sender_email: 'news@kizuna.example' })).status, 200);
+  const c = (await s.api('POST', '/api/v1/contacts', { email: 'click@example.jp', tags: ['click'] })).json;
+  const e = (await s.api('POST', '/api/v1/emails', { name: 'リンク', subject: 'ご案内', html: `<p><a href="${origin}/campaign?from=mail#top">見る</a></p>` })).json;
+  assert.equal((await s.api('POST', '/api/v1/broadcasts', { email_id: e.id, tag: 'click' })).status, 201);
+  const file = await waitFor(() => {
+    try {
+      const f = readdirSync(path.join(maildir, 'new'));
+      return f.length ? path.join(maildir, 'new', f[0]) : null;
+    } catch { return null; }
+  }, { what: 'the message in the Maildir' });
+  const msg = parseMessage(readFileSync(file));
+  const href = /href="([^"]*\/t\/c\/[^"]+)"/.exec(msg.htmlPart.text)[1].replace(/&amp;/g, '&');
+  const u = new URL(href);
+  // the person clicks in their mail client: the browser lands on the site, kz.js runs there
+  const page = await newPage('ja-JP');
+  await page.goto(s.url + u.pathname + u.search);
+  await page.waitForURL((url) => url.origin === origin);
+  await page.waitForFunction(() => window.kz && window.kz.v === 1);
+  const vid = await page.evaluate(() => localStorage.getItem('kz_vid'));
+  assert.ok(vid, 'kz.js made a visitor id');
+  await waitFor(async () => {
+    const v = (await s.api('GET', `/api/v1/visitors?contact_id=${c.id}`)).json.data;
+    return v.some((x) => x.anonymous_id === vid);
+  }, { what: 'the visitor tied to the contact' });
+  // the token is gone from the address bar; the page's own query and fragment stay
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('kz_ct'), null);
+  assert.equal(landed.searchParams.get('from'), 'mail');
+  assert.equal(landed.hash, '#top');
+  // and the landing page view is on the contact's timeline, without the token in its URL
+  const pv = await waitFor(async () => (await s.api('GET', `/api/v1/contacts/${c.id}/timeline?limit=50`)).json.data.find((x) => x.type === 'page'),
+    { timeout: 10_000, what: 'the page view on the timeline' });
+  assert.equal(pv.context.url, `${origin}/campaign?from=mail#top`);
+  web.close();
+});
