@@ -620,3 +620,23 @@ test('kill_9_mid_broadcast_then_restart_sends_each_recipient_once', async () => 
   assert.equal(st.sent, 120);
   await sink.stop();
 });
+
+test('a_clean_stop_mid_broadcast_puts_claimed_messages_back_at_once', async () => {
+  const sink = await startSink();
+  // the default 300 s lease: rows left claimed by the stop would wait five minutes
+  const srv = await mailServer(sink, { KIZUNA_SMTP_RATE: '20', KIZUNA_SMTP_CONNECTIONS: '2' });
+  const tag = `stop-${Date.now()}`;
+  for (let i = 0; i < 60; i++) await contact(srv, uniqueEmail(`s${i}`), { tags: [tag] });
+  const email = await newsletter(srv);
+  const bc = expectStatus(await srv.api('POST', '/api/v1/broadcasts', { email_id: email.id, tag }), 201);
+  await waitFor(() => sink.files().length >= 10, { timeout: 20000, what: '10 messages before the stop' });
+  await srv.stop();
+  assert.ok(sink.files().length < 60, 'the stop came before the end');
+  await srv.start();
+  await broadcastDone(srv, bc.id, 30000); // well inside the lease
+  await new Promise((r) => setTimeout(r, 500));
+  const msgs = sink.messages();
+  assert.equal(msgs.length, 60, 'a clean stop delivers nothing twice');
+  assert.equal(new Set(msgs.map((m) => m.get('X-Rcpt-Args'))).size, 60);
+  await sink.stop();
+});
