@@ -455,6 +455,28 @@ static int confirm_page(kz_req *req, kz_resp *resp)
 	return page(resp, 200, &b);
 }
 
+/* In one transaction: pending → granted (1), or nothing to confirm (0, with the consent in
+ * *consent); -1 with err. A confirmation lifts a global unsubscribe: it asks for the emails. */
+static int confirm_in_tx(kz_conn *c, const link_ctx *lc, const char *ip, int64_t now,
+			 json_t **consent, kz_err *err)
+{
+	int done;
+	if (kz_tx_begin(c, 1, err) < 0)
+		return -1;
+	done = kz_store_consent_confirm(c, lc->contact_id, "email", ip, now, err);
+	if (done == 1 && kz_store_resubscribe(c, lc->contact_id, "", err) < 0)
+		done = -1;
+	if (done == 1)
+		kz_email_event(c, lc->send, "email_confirmed", json_pack("{ss}", "ip", ip), now);
+	if (done == 0 && kz_store_consent_get(c, lc->contact_id, "email", consent, err) < 0)
+		done = -1;
+	if (done < 0) {
+		kz_tx_rollback(c);
+		return -1;
+	}
+	return kz_tx_commit(c, err) < 0 ? -1 : done;
+}
+
 static int confirm_post(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
@@ -465,25 +487,12 @@ static int confirm_post(kz_req *req, kz_resp *resp)
 	kz_conn *c;
 	kz_buf b;
 	int64_t now = kz_now_ms();
-	int rc, done, ok;
+	int done, ok;
 	if (optin_link(req, resp, &lc) < 0)
 		return 0;
 	kz_api_client_ip(req, ip, sizeof ip);
 	c = kz_store_acquire(app->store);
-	rc = kz_tx_begin(c, 1, &err);
-	done = rc < 0 ? -1 : kz_store_consent_confirm(c, lc.contact_id, "email", ip, now, &err);
-	if (done == 1) {
-		/* confirming is asking for the emails again: a global unsubscribe is lifted */
-		if (kz_store_resubscribe(c, lc.contact_id, "", &err) < 0)
-			done = -1;
-		else
-			kz_email_event(c, lc.send, "email_confirmed", json_pack("{ss}", "ip", ip),
-				       now);
-	}
-	if (done == 0 && kz_store_consent_get(c, lc.contact_id, "email", &consent, &err) < 0)
-		done = -1;
-	if (rc == 0 && (done < 0 ? (kz_tx_rollback(c), -1) : kz_tx_commit(c, &err)) < 0)
-		done = -1;
+	done = confirm_in_tx(c, &lc, ip, now, &consent, &err);
 	kz_store_release(c);
 	json_decref(lc.send);
 	if (done < 0) {
