@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "channel/dkim.h"
 
 #include "base/banned.h"
@@ -197,6 +198,9 @@ int kz_delivery_load(kz_conn *c, kz_delivery *d, kz_err *err)
 	if (!failed && host) {
 		kz_buf b;
 		char *pw = pass ? kz_unseal(pass) : NULL;
+		if (pass && !pw)
+			kz_warn("email: the stored SMTP password does not open with this install key "
+				"(KIZUNA_SECRET_KEY_FILE); set it again in Settings → Email");
 		int tls = sec && !strcmp(sec, "tls");
 		kz_buf_init(&b, 0);
 		kz_buf_adds(&b, tls ? "smtps://" : "smtp://");
@@ -217,8 +221,12 @@ int kz_delivery_load(kz_conn *c, kz_delivery *d, kz_err *err)
 	}
 	d->rate = rate ? strtod(rate, NULL) : 0;
 	d->connections = conns ? atoi(conns) : 0;
-	if (!failed && dkey)
+	if (!failed && dkey) {
 		d->dkim_key_pem = kz_unseal(dkey);
+		if (!d->dkim_key_pem)
+			kz_warn("email: the stored DKIM key does not open with this install key "
+				"(KIZUNA_SECRET_KEY_FILE): mail goes out unsigned until it is set again");
+	}
 	free(host);
 	free(port);
 	free(sec);
