@@ -215,6 +215,8 @@ void kz_api_register(kz_server *s)
 	kz_api_bounces_routes(s);
 	kz_api_consent_routes(s);
 	kz_api_email_links_routes(s);
+	kz_api_email_delivery_routes(s);
+	kz_api_email_templates_routes(s);
 	kz_api_forms_routes(s);
 	kz_api_public_forms_routes(s);
 	kz_api_assets_routes(s);

@@ -73,6 +73,8 @@ void kz_api_broadcasts_routes(kz_server *s);
 void kz_api_bounces_routes(kz_server *s);
 void kz_api_consent_routes(kz_server *s);
 void kz_api_email_links_routes(kz_server *s);
+void kz_api_email_delivery_routes(kz_server *s);
+void kz_api_email_templates_routes(kz_server *s);
 void kz_api_forms_routes(kz_server *s);
 void kz_api_public_forms_routes(kz_server *s);
 void kz_api_assets_routes(kz_server *s);

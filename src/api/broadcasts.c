@@ -1,5 +1,6 @@
 /* broadcasts.c — /api/v1/broadcasts: newsletters (メルマガ) to a segment, a tag or everyone;
  * an estimate before sending, schedule, pause, resume, cancel, status and stats. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +69,103 @@ static json_t *with_stats(kz_conn *c, json_t *bc, kz_err *err)
 		return NULL;
 	}
 	json_object_set_new(bc, "stats", st);
+	if (json_is_object(json_object_get(bc, "ab"))) {
+		json_t *per = NULL;
+		if (kz_store_broadcast_ab_stats(c, json_integer_value(json_object_get(bc, "id")), &per,
+						err) < 0) {
+			json_decref(bc);
+			return NULL;
+		}
+		json_object_set_new(json_object_get(bc, "ab"), "results", per);
+	}
 	return bc;
+}
+
+/* "ab": {"variants": [email ids besides email_id], "test_percent": 20, "metric": "open" |
+ * "click", "wait_minutes": 240} into the stored form (variants: email_id first). */
+static int ab_in(kz_conn *c, const json_t *in, int64_t email_id, json_t **out, kz_err *err)
+{
+	json_t *ab = json_object_get(in, "ab"), *vars, *all, *v, *tp, *wm, *mt;
+	const char *k;
+	size_t i;
+	*out = NULL;
+	if (!ab || json_is_null(ab))
+		return 0;
+	if (!json_is_object(ab))
+		return kz_err_set(err, 422, "invalid_field", "ab",
+				  "ab must be an object: {\"variants\": [email ids], \"test_percent\", "
+				  "\"metric\", \"wait_minutes\"}");
+	json_object_foreach(ab, k, v)
+	{
+		if (strcmp(k, "variants") && strcmp(k, "test_percent") && strcmp(k, "metric") &&
+		    strcmp(k, "wait_minutes")) {
+			char field[80];
+			snprintf(field, sizeof field, "ab.%.60s", k);
+			return kz_err_set(err, 422, "unknown_field", field,
+					  "%s is not known; ab has variants, test_percent, metric, "
+					  "wait_minutes",
+					  field);
+		}
+	}
+	vars = json_object_get(ab, "variants");
+	if (!json_is_array(vars) || json_array_size(vars) < 1 || json_array_size(vars) > 4)
+		return kz_err_set(err, 422, "invalid_field", "ab.variants",
+				  "ab.variants must list 1 to 4 other emails (their ids) to test "
+				  "against email_id");
+	all = json_array();
+	json_array_append_new(all, json_integer(email_id));
+	json_array_foreach(vars, i, v) {
+		json_t *em = NULL, *w;
+		size_t j;
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			json_decref(all);
+			return kz_err_set(err, 422, "invalid_field", "ab.variants",
+					  "ab.variants must hold email ids");
+		}
+		json_array_foreach(all, j, w) {
+			if (json_integer_value(w) == json_integer_value(v)) {
+				json_decref(all);
+				return kz_err_set(err, 422, "invalid_field", "ab.variants",
+						  "email %lld is in the test twice",
+						  (long long)json_integer_value(v));
+			}
+		}
+		if (kz_store_email_get(c, json_integer_value(v), &em, err) < 0) {
+			json_decref(all);
+			if (err->status == 404)
+				kz_err_set(err, 422, "invalid_field", "ab.variants",
+					   "no email with id %lld", (long long)json_integer_value(v));
+			return -1;
+		}
+		json_decref(em);
+		json_array_append(all, v);
+	}
+	tp = json_object_get(ab, "test_percent");
+	wm = json_object_get(ab, "wait_minutes");
+	mt = json_object_get(ab, "metric");
+	if (tp && (!json_is_integer(tp) || json_integer_value(tp) < 1 || json_integer_value(tp) > 90)) {
+		json_decref(all);
+		return kz_err_set(err, 422, "invalid_field", "ab.test_percent",
+				  "ab.test_percent must be a whole number from 1 to 90 (the share of "
+				  "recipients in the test)");
+	}
+	if (wm && (!json_is_number(wm) || json_number_value(wm) <= 0 ||
+		   json_number_value(wm) > 43200)) {
+		json_decref(all);
+		return kz_err_set(err, 422, "invalid_field", "ab.wait_minutes",
+				  "ab.wait_minutes must be more than 0 and at most 43200 (30 days)");
+	}
+	if (mt && (!json_is_string(mt) || (strcmp(json_string_value(mt), "open") &&
+					   strcmp(json_string_value(mt), "click")))) {
+		json_decref(all);
+		return kz_err_set(err, 422, "invalid_field", "ab.metric",
+				  "ab.metric must be open or click");
+	}
+	*out = json_pack("{s:o, s:I, s:s, s:f}", "variants", all, "test_percent",
+			 (json_int_t)(tp ? json_integer_value(tp) : 20), "metric",
+			 mt ? json_string_value(mt) : "open", "wait_minutes",
+			 wm ? json_number_value(wm) : 240.0);
+	return 0;
 }
 
 static int estimate(kz_req *req, kz_resp *resp)
@@ -101,7 +198,7 @@ static int create(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
 	json_t *in = kz_req_json(req, resp), *email = NULL, *rec = NULL, *out = NULL, *settings = NULL;
-	json_t *at;
+	json_t *at, *ab = NULL;
 	kz_recipients a;
 	kz_conn *c;
 	kz_err err;
@@ -145,12 +242,18 @@ static int create(kz_req *req, kz_resp *resp)
 		}
 		json_decref(seg);
 	}
+	if (ab_in(c, in, json_integer_value(json_object_get(email, "id")), &ab, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
 	rec = json_pack("{sIss?sbsssI}", "email_id",
 			(json_int_t)json_integer_value(json_object_get(email, "id")), "tag", a.tag,
 			"all_contacts", a.all, "status", "scheduled", "send_at_ms",
 			(json_int_t)send_at);
 	if (rec && a.segment_id)
 		json_object_set_new(rec, "segment_id", json_integer(a.segment_id));
+	if (rec && ab)
+		json_object_set(rec, "ab", ab);
 	if (kz_store_broadcast_insert(c, rec, &id, &err) < 0 ||
 	    kz_store_broadcast_get(c, id, &out, &err) < 0 || !(out = with_stats(c, out, &err))) {
 		kz_api_fail(c, resp, &err);
@@ -164,6 +267,7 @@ done:
 	json_decref(rec);
 	json_decref(out);
 	json_decref(settings);
+	json_decref(ab);
 	return 0;
 }
 

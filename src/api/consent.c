@@ -5,6 +5,8 @@
 
 #include "api/app.h"
 #include "base/timeutil.h"
+#include "channel/optin.h"
+#include "channel/outbox.h"
 
 #include "base/banned.h"
 
@@ -88,6 +90,52 @@ done:
 	return 0;
 }
 
+/* POST .../consent/confirmation {"source": optional}: double opt-in — the consent becomes
+ * pending and the confirmation email is queued. 202 with the state and "send_id" (null when
+ * one was queued this hour already, or the contact had confirmed before). */
+static int request_confirmation(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = NULL, *out = NULL;
+	const char *source = NULL;
+	char ip[64];
+	int64_t id, send_id = 0;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	if (req->body.len) {
+		in = kz_req_json(req, resp);
+		if (!in)
+			return 0;
+		if (json_object_get(in, "source") &&
+		    !json_is_string(json_object_get(in, "source"))) {
+			json_decref(in);
+			return kz_resp_errorf(resp, 422, "invalid_field", "source",
+					      "source must be a string such as \"form:3\"");
+		}
+		source = json_string_value(json_object_get(in, "source"));
+	}
+	kz_req_client_ip(req, ip, sizeof ip);
+	c = kz_api_begin(req, resp, 1);
+	if (!c)
+		goto done;
+	if (kz_email_double_optin_send(c, id, source ? source : "api", ip, kz_now_ms(), &send_id,
+				       &err) < 0 ||
+	    !(out = state(c, id, &err))) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	json_object_set_new(out, "send_id", send_id ? json_integer(send_id) : json_null());
+	kz_api_done(c, resp, 202, &out);
+	if (send_id)
+		kz_outbox_kick(app->outbox);
+done:
+	json_decref(in);
+	json_decref(out);
+	return 0;
+}
+
 /* {"resubscribe": true} or {"unsubscribe": "topic"|""} */
 static int patch_subscriptions(kz_req *req, kz_resp *resp)
 {
@@ -128,6 +176,8 @@ void kz_api_consent_routes(kz_server *s)
 {
 	kz_server_route(s, "GET", "/api/v1/contacts/{id}/consent", KZ_ROLE_VIEWER, 0, get);
 	kz_server_route(s, "PUT", "/api/v1/contacts/{id}/consent", KZ_ROLE_MARKETER, 0, put);
+	kz_server_route(s, "POST", "/api/v1/contacts/{id}/consent/confirmation", KZ_ROLE_MARKETER,
+			0, request_confirmation);
 	kz_server_route(s, "PATCH", "/api/v1/contacts/{id}/subscriptions", KZ_ROLE_MARKETER, 0,
 			patch_subscriptions);
 }

@@ -8,10 +8,14 @@
 
 #include "api/app.h"
 #include "base/crypto.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "channel/message.h"
 #include "model/records.h"
+#include "model/site.h"
 #include "track/bot.h"
+#include "track/sites.h"
+#include "track/writer.h"
 
 #include "base/banned.h"
 
@@ -23,6 +27,9 @@ static const unsigned char gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x
 				    0x01, 0x00, 0x3b};
 
 #define MACHINE_WINDOW_MS 3000
+/* How long a landing page may hand back a click's identity token (kz.js does so at once;
+ * the margin covers slow pages and redirects in between). */
+#define CLICK_ID_MS (30LL * 60 * 1000)
 
 typedef struct link_ctx {
 	int64_t contact_id, send_id;
@@ -99,6 +106,10 @@ static int open_pixel(kz_req *req, kz_resp *resp)
 	return kz_resp_text(resp, 200, "image/gif", (char *)body, sizeof gif);
 }
 
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int64_t site_id,
+			    int wait);
+static void landing(kz_resp *resp, const char *url, const char *secret, int64_t contact_id);
+
 static int click(kz_req *req, kz_resp *resp)
 {
 	kz_app *app = req->app;
@@ -137,9 +148,126 @@ static int click(kz_req *req, kz_resp *resp)
 	}
 	json_decref(lc.send);
 	kz_store_release(c);
-	kz_resp_header(resp, "Location", url);
+	if (lc.contact_id && lc.send_id)
+		identify_visitor(req, kz_req_cookie(req, "kz_vid"), lc.contact_id, 0, 0);
+	landing(resp, url, lc.contact_id && lc.send_id ? lc.secret : NULL, lc.contact_id);
 	kz_resp_header(resp, "Cache-Control", "no-store");
 	return kz_resp_text(resp, 302, "text/plain; charset=utf-8", strdup("Redirecting\n"), 12);
+}
+
+/* A click identifies the browser's visitor as the contact: an identify through the event
+ * pipeline (stitching the visitor's anonymous pages to the contact). A visitor id that is
+ * missing or odd is no error: the click still redirects. */
+static int identify_visitor(kz_req *req, const char *vid, int64_t contact_id, int64_t site_id,
+			    int wait)
+{
+	kz_track_src src;
+	kz_err err;
+	char ip[64];
+	json_t *ev;
+	int rc;
+	if (!vid || !*vid || strlen(vid) > 128)
+		return 0;
+	memset(&src, 0, sizeof src);
+	kz_api_client_ip(req, ip, sizeof ip);
+	src.site_id = site_id; /* the site's own visitor (kz.js's), not a site-less twin */
+	src.received_at = kz_now_ms();
+	src.ip = ip;
+	src.ua = kz_req_header(req, "User-Agent");
+	ev = json_pack("{s:s, s:s, s:I, s:{}, s:{s:s}}", "type", "identify", "anonymousId", vid,
+		       "contactId", (json_int_t)contact_id, "traits", "context", "source",
+		       "email_click");
+	rc = wait ? kz_track_emit_wait(ev, &src, 0, &err) : kz_track_emit(ev, &src, 0, &err);
+	json_decref(ev);
+	if (rc < 0)
+		kz_warn("a click's visitor was not tied to contact %" PRId64 ": %s", contact_id,
+			err.message);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Location: url with kz_ct=<identity token> added to its query (before any fragment), so
+ * kz.js on the landing page can name its visitor (POST /t/id). Only http(s) targets. */
+static void landing(kz_resp *resp, const char *url, const char *secret, int64_t contact_id)
+{
+	const char *hash = strchr(url, '#'), *q = strchr(url, '?');
+	char tok[96];
+	kz_buf b;
+	if (!secret || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+		kz_resp_header(resp, "Location", url);
+		return;
+	}
+	kz_email_click_id(secret, contact_id, kz_now_ms() + CLICK_ID_MS, tok);
+	kz_buf_init(&b, 0);
+	kz_buf_add(&b, url, hash ? (size_t)(hash - url) : strlen(url));
+	kz_buf_addf(&b, "%skz_ct=%s", q && (!hash || q < hash) ? "&" : "?", tok);
+	if (hash)
+		kz_buf_addf(&b, "%s", hash);
+	kz_resp_header(resp, "Location", b.data);
+	kz_buf_release(&b);
+}
+
+/* POST /t/id {"ct": "<kz_ct from the landing URL>", "anonymousId": "<kz.js visitor>"}:
+ * the landing page of a tracked click names its visitor. 204, or 404 for a bad token. */
+static int click_identity(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *body = kz_req_json(req, resp);
+	const char *ct, *vid, *site_key;
+	char secret[65];
+	int64_t contact_id = 0, site_id = 0;
+	kz_err err;
+	kz_conn *c;
+	int rc;
+	if (!body)
+		return 0;
+	kz_resp_header(resp, "Access-Control-Allow-Origin", "*");
+	ct = json_string_value(json_object_get(body, "ct"));
+	vid = json_string_value(json_object_get(body, "anonymousId"));
+	if (!vid || !*vid || strlen(vid) > 128) {
+		json_decref(body);
+		return kz_resp_errorf(resp, 422, "invalid_field", "anonymousId",
+				      "anonymousId must be the visitor id (1 to 128 characters)");
+	}
+	c = kz_store_acquire(app->store);
+	rc = kz_email_secret(c, secret, &err);
+	kz_store_release(c);
+	if (rc < 0) {
+		json_decref(body);
+		return kz_resp_error(resp, &err);
+	}
+	rc = kz_email_click_id_check(secret, ct, kz_now_ms(), &contact_id);
+	if (rc < 0) {
+		json_decref(body);
+		return kz_resp_errorf(resp, rc == -2 ? 410 : 404, rc == -2 ? "expired" : "not_found",
+				      "ct",
+				      rc == -2 ? "this click is too old to identify the visitor"
+					       : "this click token is not valid");
+	}
+	site_key = json_string_value(json_object_get(body, "site_key"));
+	if (site_key) { /* kz.js names its site: the identify is about that site's visitor */
+		kz_track_site site;
+		const char *origin = kz_req_header(req, "Origin");
+		int found = kz_track_site_find(app->store, site_key, &site);
+		if (found < 0 || (found > 0 && origin && !kz_site_origin_allowed(site.origins, origin))) {
+			if (found > 0)
+				kz_track_site_release(&site);
+			json_decref(body);
+			return found < 0 ? kz_resp_errorf(resp, 503, "database_unavailable", NULL,
+							  "the database is not reachable; try again")
+					 : kz_resp_errorf(resp, 403, "origin_not_allowed", "Origin",
+							  "this origin is not in the site's allowed_origins");
+		}
+		if (found > 0) {
+			site_id = site.id;
+			kz_track_site_release(&site);
+		}
+	}
+	rc = identify_visitor(req, vid, contact_id, site_id, 1);
+	json_decref(body);
+	if (rc < 0)
+		return kz_resp_errorf(resp, 503, "unavailable", NULL,
+				      "the visitor could not be recorded; try again");
+	return kz_resp_empty(resp, 204);
 }
 
 /* ---- pages ---- */
@@ -281,6 +409,110 @@ static int unsub_post(kz_req *req, kz_resp *resp)
 				: "<h1>You are unsubscribed</h1><p>You will not receive our emails "
 				  "any more.</p>");
 	return page(resp, 200, &b);
+}
+
+static const char *str_of(const json_t *o, const char *k, const char *def)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : def;
+}
+
+/* ---- double opt-in: GET shows a button (link scanners only GET), POST confirms ---- */
+
+static int optin_link(kz_req *req, kz_resp *resp, link_ctx *lc)
+{
+	kz_app *app = req->app;
+	kz_conn *c = kz_store_acquire(app->store);
+	int rc = resolve(c, req->params[0], lc);
+	const char *kind = json_string_value(json_object_get(lc->send, "kind"));
+	kz_store_release(c);
+	if (rc < 0 || !lc->contact_id || !kind || strcmp(kind, "optin")) {
+		json_decref(lc->send);
+		lc->send = NULL;
+		bad_link(req, resp);
+		return -1;
+	}
+	return 0;
+}
+
+static int confirm_page(kz_req *req, kz_resp *resp)
+{
+	link_ctx lc;
+	kz_buf b;
+	if (optin_link(req, resp, &lc) < 0)
+		return 0;
+	json_decref(lc.send);
+	kz_buf_init(&b, 0);
+	if (ja(req))
+		kz_buf_adds(&b, "<h1>ご登録の確認</h1><p>このメールアドレスでメールの配信を始めます。"
+				"よろしければ確定してください。</p>");
+	else
+		kz_buf_adds(&b, "<h1>Confirm your subscription</h1><p>Start receiving our emails at "
+				"this address?</p>");
+	kz_buf_adds(&b, "<form method=\"post\"><button type=\"submit\">");
+	kz_buf_adds(&b, ja(req) ? "登録を確定する" : "Confirm");
+	kz_buf_adds(&b, "</button></form>");
+	return page(resp, 200, &b);
+}
+
+/* In one transaction: pending → granted (1), or nothing to confirm (0, with the consent in
+ * *consent); -1 with err. A confirmation lifts a global unsubscribe: it asks for the emails. */
+static int confirm_in_tx(kz_conn *c, const link_ctx *lc, const char *ip, int64_t now,
+			 json_t **consent, kz_err *err)
+{
+	int done;
+	if (kz_tx_begin(c, 1, err) < 0)
+		return -1;
+	done = kz_store_consent_confirm(c, lc->contact_id, "email", ip, now, err);
+	if (done == 1 && kz_store_resubscribe(c, lc->contact_id, "", err) < 0)
+		done = -1;
+	if (done == 1)
+		kz_email_event(c, lc->send, "email_confirmed", json_pack("{ss}", "ip", ip), now);
+	if (done == 0 && kz_store_consent_get(c, lc->contact_id, "email", consent, err) < 0)
+		done = -1;
+	if (done < 0) {
+		kz_tx_rollback(c);
+		return -1;
+	}
+	return kz_tx_commit(c, err) < 0 ? -1 : done;
+}
+
+static int confirm_post(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	link_ctx lc;
+	json_t *consent = NULL;
+	char ip[64];
+	kz_err err;
+	kz_conn *c;
+	kz_buf b;
+	int64_t now = kz_now_ms();
+	int done, ok;
+	if (optin_link(req, resp, &lc) < 0)
+		return 0;
+	kz_api_client_ip(req, ip, sizeof ip);
+	c = kz_store_acquire(app->store);
+	done = confirm_in_tx(c, &lc, ip, now, &consent, &err);
+	kz_store_release(c);
+	json_decref(lc.send);
+	if (done < 0) {
+		json_decref(consent);
+		return kz_resp_error(resp, &err);
+	}
+	ok = done == 1 || !strcmp(str_of(consent, "status", ""), "granted");
+	json_decref(consent);
+	kz_buf_init(&b, 0);
+	if (ok)
+		kz_buf_adds(&b, ja(req) ? "<h1>ご登録が確定しました</h1><p>ありがとうございます。"
+					  "これからメールをお届けします。</p>"
+					: "<h1>You are subscribed</h1><p>Thank you: our emails are on "
+					  "their way.</p>");
+	else
+		kz_buf_adds(&b, ja(req) ? "<h1>確認できませんでした</h1><p>配信停止の手続きが先に"
+					  "行われたため、このリンクは使えません。</p>"
+					: "<h1>Nothing to confirm</h1><p>This address was unsubscribed "
+					  "after the link was sent.</p>");
+	return page(resp, ok ? 200 : 409, &b);
 }
 
 /* Values of `name` in an application/x-www-form-urlencoded body (decoded, '+' = space). */
@@ -438,6 +670,7 @@ void kz_api_email_links_routes(kz_server *s)
 {
 	kz_server_route(s, "GET", "/t/o/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, open_pixel);
 	kz_server_route(s, "GET", "/t/c/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, click);
+	kz_server_route(s, "POST", "/t/id", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, click_identity);
 	kz_server_route(s, "GET", "/u/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, unsub_page);
 	kz_server_route(s, "POST", "/u/{token}", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY,
 			unsub_post);
@@ -445,4 +678,7 @@ void kz_api_email_links_routes(kz_server *s)
 	kz_server_route(s, "POST", "/u/{token}/preferences", KZ_ROLE_NONE,
 			KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY, prefs);
 	kz_server_route(s, "GET", "/u/{token}/view", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, view);
+	kz_server_route(s, "GET", "/u/{token}/confirm", KZ_ROLE_NONE, KZ_ROUTE_PUBLIC, confirm_page);
+	kz_server_route(s, "POST", "/u/{token}/confirm", KZ_ROLE_NONE,
+			KZ_ROUTE_PUBLIC | KZ_ROUTE_RAW_BODY, confirm_post);
 }

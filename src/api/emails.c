@@ -16,6 +16,31 @@
 
 #define MAX_TEST_RECIPIENTS 10
 
+/* {"template_id": N, ...}: the template's subject, preheader, html, text and blocks, under
+ * the members given (which win). *in is replaced. */
+static int from_template(kz_conn *c, json_t **in, kz_err *err)
+{
+	json_t *id = json_object_get(*in, "template_id"), *tpl = NULL, *merged;
+	if (!json_is_integer(id) || json_integer_value(id) <= 0)
+		return kz_err_set(err, 422, "invalid_field", "template_id",
+				  "template_id must be a saved template's id");
+	if (kz_store_template_get(c, json_integer_value(id), &tpl, err) < 0) {
+		if (err->status == 404)
+			kz_err_set(err, 422, "invalid_field", "template_id",
+				   "no email template with id %lld", (long long)json_integer_value(id));
+		return -1;
+	}
+	merged = kz_email_from_template(tpl);
+	json_decref(tpl);
+	if (!json_string_length(json_object_get(merged, "subject")))
+		json_object_del(merged, "subject");
+	json_object_update(merged, *in);
+	json_object_del(merged, "template_id");
+	json_decref(*in);
+	*in = merged;
+	return 0;
+}
+
 static int create(kz_req *req, kz_resp *resp)
 {
 	json_t *in = kz_req_json(req, resp), *rec = NULL, *out = NULL;
@@ -24,14 +49,18 @@ static int create(kz_req *req, kz_resp *resp)
 	int64_t id = 0;
 	if (!in)
 		return 0;
-	rec = json_object();
-	if (kz_email_apply(rec, in, 1, &err) < 0) {
-		kz_resp_error(resp, &err);
-		goto done;
-	}
 	c = kz_api_begin(req, resp, 1);
 	if (!c)
 		goto done;
+	if (json_object_get(in, "template_id") && from_template(c, &in, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
+	rec = json_object();
+	if (kz_email_apply(rec, in, 1, &err) < 0) {
+		kz_api_fail(c, resp, &err);
+		goto done;
+	}
 	if (kz_store_email_save(c, rec, &id, &err) < 0 || kz_store_email_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
 		goto done;

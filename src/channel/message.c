@@ -125,6 +125,69 @@ int kz_email_apply(json_t *rec, const json_t *in, int create, kz_err *err)
 
 /* ------------------------------------------------------------------ tokens */
 
+int kz_email_template_apply(json_t *rec, const json_t *in, int create, kz_err *err)
+{
+	json_t *body = json_object(), *name = json_object_get(in, "name");
+	json_t *desc = json_object_get(in, "description");
+	const char *k;
+	json_t *v;
+	int rc;
+	json_object_foreach((json_t *)in, k, v)
+	{
+		if (!strcmp(k, "name") || !strcmp(k, "description") || !strcmp(k, "id") ||
+		    !strcmp(k, "created_at") || !strcmp(k, "updated_at"))
+			continue;
+		if (strcmp(k, "subject") && strcmp(k, "preheader") && strcmp(k, "html") &&
+		    strcmp(k, "text") && strcmp(k, "blocks")) {
+			json_decref(body);
+			return kz_err_set(err, 422, "unknown_field", k,
+					  "unknown field %s; templates have name, description, "
+					  "subject, preheader, html, text, blocks",
+					  k);
+		}
+		json_object_set(body, k, v);
+	}
+	/* an empty subject is fine for a layout: the email made from it sets one */
+	int no_subject = json_is_string(json_object_get(body, "subject")) &&
+			 !json_string_length(json_object_get(body, "subject"));
+	if (no_subject)
+		json_object_del(body, "subject");
+	rc = kz_email_apply(rec, body, 0, err);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	if (no_subject)
+		json_object_set_new(rec, "subject", json_string(""));
+	if (name && (!json_is_string(name) || !json_string_length(name) ||
+		     json_string_length(name) > 200))
+		return kz_err_set(err, 422, "invalid_field", "name",
+				  "name must be a text of 1 to 200 bytes");
+	if (name)
+		json_object_set(rec, "name", name);
+	if (desc && !json_is_null(desc) && (!json_is_string(desc) || json_string_length(desc) > 2000))
+		return kz_err_set(err, 422, "invalid_field", "description",
+				  "description must be a text of at most 2000 bytes");
+	if (desc)
+		json_object_set(rec, "description", desc);
+	if (create && !json_is_string(json_object_get(rec, "name")))
+		return kz_err_set(err, 422, "missing_field", "name", "name is required");
+	if (create && !json_is_string(json_object_get(rec, "html")))
+		return kz_err_set(err, 422, "missing_field", "html", "html is required");
+	return 0;
+}
+
+json_t *kz_email_from_template(const json_t *tpl)
+{
+	static const char *const keys[] = {"subject", "preheader", "html", "text", "blocks", NULL};
+	json_t *out = json_object();
+	for (int i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(tpl, keys[i]);
+		if (v && !json_is_null(v))
+			json_object_set(out, keys[i], v);
+	}
+	return out;
+}
+
 int kz_email_secret(kz_conn *c, char out[65], kz_err *err)
 {
 	char *v = NULL;
@@ -194,6 +257,37 @@ void kz_email_link_mac(const char *secret, int64_t send_id, const char *url, cha
 	kz_buf_addf(&m, "kz1-url:%" PRId64 ":%s", send_id, url);
 	mac_hex(secret, m.data, out, 32);
 	kz_buf_release(&m);
+}
+
+void kz_email_click_id(const char *secret, int64_t contact_id, int64_t expires_ms, char out[96])
+{
+	char msg[80], mac[33];
+	snprintf(msg, sizeof msg, "kz1-cid:%" PRId64 ":%" PRId64, contact_id, expires_ms);
+	mac_hex(secret, msg, mac, 32);
+	snprintf(out, 96, "%" PRId64 ".%" PRId64 ".%s", contact_id, expires_ms, mac);
+}
+
+int kz_email_click_id_check(const char *secret, const char *tok, int64_t now_ms,
+			    int64_t *contact_id)
+{
+	char want[96];
+	long long cid, exp;
+	char *end;
+	if (!tok || strlen(tok) > 90)
+		return -1;
+	cid = strtoll(tok, &end, 10);
+	if (end == tok || *end != '.' || cid <= 0)
+		return -1;
+	exp = strtoll(end + 1, &end, 10);
+	if (*end != '.' || exp <= 0)
+		return -1;
+	kz_email_click_id(secret, cid, exp, want);
+	if (strlen(want) != strlen(tok) || !kz_const_eq(want, tok, strlen(want)))
+		return -1;
+	if (now_ms > exp)
+		return -2;
+	*contact_id = cid;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ variables */

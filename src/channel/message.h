@@ -14,6 +14,12 @@
  * template that does not compile answers 422 with the field and "line L, column C". */
 int kz_email_apply(json_t *rec, const json_t *in, int create, kz_err *err);
 
+/* Check a saved template's members (name, description, subject, preheader, html, text,
+ * blocks) into rec, templates compiled like an email's (create: name and html required). */
+int kz_email_template_apply(json_t *rec, const json_t *in, int create, kz_err *err);
+/* The email members a template starts: subject, preheader, html, text, blocks (new object). */
+json_t *kz_email_from_template(const json_t *tpl);
+
 /* The workspace secret for link tokens (made and stored on first use). 0 or -1. */
 int kz_email_secret(kz_conn *c, char out[65], kz_err *err);
 
@@ -24,6 +30,12 @@ int kz_email_token_check(const char *secret, const char *token, int64_t *contact
 			 int64_t *send_id);
 /* The signature that lets /t/c/ redirect to url for this send (hex, 32 chars). */
 void kz_email_link_mac(const char *secret, int64_t send_id, const char *url, char out[33]);
+/* A click's identity token for the landing page ("<contact>.<expires ms>.<mac>"): kz.js
+ * there hands it back with its visitor id (POST /t/id), tying the visitor to the contact. */
+void kz_email_click_id(const char *secret, int64_t contact_id, int64_t expires_ms, char out[96]);
+/* 0 with *contact_id when tok is genuine and not expired at now_ms; -1 bad, -2 expired. */
+int kz_email_click_id_check(const char *secret, const char *tok, int64_t now_ms,
+			    int64_t *contact_id);
 
 typedef struct kz_render_opts {
 	const char *base_url;

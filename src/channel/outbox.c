@@ -12,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "channel/delivery.h"
 #include "channel/dkim.h"
 #include "channel/message.h"
 #include "channel/mime.h"
@@ -35,6 +37,7 @@ struct kz_outbox {
 	pthread_t senders[MAX_SENDERS], scheduler;
 	int nsenders, scheduler_started;
 	pthread_mutex_t mu;
+	pthread_mutex_t reconf_mu; /* one reconfiguration (or settings test send) at a time */
 	pthread_cond_t cv;
 	int stop, kicks;
 	double next_slot; /* the rate limiter: earliest time (s) for the next message */
@@ -57,6 +60,7 @@ static char *dup_or_null(const char *s)
 
 typedef struct rules {
 	int require_consent;
+	int double_optin; /* a pending consent waits for its confirmation */
 	int64_t cap_day, cap_week;
 } rules;
 
@@ -69,7 +73,9 @@ static int64_t setting_int(const json_t *s, const char *k)
 static void rules_from(const json_t *settings, rules *r)
 {
 	const char *rc = json_string_value(json_object_get(settings, "email_require_consent"));
+	const char *doi = json_string_value(json_object_get(settings, "email_double_optin"));
 	r->require_consent = rc && !strcmp(rc, "true");
+	r->double_optin = doi && !strcmp(doi, "true");
 	r->cap_day = setting_int(settings, "email_frequency_cap_day");
 	r->cap_week = setting_int(settings, "email_frequency_cap_week");
 }
@@ -113,6 +119,8 @@ static const char *skip_reason(const json_t *row, const rules *r, json_t *seen)
 		return "bounced";
 	if (consent && (!strcmp(consent, "revoked") || !strcmp(consent, "denied")))
 		return "no_consent";
+	if (r->double_optin && consent && !strcmp(consent, "pending"))
+		return "unconfirmed";
 	if (r->require_consent && (!consent || strcmp(consent, "granted")))
 		return "no_consent";
 	if ((r->cap_day && json_integer_value(json_array_get(row, 5)) >= r->cap_day) ||
@@ -198,14 +206,121 @@ static int insert_send(kz_conn *c, const json_t *email, int64_t broadcast_id, in
 	return kz_store_send_insert(c, &s, id, err);
 }
 
+/* ------------------------------------------------------------------ A/B tests */
+
+#define AB_NONE (-1) /* not an A/B broadcast, or skipped */
+#define AB_HELD (-2) /* waits for the winner */
+
+typedef struct ab_pick {
+	uint64_t key;
+	size_t row;
+} ab_pick;
+
+static int by_key(const void *a, const void *b)
+{
+	const ab_pick *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key ? 1 : x->row < y->row ? -1 : 1;
+}
+
+/* A stable shuffle: the same broadcast always splits its recipients the same way. */
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* The test share (test_percent of those who will get the broadcast, at least one per
+ * variant) in shuffled order goes round the variants; everyone else is held. */
+static void ab_split(const json_t *ab, int64_t broadcast_id, const json_t *rows,
+		     const char **why, int *variant)
+{
+	size_t n = json_array_size(rows), m = 0, nvar, ntest;
+	ab_pick *p = calloc(n ? n : 1, sizeof *p);
+	if (!p)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (why[i])
+			continue;
+		p[m].key = mix((uint64_t)json_integer_value(json_array_get(json_array_get(rows, i), 0)) ^
+			       mix((uint64_t)broadcast_id));
+		p[m++].row = i;
+	}
+	qsort(p, m, sizeof *p, by_key);
+	nvar = json_array_size(json_object_get(ab, "variants"));
+	ntest = (size_t)ceil((double)m * (double)json_integer_value(json_object_get(ab, "test_percent")) /
+			     100.0);
+	if (ntest < nvar)
+		ntest = nvar;
+	for (size_t k = 0; k < m; k++)
+		variant[p[k].row] = k < ntest ? (int)(k % nvar) : AB_HELD;
+	free(p);
+}
+
+/* The winner by the test's metric (ties: the earlier variant); held rows get its email. */
+static void ab_decide(kz_outbox *o, kz_conn *c, int64_t id, int64_t now)
+{
+	json_t *bc = NULL, *stats = NULL, *v;
+	const char *metric;
+	kz_err err;
+	size_t i;
+	int64_t winner = 0, released = 0;
+	double best = -1;
+	if (kz_tx_begin(c, 1, &err) < 0)
+		return;
+	if (kz_store_broadcast_get(c, id, &bc, &err) < 0 ||
+	    kz_store_broadcast_ab_stats(c, id, &stats, &err) < 0)
+		goto fail;
+	metric = json_string_value(json_object_get(json_object_get(bc, "ab"), "metric"));
+	/* variants in the order they were given, so a tie goes to the first */
+	json_array_foreach(json_object_get(json_object_get(bc, "ab"), "variants"), i, v) {
+		size_t j;
+		json_t *st;
+		json_array_foreach(stats, j, st) {
+			double rate;
+			if (json_integer_value(json_object_get(st, "email_id")) != json_integer_value(v))
+				continue;
+			rate = json_number_value(json_object_get(
+				st, metric && !strcmp(metric, "click") ? "click_rate" : "open_rate"));
+			if (rate > best) {
+				best = rate;
+				winner = json_integer_value(v);
+			}
+		}
+	}
+	if (!winner)
+		winner = json_integer_value(json_object_get(bc, "email_id"));
+	if (kz_store_broadcast_ab_release(c, id, winner, now, &released, &err) < 0 ||
+	    kz_tx_commit(c, &err) < 0)
+		goto fail;
+	kz_info("email: broadcast %" PRId64 ": A/B winner email %" PRId64 " (%s rate %.3f), %" PRId64
+		" more recipients queued",
+		id, winner, metric ? metric : "open", best < 0 ? 0 : best, released);
+	kz_outbox_kick(o);
+	json_decref(bc);
+	json_decref(stats);
+	return;
+fail:
+	kz_tx_rollback(c);
+	kz_error("email: broadcast %" PRId64 ": the A/B winner could not be chosen: %s", id,
+		 err.message);
+	json_decref(bc);
+	json_decref(stats);
+}
+
 int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 {
-	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row;
+	json_t *bc = NULL, *email = NULL, *rows = NULL, *seen = NULL, *row, *ab;
 	kz_recipients a;
 	rules r;
 	char dedupe[32];
 	int64_t queued = 0;
-	size_t i;
+	size_t i, n;
+	const char **why = NULL;
+	int *variant = NULL;
 	int rc = -1;
 	if (kz_store_broadcast_get(c, broadcast_id, &bc, err) < 0 ||
 	    kz_store_email_get(c, json_integer_value(json_object_get(bc, "email_id")), &email,
@@ -220,17 +335,56 @@ int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 		goto out;
 	seen = json_object();
 	snprintf(dedupe, sizeof dedupe, "b%" PRId64, broadcast_id);
+	ab = json_object_get(bc, "ab");
+	n = json_array_size(rows);
+	why = calloc(n ? n : 1, sizeof *why);
+	variant = calloc(n ? n : 1, sizeof *variant);
+	if (!why || !variant)
+		goto out;
 	json_array_foreach(rows, i, row) {
-		const char *why = skip_reason(row, &r, seen);
+		why[i] = skip_reason(row, &r, seen);
+		variant[i] = AB_NONE;
+	}
+	if (json_is_object(ab))
+		ab_split(ab, broadcast_id, rows, why, variant);
+	json_array_foreach(rows, i, row) {
+		const char *to = json_string_value(json_array_get(row, 1));
+		json_t *vars = json_object_get(ab, "variants");
+		kz_send_row s = {
+			.contact_id = json_integer_value(json_array_get(row, 0)),
+			.email_id = json_integer_value(json_object_get(email, "id")),
+			.broadcast_id = broadcast_id,
+			.kind = "broadcast",
+			.dedupe = dedupe,
+			.to_email = to ? to : "",
+			.status = why[i] ? "skipped" : "queued",
+			.reason = why[i],
+			.next_at = now,
+			.created_at = now,
+		};
 		int64_t id;
-		if (insert_send(c, email, broadcast_id, 0, row, dedupe, why, now, &id, err) < 0)
+		if (variant[i] == AB_HELD) {
+			s.status = "held"; /* until the winner is known */
+		} else if (variant[i] >= 0) {
+			s.kind = "ab_test";
+			s.email_id = json_integer_value(json_array_get(vars, (size_t)variant[i]));
+		}
+		if (kz_store_send_insert(c, &s, &id, err) < 0)
 			goto out;
-		queued += !why;
+		queued += !why[i];
 	}
 	if (kz_store_broadcast_started(c, broadcast_id, queued, now, err) < 0)
 		goto out;
+	if (json_is_object(ab) && kz_store_broadcast_ab_start(c, broadcast_id,
+						now + (int64_t)(json_number_value(json_object_get(
+								       ab, "wait_minutes")) *
+							       60000.0),
+						err) < 0)
+		goto out;
 	rc = 0;
 out:
+	free(why);
+	free(variant);
 	json_decref(bc);
 	json_decref(email);
 	json_decref(rows);
@@ -366,9 +520,12 @@ static const char *late_skip(kz_conn *c, const json_t *row, const json_t *email,
 	if (load_candidates(c, email, &a, kz_now_ms(), &cands, &r, err) < 0)
 		return NULL;
 	r.cap_day = r.cap_week = 0; /* counted when queued */
+	if (!strcmp(kind, "optin")) /* the confirmation asks for the consent (and resubscribes) */
+		r.require_consent = r.double_optin = 0;
 	if (json_array_size(cands)) {
 		why = skip_reason(json_array_get(cands, 0), &r, NULL);
-		if (why && !strcmp(why, "no_email"))
+		if (why && (!strcmp(why, "no_email") ||
+			    (!strcmp(kind, "optin") && !strcmp(why, "unsubscribed"))))
 			why = NULL; /* the row carries its address */
 	}
 	json_decref(cands);
@@ -464,6 +621,12 @@ static void deliver(kz_outbox *o, kz_transport *t, const json_t *row)
 		goto out;
 	}
 	vars = kz_email_vars(c, email, cid, &err);
+	if (vars && !strcmp(json_string_value(json_object_get(row, "kind")), "optin")) {
+		char tok[96], url[700];
+		kz_email_token(o->secret, cid, id, tok);
+		snprintf(url, sizeof url, "%s/u/%s/confirm", o->base_url ? o->base_url : "", tok);
+		json_object_set_new(vars, "confirm_url", json_string(url));
+	}
 	rc = vars ? kz_outbox_build(o, c, email, settings, cid, id, to, vars, &msg, &len, env_from,
 				    &err)
 		  : -1;
@@ -576,9 +739,10 @@ static void *sender_main(void *arg)
 			continue;
 		}
 		json_array_foreach(rows, i, row) {
-			if (stopping(o))
-				break; /* the rest keep their lease and are retried after it */
-			deliver(o, t, row);
+			if (stopping(o)) /* not tried: back in the queue now, not after the lease */
+				finish(o, row, "queued", NULL, NULL, NULL, kz_now_ms(), NULL, NULL);
+			else
+				deliver(o, t, row);
 		}
 		json_decref(rows);
 	}
@@ -611,6 +775,11 @@ static void *scheduler_main(void *arg)
 			kz_outbox_kick(o);
 		}
 		json_decref(ids);
+		ids = NULL;
+		if (kz_store_broadcast_ab_due(c, now, &ids, &err) < 0)
+			kz_warn("email: cannot list A/B tests to decide: %s", err.message);
+		json_array_foreach(ids, i, v) ab_decide(o, c, json_integer_value(v), now);
+		json_decref(ids);
 		if (kz_tx_begin(c, 1, &err) == 0) {
 			if (kz_store_broadcast_finish(c, now, &err) < 0 || kz_tx_commit(c, &err) < 0)
 				kz_tx_rollback(c);
@@ -627,6 +796,72 @@ const char *kz_transport_name_of(const kz_outbox *o)
 	return o->smtp_url ? "smtp" : "maildir";
 }
 
+/* The transport and signer a configuration asks for, checked before anything changes. */
+static int prepare(const kz_outbox_config *cfg, const char *maildir, kz_transport **md,
+		   kz_dkim **dk, kz_err *err)
+{
+	*md = NULL;
+	*dk = NULL;
+	if (!cfg->smtp_url) {
+		*md = kz_maildir_new(maildir, err);
+		if (!*md)
+			return -1;
+	} else {
+		kz_transport *probe = kz_smtp_new(cfg->smtp_url, cfg->smtp_tls, 10, err);
+		if (!probe)
+			return -1;
+		kz_transport_free(probe);
+	}
+	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
+		*dk = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
+		if (!*dk) {
+			kz_transport_free(*md);
+			*md = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void limits(kz_outbox_config *c)
+{
+	if (c->connections <= 0)
+		c->connections = 4;
+	if (c->connections > MAX_SENDERS)
+		c->connections = MAX_SENDERS;
+	if (c->retry_seconds <= 0)
+		c->retry_seconds = 30;
+	if (c->max_attempts <= 0)
+		c->max_attempts = 8;
+	if (c->lease_seconds <= 0)
+		c->lease_seconds = 300;
+}
+
+static void start_threads(kz_outbox *o)
+{
+	o->stop = 0;
+	o->nsenders = 0;
+	for (int i = 0; i < o->cfg.connections; i++)
+		if (pthread_create(&o->senders[o->nsenders], NULL, sender_main, o) == 0)
+			o->nsenders++;
+	o->scheduler_started = pthread_create(&o->scheduler, NULL, scheduler_main, o) == 0;
+}
+
+/* Each sender finishes the message in hand; the rows it had claimed go back to the queue. */
+static void stop_threads(kz_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	o->stop = 1;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	for (int i = 0; i < o->nsenders; i++)
+		pthread_join(o->senders[i], NULL);
+	if (o->scheduler_started)
+		pthread_join(o->scheduler, NULL);
+	o->nsenders = 0;
+	o->scheduler_started = 0;
+}
+
 kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err *err)
 {
 	kz_outbox *o = calloc(1, sizeof *o);
@@ -640,61 +875,145 @@ kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err 
 	o->maildir = dup_or_null(cfg->maildir ? cfg->maildir : "./data/outbox");
 	o->base_url = strdup(cfg->base_url ? cfg->base_url : "http://127.0.0.1:8080");
 	o->bounce_domain = dup_or_null(cfg->bounce_domain);
-	if (o->cfg.connections <= 0)
-		o->cfg.connections = 4;
-	if (o->cfg.connections > MAX_SENDERS)
-		o->cfg.connections = MAX_SENDERS;
-	if (o->cfg.retry_seconds <= 0)
-		o->cfg.retry_seconds = 30;
-	if (o->cfg.max_attempts <= 0)
-		o->cfg.max_attempts = 8;
-	if (o->cfg.lease_seconds <= 0)
-		o->cfg.lease_seconds = 300;
+	limits(&o->cfg);
 	pthread_mutex_init(&o->mu, NULL);
+	pthread_mutex_init(&o->reconf_mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
-	if (!o->smtp_url) {
-		o->maildir_t = kz_maildir_new(o->maildir, err);
-		if (!o->maildir_t)
-			goto fail;
-	} else {
-		kz_transport *probe = kz_smtp_new(o->smtp_url, o->smtp_tls, 10, err);
-		if (!probe)
-			goto fail;
-		kz_transport_free(probe);
-	}
-	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
-		o->dkim = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
-		if (!o->dkim)
-			goto fail;
-	}
+	if (prepare(cfg, o->maildir, &o->maildir_t, &o->dkim, err) < 0)
+		goto fail;
 	c = kz_store_acquire(store);
 	if (kz_email_secret(c, o->secret, err) < 0) {
 		kz_store_release(c);
 		goto fail;
 	}
 	kz_store_release(c);
-	for (int i = 0; i < o->cfg.connections; i++)
-		if (pthread_create(&o->senders[o->nsenders], NULL, sender_main, o) == 0)
-			o->nsenders++;
-	o->scheduler_started = pthread_create(&o->scheduler, NULL, scheduler_main, o) == 0;
+	start_threads(o);
 	return o;
 fail:
 	kz_outbox_stop(o);
 	return NULL;
 }
 
+int kz_outbox_check(const kz_outbox_config *cfg, kz_err *err)
+{
+	/* not prepare(): a Maildir check would create folders; only SMTP and DKIM matter here */
+	if (cfg->smtp_url) {
+		kz_transport *probe = kz_smtp_new(cfg->smtp_url, cfg->smtp_tls, 10, err);
+		if (!probe)
+			return -1;
+		kz_transport_free(probe);
+	}
+	if (cfg->dkim_domain && cfg->dkim_selector && cfg->dkim_key_pem) {
+		kz_dkim *dk = kz_dkim_new(cfg->dkim_domain, cfg->dkim_selector, cfg->dkim_key_pem, err);
+		if (!dk)
+			return -1;
+		kz_dkim_free(dk);
+	}
+	return 0;
+}
+
+int kz_outbox_reconfigure(kz_outbox *o, const kz_outbox_config *cfg, kz_err *err)
+{
+	kz_transport *md;
+	kz_dkim *dk;
+	if (prepare(cfg, o->maildir, &md, &dk, err) < 0)
+		return -1;
+	pthread_mutex_lock(&o->reconf_mu);
+	stop_threads(o);
+	pthread_mutex_lock(&o->mu);
+	kz_transport_free(o->maildir_t);
+	kz_dkim_free(o->dkim);
+	free(o->smtp_url);
+	free(o->smtp_tls);
+	o->maildir_t = md;
+	o->dkim = dk;
+	o->smtp_url = dup_or_null(cfg->smtp_url);
+	o->smtp_tls = dup_or_null(cfg->smtp_tls);
+	o->cfg.connections = cfg->connections;
+	o->cfg.rate = cfg->rate;
+	o->cfg.from_env = cfg->from_env;
+	limits(&o->cfg);
+	pthread_mutex_unlock(&o->mu);
+	start_threads(o);
+	pthread_mutex_unlock(&o->reconf_mu);
+	kz_info("email: delivery reconfigured: %s%s", o->smtp_url ? "SMTP" : "the local outbox",
+		o->dkim ? ", DKIM-signed" : "");
+	return 0;
+}
+
+void kz_outbox_from_delivery(kz_outbox_config *cfg, const kz_delivery *d)
+{
+	cfg->smtp_url = d->smtp_url;
+	cfg->smtp_tls = d->smtp_tls;
+	if (d->connections > 0)
+		cfg->connections = d->connections;
+	if (d->rate > 0)
+		cfg->rate = d->rate;
+	cfg->dkim_domain = d->dkim_domain;
+	cfg->dkim_selector = d->dkim_selector;
+	cfg->dkim_key_pem = d->dkim_key_pem;
+	cfg->from_env = 0;
+}
+
+int kz_outbox_from_env(const kz_outbox *o)
+{
+	return o->cfg.from_env;
+}
+
+int kz_outbox_send_test(kz_outbox *o, const json_t *settings, const char *to, kz_err *err)
+{
+	const char *from = json_string_value(json_object_get(settings, "sender_email"));
+	char msgid[120], hex[17];
+	kz_transport *t = NULL;
+	kz_buf body, sig;
+	kz_mail m;
+	int rc = -1;
+	if (!from || !*from)
+		return kz_err_set(err, 422, "missing_setting", "sender_email",
+				  "set the sender email in Settings before sending a test");
+	kz_random_hex(hex, 8);
+	memset(&m, 0, sizeof m);
+	m.from_name = json_string_value(json_object_get(settings, "sender_name"));
+	m.from_email = from;
+	m.to_email = to;
+	m.subject = "Kizuna: 配信設定のテスト / delivery settings test";
+	m.text = "このメールが届いていれば、Kizuna の配信設定は正しく動いています。\n\n"
+		 "If you can read this, Kizuna's delivery settings work.\n";
+	snprintf(msgid, sizeof msgid, "kz.test.%s@%s", hex, domain_of(from));
+	m.message_id = msgid;
+	m.date_ms = kz_now_ms();
+	kz_buf_init(&body, 0);
+	kz_buf_init(&sig, 0);
+	pthread_mutex_lock(&o->reconf_mu);
+	if (kz_mime_build(&m, &body, err) < 0)
+		goto out;
+	if (o->dkim) {
+		if (kz_dkim_sign(o->dkim, body.data, body.len, m.date_ms / 1000, &sig, err) < 0)
+			goto out;
+		kz_buf_add(&sig, body.data, body.len);
+		kz_buf_release(&body);
+		body = sig;
+		kz_buf_init(&sig, 0);
+	}
+	t = o->smtp_url ? kz_smtp_new(o->smtp_url, o->smtp_tls, 10, err) : NULL;
+	if (o->smtp_url && !t)
+		goto out;
+	rc = kz_transport_send(t ? t : o->maildir_t, from, to, body.data, body.len, err);
+	if (rc != 0)
+		rc = -1;
+out:
+	pthread_mutex_unlock(&o->reconf_mu);
+	kz_transport_free(t);
+	kz_buf_release(&body);
+	kz_buf_release(&sig);
+	return rc;
+}
+
 void kz_outbox_stop(kz_outbox *o)
 {
 	if (!o)
 		return;
-	pthread_mutex_lock(&o->mu);
-	o->stop = 1;
-	pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
-	for (int i = 0; i < o->nsenders; i++)
-		pthread_join(o->senders[i], NULL);
-	if (o->scheduler_started)
-		pthread_join(o->scheduler, NULL);
+	stop_threads(o);
 	kz_transport_free(o->maildir_t);
 	kz_dkim_free(o->dkim);
 	free(o->smtp_url);
@@ -703,6 +1022,7 @@ void kz_outbox_stop(kz_outbox *o)
 	free(o->base_url);
 	free(o->bounce_domain);
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->reconf_mu);
 	pthread_cond_destroy(&o->cv);
 	free(o);
 }
@@ -717,9 +1037,12 @@ void kz_outbox_kick(kz_outbox *o)
 	pthread_mutex_unlock(&o->mu);
 }
 
-json_t *kz_outbox_describe(const kz_outbox *o)
+json_t *kz_outbox_describe(const kz_outbox *co)
 {
+	kz_outbox *o = (kz_outbox *)co; /* the lock is not part of what it describes */
 	char loc[600];
+	json_t *out;
+	pthread_mutex_lock(&o->mu);
 	if (o->smtp_url) {
 		/* never show the password */
 		const char *at = strrchr(o->smtp_url, '@');
@@ -732,9 +1055,12 @@ json_t *kz_outbox_describe(const kz_outbox *o)
 	} else {
 		snprintf(loc, sizeof loc, "%s/new", o->maildir);
 	}
-	return json_pack("{ssssss?sfsi}", "transport", kz_transport_name_of(o), "location", loc,
-			 "dkim", o->dkim ? kz_dkim_algorithm(o->dkim) : NULL, "rate", o->cfg.rate,
-			 "connections", o->cfg.connections);
+	out = json_pack("{ssssss?sfsiss}", "transport", kz_transport_name_of(o), "location", loc,
+			"dkim", o->dkim ? kz_dkim_algorithm(o->dkim) : NULL, "rate", o->cfg.rate,
+			"connections", o->cfg.connections, "configured_by",
+			o->cfg.from_env ? "environment" : "settings");
+	pthread_mutex_unlock(&o->mu);
+	return out;
 }
 
 void kz_outbox_metrics(const kz_outbox *o, char *buf, size_t len)

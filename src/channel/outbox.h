@@ -23,12 +23,28 @@ typedef struct kz_outbox_config {
 	const char *base_url;   /* for links in messages */
 	const char *bounce_domain; /* VERP: bounce+<token>@domain; default: the sender's */
 	const char *dkim_domain, *dkim_selector, *dkim_key_pem; /* all set: sign */
+	int from_env;           /* KIZUNA_SMTP_URL decides: Settings may not change delivery */
 } kz_outbox_config;
 
 typedef struct kz_outbox kz_outbox;
 
 /* Start the threads; NULL with err when a transport or DKIM key cannot be set up. */
 kz_outbox *kz_outbox_start(kz_store *store, const kz_outbox_config *cfg, kz_err *err);
+/* Fill cfg's transport, connections, rate and DKIM from stored delivery settings (d must
+ * outlive cfg's use). A maildir when d names no SMTP server. */
+struct kz_delivery;
+void kz_outbox_from_delivery(kz_outbox_config *cfg, const struct kz_delivery *d);
+/* Would kz_outbox_reconfigure accept cfg? (SMTP URL, DKIM key.) 0, or -1 with err. */
+int kz_outbox_check(const kz_outbox_config *cfg, kz_err *err);
+/* Change transport, connections, rate and DKIM while running: the new setup is checked first
+ * (nothing changes on error); senders finish the message in hand, their other claimed rows go
+ * back to the queue, and new senders start. Other members of cfg are ignored. 0 or -1. */
+int kz_outbox_reconfigure(kz_outbox *o, const kz_outbox_config *cfg, kz_err *err);
+/* 1 when the environment (KIZUNA_SMTP_URL) configured delivery. */
+int kz_outbox_from_env(const kz_outbox *o);
+/* Send a short test message to `to` now over the current transport (DKIM-signed when set),
+ * from Settings' sender: 0, or -1 with the server's answer in err. */
+int kz_outbox_send_test(kz_outbox *o, const json_t *settings, const char *to, kz_err *err);
 /* "smtp" or "maildir". */
 const char *kz_transport_name_of(const kz_outbox *o);
 /* Finish the messages in hand, stop the threads (queued rows stay queued). NULL is fine. */

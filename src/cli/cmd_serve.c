@@ -9,6 +9,7 @@
 #include "audience/audience.h"
 #include "base/timeutil.h"
 #include "base/log.h"
+#include "channel/delivery.h"
 #include "channel/outbox.h"
 #include "capture/token.h"
 #include "cli/cli.h"
@@ -128,12 +129,14 @@ static kz_journeys *start_journeys(kz_app *app, const char *db, char *maildir, s
 static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base)
 {
 	kz_outbox_config oc;
+	kz_delivery stored;
 	char maildir[600], *key = NULL;
 	const char *md = outbox_dir(db, maildir, sizeof maildir), *keyfile = getenv("KIZUNA_DKIM_KEY");
 	const char *rate = getenv("KIZUNA_SMTP_RATE");
 	kz_outbox *o;
 	kz_err err;
 	memset(&oc, 0, sizeof oc);
+	memset(&stored, 0, sizeof stored);
 	oc.smtp_url = getenv("KIZUNA_SMTP_URL");
 	if (oc.smtp_url && !*oc.smtp_url)
 		oc.smtp_url = NULL;
@@ -141,12 +144,27 @@ static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base
 	oc.maildir = md;
 	oc.connections = (int)env_size("KIZUNA_SMTP_CONNECTIONS", 4);
 	oc.rate = rate && *rate ? strtod(rate, NULL) : 0;
+	oc.from_env = oc.smtp_url != NULL;
+	if (kz_delivery_key_init(db, &err) < 0) {
+		fprintf(stderr, "kizuna serve: %s\n", err.message);
+		return NULL;
+	}
+	if (!oc.from_env) { /* what Settings → Email says (the local Maildir when nothing) */
+		kz_conn *c = kz_store_acquire(store);
+		int rc = kz_delivery_load(c, &stored, &err);
+		kz_store_release(c);
+		if (rc < 0) {
+			fprintf(stderr, "kizuna serve: email: %s\n", err.message);
+			return NULL;
+		}
+		kz_outbox_from_delivery(&oc, &stored);
+	}
 	oc.retry_seconds = (int)env_size("KIZUNA_SMTP_RETRY_SECONDS", 30);
 	oc.max_attempts = (int)env_size("KIZUNA_SMTP_MAX_ATTEMPTS", 8);
 	oc.lease_seconds = (int)env_size("KIZUNA_SMTP_LEASE_SECONDS", 300);
 	oc.base_url = base;
 	oc.bounce_domain = getenv("KIZUNA_BOUNCE_DOMAIN");
-	if (keyfile && *keyfile) {
+	if (keyfile && *keyfile && !oc.dkim_key_pem) {
 		key = read_file(keyfile);
 		if (!key) {
 			fprintf(stderr, "kizuna serve: cannot read KIZUNA_DKIM_KEY %s\n", keyfile);
@@ -160,6 +178,7 @@ static kz_outbox *start_outbox(kz_store *store, const char *db, const char *base
 	}
 	o = kz_outbox_start(store, &oc, &err);
 	free(key);
+	kz_delivery_release(&stored);
 	if (!o)
 		fprintf(stderr, "kizuna serve: email: %s\n", err.message);
 	else

@@ -270,7 +270,8 @@ static const char *const setting_keys[] = {"default_country", "timezone", "sende
 					   "company_name", "company_address", "company_contact",
 					   "email_footer_required", "email_require_consent",
 					   "email_frequency_cap_day", "email_frequency_cap_week",
-					   "email_soft_bounce_limit", NULL};
+					   "email_soft_bounce_limit", "email_double_optin",
+					   "email_optin_email_id", NULL};
 
 int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_err *err)
 {
@@ -289,7 +290,8 @@ int kz_settings_load(kz_conn *c, const char *default_country, json_t **out, kz_e
 			def = "Asia/Tokyo";
 		else if (!strcmp(setting_keys[i], "email_footer_required"))
 			def = "true";
-		else if (!strcmp(setting_keys[i], "email_require_consent"))
+		else if (!strcmp(setting_keys[i], "email_require_consent") ||
+			 !strcmp(setting_keys[i], "email_double_optin"))
 			def = "false";
 		else if (!strcmp(setting_keys[i], "email_frequency_cap_day") ||
 			 !strcmp(setting_keys[i], "email_frequency_cap_week"))
@@ -338,7 +340,8 @@ int kz_settings_apply(kz_conn *c, const json_t *in, kz_err *err)
 						  "%s must be an email address", k);
 			s = clean;
 		}
-		if ((!strcmp(k, "email_footer_required") || !strcmp(k, "email_require_consent")) &&
+		if ((!strcmp(k, "email_footer_required") || !strcmp(k, "email_require_consent") ||
+		     !strcmp(k, "email_double_optin")) &&
 		    strcmp(s, "true") && strcmp(s, "false"))
 			return kz_err_set(err, 422, "invalid_field", k, "%s must be \"true\" or "
 								"\"false\"", k);

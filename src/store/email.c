@@ -142,7 +142,7 @@ int kz_store_email_topics(kz_conn *c, json_t **data, kz_err *err)
 
 #define BC_COLS                                                                                    \
 	"id, email_id, segment_id, tag, all_contacts, status, send_at, started_at, finished_at,"   \
-	" recipients, created_at, updated_at"
+	" recipients, created_at, updated_at, ab, ab_decide_at, winner_email_id"
 
 static json_t *row_to_broadcast(const kz_rows *r, int i)
 {
@@ -159,6 +159,16 @@ static json_t *row_to_broadcast(const kz_rows *r, int i)
 	json_object_set_new(o, "recipients", kz_cell_int(r, i, 9));
 	json_object_set_new(o, "created_at", kz_cell_time(r, i, 10));
 	json_object_set_new(o, "updated_at", kz_cell_time(r, i, 11));
+	if (kz_rows_get(r, i, 12)) {
+		json_t *ab = kz_cell_json(r, i, 12, "null");
+		if (json_is_object(ab)) {
+			json_object_set_new(ab, "decide_at", kz_cell_time(r, i, 13));
+			json_object_set_new(ab, "winner_email_id", kz_cell_int(r, i, 14));
+		}
+		json_object_set_new(o, "ab", ab);
+	} else {
+		json_object_set_new(o, "ab", json_null());
+	}
 	return o;
 }
 
@@ -183,7 +193,9 @@ int kz_store_broadcast_insert(kz_conn *c, const json_t *rec, int64_t *id, kz_err
 	json_t *seg = json_object_get(rec, "segment_id");
 	json_t *at = json_object_get(rec, "send_at_ms");
 	int64_t now = kz_now_ms();
-	kz_val p[7] = {
+	json_t *ab = json_object_get(rec, "ab");
+	char *abj = json_is_object(ab) ? kz_jdump(ab) : NULL;
+	kz_val p[8] = {
 		KZ_INT(json_integer_value(json_object_get(rec, "email_id"))),
 		json_is_integer(seg) ? KZ_INT(json_integer_value(seg)) : KZ_NULLV,
 		KZ_TEXT(kz_jstr(rec, "tag")),
@@ -191,13 +203,15 @@ int kz_store_broadcast_insert(kz_conn *c, const json_t *rec, int64_t *id, kz_err
 		KZ_TEXT(kz_jstr(rec, "status")),
 		KZ_INT(json_is_integer(at) ? json_integer_value(at) : now),
 		KZ_INT(now),
+		KZ_TEXT(abj),
 	};
 	int found;
 	int r = kz_db_scalar_int(c,
 				 "INSERT INTO broadcasts(email_id, segment_id, tag, all_contacts, status,"
-				 " send_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-				 " $7) RETURNING id",
-				 p, 7, id, &found, err);
+				 " send_at, created_at, updated_at, ab) VALUES ($1, $2, $3, $4, $5, $6,"
+				 " $7, $7, $8) RETURNING id",
+				 p, 8, id, &found, err);
+	free(abj);
 	if (r == KZ_DB_FOREIGN)
 		return kz_err_set(err, 422, "invalid_field", "email_id", "no such email");
 	return r < 0 ? -1 : 0;
@@ -273,7 +287,8 @@ int kz_store_broadcast_finish(kz_conn *c, int64_t now, kz_err *err)
 	return kz_db_exec(c,
 			  "UPDATE broadcasts SET status = 'sent', finished_at = $1, updated_at = $1"
 			  " WHERE status = 'sending' AND NOT EXISTS (SELECT 1 FROM email_sends s"
-			  " WHERE s.broadcast_id = broadcasts.id AND s.status IN ('queued', 'sending'))",
+			  " WHERE s.broadcast_id = broadcasts.id"
+			  " AND s.status IN ('queued', 'sending', 'held'))",
 			  p, 1, err) < 0
 		       ? -1
 		       : 0;
@@ -284,10 +299,86 @@ int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err)
 	kz_val p[1] = {KZ_INT(id)};
 	return kz_db_exec(c,
 			  "UPDATE email_sends SET status = 'cancelled', claimed_until = NULL"
-			  " WHERE broadcast_id = $1 AND status = 'queued'",
+			  " WHERE broadcast_id = $1 AND status IN ('queued', 'held')",
 			  p, 1, err) < 0
 		       ? -1
 		       : 0;
+}
+
+int kz_store_broadcast_ab_start(kz_conn *c, int64_t id, int64_t decide_at, kz_err *err)
+{
+	kz_val p[2] = {KZ_INT(decide_at), KZ_INT(id)};
+	return kz_db_exec(c, "UPDATE broadcasts SET ab_decide_at = $1 WHERE id = $2", p, 2, err) < 0
+		       ? -1
+		       : 0;
+}
+
+int kz_store_broadcast_ab_due(kz_conn *c, int64_t now, json_t **ids, kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[1] = {KZ_INT(now)};
+	*ids = NULL;
+	if (kz_db_query(c,
+			"SELECT id FROM broadcasts WHERE ab IS NOT NULL AND winner_email_id IS NULL"
+			" AND ab_decide_at IS NOT NULL AND ab_decide_at <= $1 AND status = 'sending'"
+			" ORDER BY id LIMIT 20",
+			p, 1, &rows, err) < 0)
+		return -1;
+	*ids = json_array();
+	for (int i = 0; i < rows.nrows; i++)
+		json_array_append_new(*ids, kz_cell_int(&rows, i, 0));
+	kz_rows_free(&rows);
+	return 0;
+}
+
+int kz_store_broadcast_ab_stats(kz_conn *c, int64_t id, json_t **out, kz_err *err)
+{
+	kz_rows rows;
+	kz_val p[1] = {KZ_INT(id)};
+	*out = NULL;
+	if (kz_db_query(c,
+			"SELECT email_id,"
+			" COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') THEN 1 ELSE 0 END), 0),"
+			" COALESCE(SUM(CASE WHEN opened_at IS NOT NULL THEN 1 ELSE 0 END), 0),"
+			" COALESCE(SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0),"
+			" COUNT(*)"
+			" FROM email_sends WHERE broadcast_id = $1 AND kind = 'ab_test'"
+			" GROUP BY email_id ORDER BY email_id",
+			p, 1, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (int i = 0; i < rows.nrows; i++) {
+		int64_t sent = kz_rows_int(&rows, i, 1), op = kz_rows_int(&rows, i, 2);
+		int64_t cl = kz_rows_int(&rows, i, 3);
+		json_array_append_new(
+			*out, json_pack("{sIsIsIsIsIsfsf}", "email_id",
+					(json_int_t)kz_rows_int(&rows, i, 0), "recipients",
+					(json_int_t)kz_rows_int(&rows, i, 4), "sent", (json_int_t)sent,
+					"opened", (json_int_t)op, "clicked", (json_int_t)cl, "open_rate",
+					sent ? (double)op / (double)sent : 0.0, "click_rate",
+					sent ? (double)cl / (double)sent : 0.0));
+	}
+	kz_rows_free(&rows);
+	return 0;
+}
+
+int kz_store_broadcast_ab_release(kz_conn *c, int64_t id, int64_t winner, int64_t now,
+				  int64_t *released, kz_err *err)
+{
+	kz_val p[3] = {KZ_INT(winner), KZ_INT(now), KZ_INT(id)};
+	int r = kz_db_exec(c,
+			   "UPDATE email_sends SET email_id = $1, status = 'queued', next_at = $2"
+			   " WHERE broadcast_id = $3 AND status = 'held'",
+			   p, 3, err);
+	if (r < 0)
+		return -1;
+	*released = r;
+	if (kz_db_exec(c,
+		       "UPDATE broadcasts SET winner_email_id = $1, updated_at = $2 WHERE id = $3"
+		       " AND winner_email_id IS NULL",
+		       p, 3, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* ---- recipient resolution ---- */

@@ -243,7 +243,7 @@ int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, k
 		 " COALESCE(SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(click_count), 0), COALESCE(SUM(unsubscribed), 0),"
 		 " COALESCE(SUM(complained), 0),"
-		 " COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') THEN 1 ELSE 0 END), 0),"
+		 " COALESCE(SUM(CASE WHEN status IN ('queued', 'sending', 'held') THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0)"
 		 " FROM email_sends WHERE %s = $1 AND kind <> 'test'",
@@ -433,14 +433,15 @@ int kz_store_consent_get(kz_conn *c, int64_t contact_id, const char *channel, js
 	kz_val p[2] = {KZ_INT(contact_id), KZ_TEXT(channel)};
 	*out = NULL;
 	if (kz_db_query(c,
-			"SELECT status, source, ip, at FROM contact_consent WHERE contact_id = $1"
-			" AND channel = $2",
+			"SELECT status, source, ip, at, confirmed_at, confirmed_ip FROM"
+			" contact_consent WHERE contact_id = $1 AND channel = $2",
 			p, 2, &rows, err) < 0)
 		return -1;
 	if (rows.nrows)
-		*out = json_pack("{sosososo}", "status", kz_cell_str(&rows, 0, 0), "source",
+		*out = json_pack("{sosososososo}", "status", kz_cell_str(&rows, 0, 0), "source",
 				 kz_cell_str(&rows, 0, 1), "ip", kz_cell_str(&rows, 0, 2), "at",
-				 kz_cell_time(&rows, 0, 3));
+				 kz_cell_time(&rows, 0, 3), "confirmed_at", kz_cell_time(&rows, 0, 4),
+				 "confirmed_ip", kz_cell_str(&rows, 0, 5));
 	kz_rows_free(&rows);
 	return 0;
 }
@@ -455,7 +456,8 @@ int kz_store_consent_set(kz_conn *c, int64_t contact_id, const char *channel,
 			   "INSERT INTO contact_consent(contact_id, channel, status, source, ip, at)"
 			   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (contact_id, channel) DO"
 			   " UPDATE SET status = excluded.status, source = excluded.source,"
-			   " ip = excluded.ip, at = excluded.at",
+			   " ip = excluded.ip, at = excluded.at, confirmed_at = NULL,"
+			   " confirmed_ip = NULL",
 			   p, 6, err);
 	if (r == KZ_DB_FOREIGN)
 		return kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64,
@@ -484,4 +486,19 @@ int kz_store_email_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *
 		if (kz_db_exec(c, sql[i], p, 2, err) < 0)
 			return -1;
 	return 0;
+}
+
+int kz_store_consent_confirm(kz_conn *c, int64_t contact_id, const char *channel, const char *ip,
+			     int64_t at, kz_err *err)
+{
+	kz_val p[4] = {KZ_INT(contact_id), KZ_TEXT(channel), KZ_TEXT(ip), KZ_INT(at)};
+	int64_t one = 0;
+	int found = 0;
+	if (kz_db_scalar_int(c,
+			     "UPDATE contact_consent SET status = 'granted', confirmed_at = $4,"
+			     " confirmed_ip = $3 WHERE contact_id = $1 AND channel = $2 AND"
+			     " status = 'pending' RETURNING 1",
+			     p, 4, &one, &found, err) < 0)
+		return -1;
+	return found ? 1 : 0;
 }

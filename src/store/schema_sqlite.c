@@ -226,7 +226,7 @@ const char *const kz_sqlite_migrations[] = {
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
 	"  definition TEXT NOT NULL DEFAULT '{}', published INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
-	/* journeys — the definition of each version, the durable enrolments (current step, due
+	/* 10: journeys — the definition of each version, the durable enrolments (current step, due
 	 * time; entry_key makes each entry happen once: 'once', 'after:N' or the trigger's id), the execution log whose primary key
 	 * (enrolment, seq) is the idempotency key of every step, and the outbox of HTTP calls
 	 * (webhooks, Slack-style alerts) and owner alerts that steps queue in the same
@@ -267,5 +267,18 @@ const char *const kz_sqlite_migrations[] = {
 	/* journeys read the events after this position; history before them triggers nothing */
 	"INSERT INTO settings (key, value) SELECT 'journeys.event_pos',"
 	"  CAST(COALESCE(MAX(id), 0) AS TEXT) FROM events;",
+	/* 11: double opt-in — when and from which address the person confirmed by the mailed
+	 * link (at/ip stay the consent's request: the form, the import, the API call); saved
+	 * email templates (layouts and starting points an email is made from); A/B tests of
+	 * broadcasts (the variants, when the winner is chosen, which one won). */
+	"ALTER TABLE contact_consent ADD COLUMN confirmed_at INTEGER;"
+	"ALTER TABLE contact_consent ADD COLUMN confirmed_ip TEXT;"
+	"CREATE TABLE email_templates ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, description TEXT, subject TEXT,"
+	"  preheader TEXT, html TEXT NOT NULL, text TEXT, blocks TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"ALTER TABLE broadcasts ADD COLUMN ab TEXT;"
+	"ALTER TABLE broadcasts ADD COLUMN ab_decide_at INTEGER;"
+	"ALTER TABLE broadcasts ADD COLUMN winner_email_id INTEGER;",
 	NULL,
 };

@@ -291,6 +291,16 @@ int kz_store_email_list(kz_conn *c, json_t **data, kz_err *err);
 /* Distinct non-empty topics of the emails (the preference page's choices). */
 int kz_store_email_topics(kz_conn *c, json_t **data, kz_err *err);
 
+/* ---- email: saved templates (src/store/email_template.c) ---- */
+/* {"id","name","description","subject","preheader","html","text","blocks","created_at",
+ * "updated_at"} (the list leaves out html, text and blocks); 404 if absent. */
+int kz_store_template_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write every column of rec; *id 0 inserts (and gets the new id). */
+int kz_store_template_save(kz_conn *c, const json_t *rec, int64_t *id, kz_err *err);
+int kz_store_template_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every template by name. */
+int kz_store_template_list(kz_conn *c, json_t **data, kz_err *err);
+
 /* ---- email: broadcasts (newsletters) ---- */
 /* {"id","email_id","segment_id","tag","all_contacts","status","send_at","started_at",
  * "finished_at","recipients","created_at","updated_at"}; 404 when absent. */
@@ -310,6 +320,16 @@ int kz_store_broadcast_started(kz_conn *c, int64_t id, int64_t recipients, int64
 int kz_store_broadcast_finish(kz_conn *c, int64_t now, kz_err *err);
 /* Cancel the queued rows of a broadcast (status cancelled). */
 int kz_store_broadcast_cancel_rows(kz_conn *c, int64_t id, kz_err *err);
+/* A/B tests. The test rows of a broadcast have kind "ab_test" (one variant's email each); the
+ * rest wait as status "held" until the winner is chosen. */
+int kz_store_broadcast_ab_start(kz_conn *c, int64_t id, int64_t decide_at, kz_err *err);
+/* Broadcasts whose test ran long enough and have no winner yet: [id, ...]. */
+int kz_store_broadcast_ab_due(kz_conn *c, int64_t now, json_t **ids, kz_err *err);
+/* Per variant: [{"email_id","recipients","sent","opened","clicked","open_rate","click_rate"}]. */
+int kz_store_broadcast_ab_stats(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* The winner: held rows get its email and are queued; the broadcast records it. */
+int kz_store_broadcast_ab_release(kz_conn *c, int64_t id, int64_t winner, int64_t now,
+				  int64_t *released, kz_err *err);
 
 /* Who a send may go to: the audience of a broadcast (segment, tag or everyone). */
 typedef struct kz_recipients {
@@ -386,6 +406,10 @@ int kz_store_consent_get(kz_conn *c, int64_t contact_id, const char *channel, js
 int kz_store_consent_set(kz_conn *c, int64_t contact_id, const char *channel,
 			 const char *status, const char *source, const char *ip, int64_t at,
 			 kz_err *err);
+/* Double opt-in: a pending consent becomes granted, confirmed at `at` from `ip`. 1 when it
+ * was pending, 0 when there was nothing to confirm (none, already granted, or revoked). */
+int kz_store_consent_confirm(kz_conn *c, int64_t contact_id, const char *channel, const char *ip,
+			     int64_t at, kz_err *err);
 /* Merge: hand the email rows of contact `from` to `into`. */
 int kz_store_email_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
 /* ---- lead capture: forms (src/store/capture.c) ---- */

@@ -19,7 +19,7 @@
 /* One JS line per C line: keep clang-format from re-flowing the script. */
 // clang-format off
 static const char kzjs[] =
-	"/* kz.js — Kizuna tracking: page views (also SPA navigations), kz('track'|'identify'|'page'|'consent'). */\n"
+	"/* kz.js — Kizuna tracking: page views (also SPA navigations), kz('track'|'identify'|'page'|'consent'); a tracked email click's kz_ct names the visitor. */\n"
 	"(function (w, d) {\n"
 	"  if (w.kz && w.kz.v) return;\n"
 	"  var s = d.currentScript || d.querySelector('script[data-site]');\n"
@@ -127,6 +127,11 @@ static const char kzjs[] =
 	"  w.kz = function () { call.apply(null, arguments); };\n"
 	"  w.kz.v = 1;\n"
 	"  for (i = 0; i < early.length; i++) if (early[i][0] == 'consent') call.apply(null, early[i]);\n"
+	"  var ct = /[?&]kz_ct=([^&#]*)/.exec(loc.search);\n"
+	"  if (ct) {\n"
+	"    if (on && id && w.fetch) fetch(url.replace(/collect$/, 'id'), { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ site_key: key, ct: decodeURIComponent(ct[1]), anonymousId: id }) });\n"
+	"    if (w.history && history.replaceState) history.replaceState(history.state, '', loc.href.replace(/([?&])kz_ct=[^&#]*&?/, '$1').replace(/[?&](#|$)/, '$1'));\n"
+	"  }\n"
 	"  page();\n"
 	"  for (i = 0; i < early.length; i++) if (early[i][0] != 'consent') call.apply(null, early[i]);\n"
 	"})(window, document);\n";

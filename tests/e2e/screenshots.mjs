@@ -205,6 +205,15 @@ for (const [lang, locale] of LANGS) {
       await go('/settings/general');
       await page.getByTestId('settings-general-form').waitFor();
       await shot(page, lang, 'settings-general');
+      await go('/settings/email');
+      await page.getByTestId('em-rules-form').waitFor();
+      await page.getByTestId('em-delivery-form').waitFor();
+      await shot(page, lang, 'settings-email');
+      await page.getByTestId('em-dkim_domain').scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.querySelector('[data-testid="em-dkim_domain"]').closest('.settings-section').scrollIntoView());
+      await shot(page, lang, 'settings-email-dkim');
+      await page.evaluate(() => document.querySelector('[data-testid="em-rules-form"]').scrollIntoView());
+      await shot(page, lang, 'settings-email-rules');
     });
 
     test(`${lang}: emails and broadcasts`, async () => {
@@ -218,10 +227,20 @@ for (const [lang, locale] of LANGS) {
         for (const c of tagged) await server.api('PATCH', `/api/v1/contacts/${c.id}`, { tags: [...c.tags, 'news'] });
         const b = await server.api('POST', '/api/v1/broadcasts', { email_id: e.json.id, tag: 'news' });
         server.broadcastId = b.json.id;
+        const e2 = await server.api('POST', '/api/v1/emails', { name: '11月のメルマガ（件名B）', subject: '【今月だけ】{{ contact.last_name }}様への特典', topic: 'news', html: '<h1>今月だけの特典</h1><p>詳しくはこちら。</p>' });
+        const ab = await server.api('POST', '/api/v1/broadcasts', { email_id: e.json.id, tag: 'news', ab: { variants: [e2.json.id], test_percent: 30, metric: 'open', wait_minutes: 240 } });
+        server.abId = ab.json.id;
+        await server.api('POST', '/api/v1/email-templates', { name: '月次ニュースレター', description: 'ロゴ・署名・配信停止リンクつきの基本レイアウト', from_email_id: e.json.id });
+        await server.api('POST', '/api/v1/email-templates', { name: 'セミナー案内', description: '日時・会場・申込ボタン', subject: '【ご案内】{{ contact.last_name }}様へセミナーのお知らせ', html: '<h1>セミナーのご案内</h1><p>日時：12月10日 14:00〜</p>' });
       }
       await go('/emails');
       await page.getByTestId('outbox-text').waitFor();
+      await page.getByTestId('template-row').first().waitFor();
       await shot(page, lang, 'emails');
+      await page.getByTestId('create-email').click();
+      await page.getByTestId('new-email-dialog').waitFor();
+      await shot(page, lang, 'emails-new-from-template');
+      await page.keyboard.press('Escape');
       await go(`/emails/${server.emailId}`);
       await page.getByTestId('preview-contact').fill(String(ids.contact));
       await page.waitForTimeout(800);
@@ -233,6 +252,17 @@ for (const [lang, locale] of LANGS) {
       await page.getByTestId('broadcast-status').waitFor();
       await page.waitForTimeout(2500);
       await shot(page, lang, 'broadcast');
+      await go(`/broadcasts/${server.abId}`);
+      await page.getByTestId('ab-results').waitFor();
+      await page.waitForTimeout(2500);
+      await shot(page, lang, 'broadcast-ab');
+      await go('/broadcasts');
+      await page.getByTestId('create-broadcast').click();
+      await page.getByTestId('broadcast-ab').check();
+      await page.getByTestId('broadcast-tag').fill('news');
+      await page.waitForTimeout(600);
+      await shot(page, lang, 'broadcasts-new-ab');
+      await page.keyboard.press('Escape');
     });
 
     test(`${lang}: forms and assets`, async () => {

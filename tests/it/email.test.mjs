@@ -4,69 +4,11 @@
 // down then up, and kill -9 mid-broadcast.
 
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {
-  assertError, expectStatus, runCli, startServer, tempDir, test, uniqueEmail, waitFor,
+  assertError, expectStatus, runCli, test, uniqueEmail, waitFor,
 } from './harness.mjs';
+import { broadcastDone, contact, keygen, local, mailServer, newsletter } from './email_fixtures.mjs';
 import { freePort, parseMessage, publicKeyFromTxt, startSink, verifyDkim } from './mail.mjs';
-
-const FOOTER = { company_name: '株式会社絆', company_address: '東京都千代田区丸の内1-1-1', company_contact: 'support@kizuna.example' };
-
-async function keygen(type) {
-  const dir = tempDir('kz-dkim-');
-  const out = path.join(dir, `${type}.pem`);
-  const r = await runCli(['dkim-keygen', '--type', type, '--selector', 'sel1', '--domain', 'kizuna.example', '--out', out]);
-  assert.equal(r.code, 0, r.info);
-  const txt = /"(v=DKIM1;[^"]+)"/.exec(r.stdout)[1];
-  return { file: out, txt };
-}
-
-async function mailServer(sink, env = {}) {
-  const srv = await startServer({
-    env: {
-      KIZUNA_SMTP_URL: sink ? sink.url : 'smtp://127.0.0.1:1', KIZUNA_SMTP_TLS: 'none',
-      KIZUNA_SMTP_RETRY_SECONDS: '1', KIZUNA_SMTP_CONNECTIONS: '2', ...env,
-    },
-  });
-  expectStatus(await srv.api('PATCH', '/api/v1/settings', {
-    ...FOOTER, sender_email: 'news@kizuna.example', sender_name: '絆ニュース',
-  }), 200);
-  return srv;
-}
-
-async function contact(srv, email, extra = {}) {
-  const r = await srv.api('POST', '/api/v1/contacts', { email, ...extra });
-  assert.ok(r.status === 201 || r.status === 200, r.info);
-  return r.json;
-}
-
-async function newsletter(srv, extra = {}) {
-  return expectStatus(await srv.api('POST', '/api/v1/emails', {
-    name: '11月のメルマガ',
-    subject: '{{ contact.last_name }}様、11月のお知らせ【絆】',
-    preheader: '今月の新機能',
-    html: '<html><body><h1>こんにちは {{ contact.first_name | default: "お客様" }}さん</h1>' +
-      '<p>{{ contact.fields.plan | upcase }} プランのご案内</p>' +
-      '<p><a href="https://www.example.jp/campaign?a=1&b=2">詳しくはこちら</a></p></body></html>',
-    topic: 'news',
-    ...extra,
-  }), 201);
-}
-
-async function broadcastDone(srv, id, timeout = 20000) {
-  let bc;
-  await waitFor(async () => {
-    bc = expectStatus(await srv.api('GET', `/api/v1/broadcasts/${id}`), 200);
-    return bc.status === 'sent';
-  }, { timeout, what: `broadcast ${id} sent` });
-  return bc;
-}
-
-/** The link in a message, moved to the server's current address. */
-function local(srv, url) {
-  const u = new URL(url);
-  return srv.url + u.pathname + u.search;
-}
 
 test('email_reaches_smtp_with_mime_japanese_headers_dkim_and_unsubscribe_headers', async () => {
   const sink = await startSink();
@@ -117,7 +59,33 @@ test('email_reaches_smtp_with_mime_japanese_headers_dkim_and_unsubscribe_headers
   const href = /href="([^"]*\/t\/c\/[^"]+)"/.exec(msg.htmlPart.text)[1].replace(/&amp;/g, '&');
   const click = await fetch(local(srv, href), { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Safari/605.1.15' } });
   assert.equal(click.status, 302);
-  assert.equal(click.headers.get('location'), 'https://www.example.jp/campaign?a=1&b=2');
+  // the landing URL is the message's, plus kz_ct: kz.js there names its visitor with it
+  const landing = new URL(click.headers.get('location'));
+  assert.equal(landing.origin + landing.pathname, 'https://www.example.jp/campaign');
+  assert.equal(landing.searchParams.get('a'), '1');
+  assert.equal(landing.searchParams.get('b'), '2');
+  const ct = landing.searchParams.get('kz_ct');
+  assert.match(ct, new RegExp(`^${c.id}\\.\\d+\\.[0-9a-f]{32}$`));
+  // a click identifies the browser's visitor: through kz.js's call on the landing page ...
+  const vid = `v-${Date.now()}-landing`;
+  const idr = await fetch(`${srv.url}/t/id`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ct, anonymousId: vid }) });
+  assert.equal(idr.status, 204);
+  const visitorsOf = async (id) => expectStatus(await srv.api('GET', `/api/v1/visitors?contact_id=${id}`), 200).data.map((v) => v.anonymous_id);
+  assert.ok((await visitorsOf(c.id)).includes(vid));
+  // ... refusing a forged or changed token (and changing nothing)
+  const forged = ct.replace(/^\d+/, String(c.id + 1));
+  const tid = async (body) => {
+    const r = await fetch(`${srv.url}/t/id`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: r.status, json: await r.json(), info: `POST /t/id → ${r.status}` };
+  };
+  assertError(await tid({ ct: forged, anonymousId: `${vid}-x` }), 404, 'not_found', 'ct');
+  assert.ok(!(await visitorsOf(c.id + 1)).includes(`${vid}-x`));
+  assertError(await tid({ ct }), 422, 'invalid_field', 'anonymousId');
+  // ... and through the kz_vid cookie when the tracker shares the site's domain
+  const cvid = `v-${Date.now()}-cookie`;
+  const click2 = await fetch(local(srv, href), { redirect: 'manual', headers: { cookie: `kz_vid=${cvid}`, 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36' } });
+  assert.equal(click2.status, 302);
+  await waitFor(async () => (await visitorsOf(c.id)).includes(cvid), { what: 'the cookie visitor tied to the contact' });
   const evil = local(srv, href).replace(/u=[^&]+/, `u=${encodeURIComponent('https://evil.example/')}`);
   assert.equal((await fetch(evil, { redirect: 'manual' })).status, 404);
   // open pixel
@@ -131,7 +99,7 @@ test('email_reaches_smtp_with_mime_japanese_headers_dkim_and_unsubscribe_headers
   assert.equal(st.delivered, 1);
   assert.deepEqual(st.opened, { unique: 1, total: 1, machine: 1 });
   assert.equal(st.clicked.unique, 1);
-  assert.deepEqual(st.clicked.links, [{ url: 'https://www.example.jp/campaign?a=1&b=2', total: 1, unique: 1 }]);
+  assert.deepEqual(st.clicked.links, [{ url: 'https://www.example.jp/campaign?a=1&b=2', total: 2, unique: 1 }]);
 
   // one-click unsubscribe (RFC 8058) from the List-Unsubscribe URL
   const unsubUrl = local(srv, /<(http[^>]+)>/.exec(lu)[1]);
@@ -172,7 +140,8 @@ test('ed25519_dkim_and_test_sends_with_preview', async () => {
   assert.match(sample.subject, /^山田様/);
   const t = expectStatus(await srv.api('POST', `/api/v1/emails/${email.id}/test`, { to: ['qa@example.jp'], contact_id: c.id }), 202);
   assert.equal(t.send_ids.length, 1);
-  await waitFor(() => sink.files().length === 1, { what: 'the test message' });
+  // smtp-sink writes the file as the message arrives: wait until it holds the whole message
+  await waitFor(() => sink.files().length === 1 && sink.messages()[0].closed, { what: 'the test message' });
   const [msg] = sink.messages();
   assert.equal(msg.get('X-Rcpt-Args'), '<qa@example.jp>');
   assert.equal(msg.subject, '佐藤様、11月のお知らせ【絆】');

@@ -243,6 +243,8 @@ export async function startServer(opts = {}) {
   // per server, as two servers on one machine must have); restarts of one server reuse it.
   if (!env.KIZUNA_EVENT_LOG && !String(dbUrl).startsWith('/') && !env.KIZUNA_DB?.startsWith('/')) {
     env.KIZUNA_EVENT_LOG = path.join(tempDir('kz-log-'), 'events');
+    // and its own install key for sealed settings (SQLite keeps it beside the file)
+    if (!env.KIZUNA_SECRET_KEY_FILE) env.KIZUNA_SECRET_KEY_FILE = path.join(path.dirname(env.KIZUNA_EVENT_LOG), 'kizuna.key');
   }
   const srv = new Server({ dbUrl, env, viaEnv: !!opts.viaEnv, args: opts.args || [] });
 

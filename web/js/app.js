@@ -35,6 +35,7 @@ const ROUTES = [
 	{ path: '/settings/api-keys', page: 'settings-keys', nav: 'settings' },
 	{ path: '/settings/fields', page: 'settings-fields', nav: 'settings' },
 	{ path: '/settings/sites', page: 'settings-sites', nav: 'settings' },
+	{ path: '/settings/email', page: 'settings-email', nav: 'settings' },
 	{ path: '/settings/general', page: 'settings-general', nav: 'settings' },
 ];
 

@@ -9,6 +9,7 @@ const TABS = [
 	{ id: 'api-keys', href: '/settings/api-keys', icon: 'key', show: () => can('admin') },
 	{ id: 'fields', href: '/settings/fields', icon: 'fields', show: () => true },
 	{ id: 'sites', href: '/settings/sites', icon: 'globe', show: () => true },
+	{ id: 'email', href: '/settings/email', icon: 'mail', show: () => can('admin') },
 	{ id: 'general', href: '/settings/general', icon: 'settings', show: () => true },
 ];
 

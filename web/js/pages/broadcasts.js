@@ -64,6 +64,24 @@ export default async function render(ctx) {
 		who.addEventListener('input', show);
 		const when = h('input', { class: 'input', type: 'datetime-local', 'data-testid': 'broadcast-send-at' });
 		const est = h('div', { class: 'callout', 'data-testid': 'broadcast-estimate', text: t('broadcasts.estimate_hint') });
+		// A/B test: other emails (subject or content variants) to a test share; the winner goes to the rest
+		const abOn = h('input', { type: 'checkbox', 'data-testid': 'broadcast-ab' });
+		const abVariants = h('div', { class: 'ab-variants', 'data-testid': 'broadcast-ab-variants' });
+		const variantBox = (e) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: String(e.id), 'data-testid': `broadcast-ab-variant-${e.id}` }), h('span', { text: e.name }));
+		const fillVariants = () => mount(abVariants, emails.filter((e) => String(e.id) !== emailSel.value).map(variantBox));
+		const abPct = h('input', { class: 'input', type: 'number', min: 1, max: 90, value: 20, 'data-testid': 'broadcast-ab-percent' });
+		const abMetric = h('select', { class: 'input', 'data-testid': 'broadcast-ab-metric' }, h('option', { value: 'open', text: t('broadcasts.ab_by_open') }), h('option', { value: 'click', text: t('broadcasts.ab_by_click') }));
+		const abWait = h('input', { class: 'input', type: 'number', min: 1, step: 'any', value: 4, 'data-testid': 'broadcast-ab-wait' });
+		const abBody = h('div', { class: 'stack-sm ab-body', hidden: true },
+			h('div', { class: 'field' }, h('label', { text: t('broadcasts.ab_variants') }), abVariants, h('div', { class: 'hint', text: t('broadcasts.ab_variants_hint') })),
+			h('div', { class: 'form-grid' },
+				field({ label: t('broadcasts.ab_percent'), control: abPct, hint: t('broadcasts.ab_percent_hint') }),
+				field({ label: t('broadcasts.ab_metric'), control: abMetric }),
+				field({ label: t('broadcasts.ab_wait'), control: abWait, hint: t('broadcasts.ab_wait_hint') })));
+		abOn.addEventListener('change', () => { abBody.hidden = !abOn.checked; });
+		emailSel.addEventListener('input', fillVariants);
+		fillVariants();
+		const abField = h('div', { class: 'settings-section' }, h('label', { class: 'check check-block' }, abOn, h('span', null, h('strong', { text: t('broadcasts.ab') }), h('span', { class: 'hint', style: { display: 'block' }, text: t('broadcasts.ab_hint') }))), abBody);
 		const err = formError();
 		const body = () => {
 			const b = { email_id: Number(emailSel.value) };
@@ -71,6 +89,9 @@ export default async function render(ctx) {
 			else if (who.value === 'segment') b.segment_id = Number(seg.value);
 			else b.tag = tag.value.trim();
 			if (when.value) b.send_at = new Date(when.value).toISOString();
+			if (abOn.checked) {
+				b.ab = { variants: [...abVariants.querySelectorAll('input:checked')].map((x) => Number(x.value)), test_percent: Number(abPct.value), metric: abMetric.value, wait_minutes: Number(abWait.value) * 60 };
+			}
 			return b;
 		};
 		const estimate = debounce(async () => {
@@ -78,6 +99,7 @@ export default async function render(ctx) {
 			try {
 				const b = body();
 				delete b.send_at;
+				delete b.ab;
 				const r = await api.post('/broadcasts/estimate', b, { quiet: true });
 				const reasons = Object.entries(r.skipped).map(([k, v]) => `${t(`emails.reason_${k}`)} ${fmtNumber(v)}`).join('、');
 				est.textContent = t('broadcasts.estimate', { n: fmtNumber(r.recipients), total: fmtNumber(r.total) }) + (reasons ? ` — ${t('emails.skipped')}: ${reasons}` : '');
@@ -90,7 +112,7 @@ export default async function render(ctx) {
 			title: t('broadcasts.create'), testid: 'broadcast-dialog', form: true, wide: true,
 			body: [err, field({ label: t('broadcasts.col_email'), control: emailSel, required: true }),
 				field({ label: t('broadcasts.col_audience'), control: who }), segField, tagField,
-				field({ label: t('broadcasts.col_send_at'), control: when, hint: t('broadcasts.send_at_hint') }), est],
+				field({ label: t('broadcasts.col_send_at'), control: when, hint: t('broadcasts.send_at_hint') }), abField, est],
 			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close() }, t('common.cancel')),
 				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'broadcast-submit' }, t('broadcasts.send'))],
 			onSubmit: async (close) => {

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { debounce, h, icon, mount } from '../dom.js';
 import { t, fmtNumber } from '../i18n.js';
 import { can } from '../state.js';
-import { field, formError, showFieldError, clearFieldErrors, toast } from '../ui.js';
+import { field, formError, showFieldError, clearFieldErrors, toast, openDialog } from '../ui.js';
 import { statsView } from '../email-stats.js';
 
 const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -113,8 +113,10 @@ export default async function render(ctx) {
 		try {
 			email = await api.patch(`/emails/${id}`, body, { quiet: true });
 			toast(t('emails.saved'));
+			return true;
 		} catch (e) {
 			showFieldError(ctx.root, e);
+			return false;
 		}
 	}
 	async function sendTest() {
@@ -129,9 +131,36 @@ export default async function render(ctx) {
 		}
 	}
 
+	/* Save the edits, then keep this email's content as a saved template. */
+	function saveAsTemplate() {
+		const tname = h('input', { class: 'input', name: 'name', value: email.name, autofocus: true, 'data-testid': 'template-name' });
+		const desc = h('input', { class: 'input', name: 'description', 'data-testid': 'template-description' });
+		const ferr = formError();
+		openDialog({
+			title: t('emails.save_template'), icon: 'file', testid: 'save-template-dialog', form: true,
+			body: h('div', { class: 'stack' }, ferr, h('p', { class: 'hint', text: t('emails.save_template_text') }),
+				field({ label: t('emails.template_name'), control: tname, required: true }),
+				field({ label: t('emails.template_description'), control: desc })),
+			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, t('common.cancel')),
+				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'template-submit' }, t('emails.save_template'))],
+			onSubmit: async (close) => {
+				try {
+					if (!(await save())) return close(null); // the editor shows what was wrong
+					await api.post('/email-templates', { from_email_id: id, name: tname.value.trim(), description: desc.value.trim() || null }, { quiet: true });
+					close(true);
+					toast(t('emails.template_saved'));
+				} catch (x) {
+					showFieldError(ferr.parentElement, x);
+				}
+			},
+		});
+	}
+
 	mount(ctx.root,
 		h('div', { class: 'page-head' }, h('h1', { text: email.name }),
-			h('div', { class: 'actions' }, writable ? h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'email-save', onclick: save }, t('common.save_changes')) : null)),
+			h('div', { class: 'actions' },
+				writable ? h('button', { type: 'button', class: 'btn', 'data-testid': 'email-save-template', onclick: saveAsTemplate }, icon('file'), t('emails.save_template')) : null,
+				writable ? h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'email-save', onclick: save }, t('common.save_changes')) : null)),
 		err,
 		h('div', { class: 'grid-2', style: { display: 'grid', gridTemplateColumns: 'minmax(0,1fr) minmax(0,1fr)', gap: '16px' } },
 			h('div', { class: 'card' }, h('div', { class: 'card-body stack' },
