@@ -21,6 +21,7 @@ typedef struct kz_auth_entry {
 struct kz_track_writer;
 struct kz_outbox;
 struct kz_audience;
+struct kz_alerts;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -35,6 +36,7 @@ typedef struct kz_app {
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
 	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
 	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */
+	struct kz_alerts *alerts; /* the form alert sender (src/capture/alert.h), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */

@@ -51,24 +51,43 @@ static json_t *with_embed(kz_app *app, json_t *form)
 	return form;
 }
 
-/* deliver_asset actions must name assets that exist. */
-static int assets_exist(kz_conn *c, const json_t *def, kz_err *err)
+/* What actions name must exist: deliver_asset an asset, add_to_list a static list,
+ * send_autoresponse and notify an email. */
+static int action_refs_exist(kz_conn *c, const json_t *def, kz_err *err)
 {
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_object_get(def, "actions"), i, a) {
-		json_t *asset = NULL;
-		const json_t *id = json_object_get(a, "asset_id");
-		if (!json_is_integer(id))
-			continue;
-		if (kz_store_asset_get(c, json_integer_value(id), 0, &asset, err) < 0) {
+		const char *type = json_string_value(json_object_get(a, "type"));
+		json_t *rec = NULL;
+		const json_t *id;
+		int rc = 0;
+		const char *what = NULL;
+		if ((id = json_object_get(a, "asset_id")) && json_is_integer(id)) {
+			what = "asset";
+			rc = kz_store_asset_get(c, json_integer_value(id), 0, &rec, err);
+		} else if ((id = json_object_get(a, "list_id")) && json_is_integer(id)) {
+			what = "list";
+			rc = kz_store_segment_get(c, json_integer_value(id), &rec, err);
+			if (rc == 0 && strcmp(json_string_value(json_object_get(rec, "type")), "static")) {
+				json_decref(rec);
+				return kz_err_set(err, 422, "invalid_field", "actions",
+						  "add_to_list names segment %" PRId64
+						  ", which is dynamic; choose a static list",
+						  (int64_t)json_integer_value(id));
+			}
+		} else if ((id = json_object_get(a, "email_id")) && json_is_integer(id)) {
+			what = "email";
+			rc = kz_store_email_get(c, json_integer_value(id), &rec, err);
+		}
+		json_decref(rec);
+		if (rc < 0) {
 			if (err->status == 404)
 				kz_err_set(err, 422, "invalid_field", "actions",
-					   "deliver_asset names asset %" PRId64 ", which does not exist",
+					   "%s names %s %" PRId64 ", which does not exist", type, what,
 					   (int64_t)json_integer_value(id));
 			return -1;
 		}
-		json_decref(asset);
 	}
 	return 0;
 }
@@ -100,7 +119,7 @@ static int save(kz_req *req, kz_resp *resp, int64_t id)
 		json_decref(cur);
 	}
 	if (kz_store_field_list(c, &defs, &err) < 0 ||
-	    kz_form_apply(def, &name, in, id == 0, defs, &err) < 0 || assets_exist(c, def, &err) < 0 ||
+	    kz_form_apply(def, &name, in, id == 0, defs, &err) < 0 || action_refs_exist(c, def, &err) < 0 ||
 	    kz_store_form_save(c, name, def, &id, &err) < 0 ||
 	    kz_store_form_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);

@@ -42,6 +42,11 @@ enum { KZ_LIST_APPEND, KZ_LIST_REPLACE, KZ_LIST_REMOVE };
 int kz_audience_list_update(kz_audience *a, int64_t segment, const int64_t *ids, int n, int mode,
 			    int *changed, kz_err *err);
 
+/* Give a contact points outside the scoring rules (category NULL: "engagement"), with the
+ * reason on the score history and timeline; thresholds and stage rules follow. */
+int kz_audience_add_points(kz_audience *a, int64_t contact, const char *category, int64_t delta,
+			   const char *reason, kz_err *err);
+
 /* Add "score", "scores" and "stage" to a contact record from memory. */
 void kz_audience_decorate(kz_audience *a, json_t *contact);
 

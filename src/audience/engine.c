@@ -1142,6 +1142,30 @@ int kz_audience_set_stage(kz_audience *a, int64_t contact, const char *stage, kz
 	return run_cmd(a, set_stage_cmd, &s, err);
 }
 
+typedef struct points_arg {
+	int64_t contact, delta;
+	const char *category, *reason;
+} points_arg;
+
+static int add_points_cmd(kz_audience *a, void *arg, kz_err *err)
+{
+	points_arg *p = arg;
+	if (!kz_index_has(a->ix, p->contact))
+		return kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64,
+				  p->contact);
+	if (kz_aud_award(a, p->contact, p->category, p->delta, p->reason, err) < 0)
+		return -1;
+	kz_aud_dirty(a, p->contact);
+	return settle_dirty(a, err);
+}
+
+int kz_audience_add_points(kz_audience *a, int64_t contact, const char *category, int64_t delta,
+			   const char *reason, kz_err *err)
+{
+	points_arg p = {contact, delta, category && *category ? category : "engagement", reason};
+	return run_cmd(a, add_points_cmd, &p, err);
+}
+
 static int recompute_cmd(kz_audience *a, void *arg, kz_err *err)
 {
 	(void)arg;

@@ -102,6 +102,9 @@ int kz_aud_profile(kz_audience *a, int64_t contact, kz_err *err);
 int kz_aud_stage_rules(kz_audience *a, int64_t contact, kz_err *err);
 int kz_aud_decay(kz_audience *a, kz_err *err);
 int kz_aud_recompute_run(kz_audience *a, kz_err *err);
+/* Points given outside the rules (a form's add_points action): logged with rule 0. */
+int kz_aud_award(kz_audience *a, int64_t contact, const char *category, int64_t delta,
+		 const char *what, kz_err *err);
 int kz_aud_move_stage(kz_audience *a, int64_t contact, const char *stage, const char *reason,
 		      kz_err *err);
 

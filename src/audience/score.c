@@ -354,6 +354,12 @@ static int award(kz_audience *a, int64_t cid, int64_t rule, const char *category
 	return thresholds(a, cid, before, after, err);
 }
 
+int kz_aud_award(kz_audience *a, int64_t contact, const char *category, int64_t delta,
+		 const char *what, kz_err *err)
+{
+	return award(a, contact, 0, category, delta, what, NULL, kz_now_ms(), err);
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a >= 0 ? a / b : -((-a + b - 1) / b);

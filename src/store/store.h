@@ -327,7 +327,8 @@ int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *to
 /* ---- email: the durable outbox (one row per message and recipient) ---- */
 typedef struct kz_send_row {
 	int64_t contact_id, email_id, broadcast_id, journey_id; /* 0 = none */
-	const char *kind;   /* "broadcast", "test", "journey" */
+	const char *kind;   /* "broadcast", "test", "journey", "form" (an autoresponse), "notify"
+			     * (a form alert to a team address) */
 	const char *dedupe; /* unique per contact: "b12" for broadcast 12 */
 	const char *to_email;
 	const char *status; /* "queued" or "skipped" */
@@ -411,6 +412,23 @@ int kz_store_spam_insert(kz_conn *c, int64_t form_id, const char *reason, const 
 			 const char *ua, const json_t *data, kz_err *err);
 int kz_store_spam_list(kz_conn *c, int64_t form_id, const char *cursor, int limit, json_t **data,
 		       char **next, kz_err *err);
+
+/* ---- lead capture: alerts of submissions to webhooks (src/store/capture_alert.c) ---- */
+typedef struct kz_alert_row {
+	int64_t contact_id, form_id, submission_id, now;
+	const char *url, *payload; /* payload: the JSON body to POST */
+} kz_alert_row;
+int kz_store_alert_insert(kz_conn *c, const kz_alert_row *a, int64_t *id, kz_err *err);
+/* Claim due alerts (queued and due, or sending past their lease): rows {"id","url",
+ * "payload","attempts","form_id"}. */
+int kz_store_alert_claim(kz_conn *c, int64_t now, int64_t lease_until, int limit, json_t **out,
+			 kz_err *err);
+/* status "sent", "failed" (given up) or "queued" (retry at next_at). */
+int kz_store_alert_finish(kz_conn *c, int64_t id, const char *status, const char *error,
+			  int64_t at, int64_t next_at, kz_err *err);
+/* The newest alerts of a form: [{"id","submission_id","url","status","attempts",
+ * "last_error","created_at","sent_at"}]. */
+int kz_store_alert_list(kz_conn *c, int64_t form_id, int limit, json_t **out, kz_err *err);
 
 /* ---- lead capture: assets ---- */
 /* {"id","name","filename","content_type","size","sha256","gated","downloads","created_at",
