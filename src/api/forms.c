@@ -236,6 +236,28 @@ static int spam(kz_req *req, kz_resp *resp)
 	return kz_resp_json(resp, 200, kz_api_page(data, next));
 }
 
+/* The newest webhook alerts of form {id}, with their delivery status. */
+static int alerts(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *form = NULL, *data = NULL;
+	int64_t id;
+	int limit, rc;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0 || kz_api_limit(req, resp, &limit) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	rc = kz_store_form_get(c, id, &form, &err);
+	if (rc == 0)
+		rc = kz_store_alert_list(c, id, limit, &data, &err);
+	kz_store_release(c);
+	json_decref(form);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
+}
+
 static void csv_value(kz_buf *b, const json_t *v)
 {
 	char num[64];
@@ -360,4 +382,5 @@ void kz_api_forms_routes(kz_server *s)
 	kz_server_route(s, "GET", "/api/v1/forms/{id}/submissions.csv", KZ_ROLE_VIEWER, 0,
 			export_csv);
 	kz_server_route(s, "GET", "/api/v1/forms/{id}/spam", KZ_ROLE_VIEWER, 0, spam);
+	kz_server_route(s, "GET", "/api/v1/forms/{id}/alerts", KZ_ROLE_VIEWER, 0, alerts);
 }
