@@ -225,6 +225,8 @@ void kz_api_register(kz_server *s)
 	kz_api_clock_routes(s);
 	kz_api_pages_routes(s);
 	kz_api_public_pages_routes(s);
+	kz_api_slots_routes(s);
+	kz_api_content_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */

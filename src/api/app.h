@@ -90,6 +90,10 @@ void kz_api_pages_routes(kz_server *s);
 void kz_api_public_pages_routes(kz_server *s);
 /* Forget the rendered landing pages (after a page changes). */
 void kz_page_cache_flush(void);
+void kz_api_slots_routes(kz_server *s);
+void kz_api_content_routes(kz_server *s);
+/* Forget the cached personalization slots (after a slot changes). */
+void kz_slot_cache_flush(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */

@@ -47,6 +47,9 @@ int kz_audience_list_update(kz_audience *a, int64_t segment, const int64_t *ids,
 int kz_audience_add_points(kz_audience *a, int64_t contact, const char *category, int64_t delta,
 			   const char *reason, kz_err *err);
 
+/* 1 when contact is (now, in memory) a member of segment or static list `segment`. */
+int kz_audience_is_member(kz_audience *a, int64_t segment, int64_t contact);
+
 /* Add "score", "scores" and "stage" to a contact record from memory. */
 void kz_audience_decorate(kz_audience *a, json_t *contact);
 

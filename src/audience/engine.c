@@ -1043,6 +1043,19 @@ void kz_audience_decorate(kz_audience *a, json_t *contact)
 	pthread_mutex_unlock(&a->mu);
 }
 
+int kz_audience_is_member(kz_audience *a, int64_t segment, int64_t contact)
+{
+	aseg *s;
+	int in;
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	s = seg_find(a, segment);
+	in = s && seg_has(s, contact);
+	pthread_mutex_unlock(&a->mu);
+	return in;
+}
+
 int64_t kz_audience_company_score(kz_audience *a, int64_t company)
 {
 	int64_t total = 0, end;

@@ -452,6 +452,29 @@ int kz_store_page_save(kz_conn *c, const json_t *rec, const json_t *definition, 
 		       kz_err *err);
 int kz_store_page_delete(kz_conn *c, int64_t id, kz_err *err);
 int kz_store_page_list(kz_conn *c, int published_only, json_t **data, kz_err *err);
+/* ---- personalization slots and variant counters (src/store/slot.c) ---- */
+/* The slot's definition members plus "id","name","created_at","updated_at"; 404 if absent. */
+int kz_store_slot_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write def (name and the rest as the definition); *id 0 inserts. 409 on a taken name. */
+int kz_store_slot_save(kz_conn *c, const json_t *def, int64_t *id, kz_err *err);
+int kz_store_slot_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every slot, by name. */
+int kz_store_slot_list(kz_conn *c, json_t **data, kz_err *err);
+/* What personalization needs of a visitor (any site): ids, when last seen, the number of
+ * visits (web sessions) and the last touch ({"source","campaign",...}, taken). visitor_id 0
+ * when the id is unknown. */
+typedef struct kz_visit_row {
+	int64_t visitor_id, contact_id, last_seen, sessions;
+	json_t *last_touch;
+} kz_visit_row;
+int kz_store_visit_facts(kz_conn *c, const char *anon_id, kz_visit_row *out, kz_err *err);
+enum { KZ_COUNT_SLOT_VIEW, KZ_COUNT_SLOT_CLICK, KZ_COUNT_PAGE_VISIT, KZ_COUNT_PAGE_CONVERSION };
+/* Add n to a counter of slot or page `id` and its variant. */
+int kz_store_counter_add(kz_conn *c, int kind, int64_t id, const char *variant, int64_t n,
+			 kz_err *err);
+/* slot 1: {variant: {"impressions","clicks"}} of slot id; 0: {variant: {"visits",
+ * "conversions"}} of page id. */
+int kz_store_counter_get(kz_conn *c, int slot, int64_t id, json_t **out, kz_err *err);
 /* ---- audience (segments, scores, stages; see src/audience/) ---- */
 /* A row of a bulk scan: the cells of one result row as text (NULL for SQL NULL). Return
  * -1 to stop. */
