@@ -90,6 +90,9 @@ void kz_api_pages_routes(kz_server *s);
 void kz_api_public_pages_routes(kz_server *s);
 /* Forget the rendered landing pages (after a page changes). */
 void kz_page_cache_flush(void);
+/* A form was submitted from page_url: when that is a landing page in an A/B test and this
+ * visitor has not converted there yet, count a conversion of their variant. */
+void kz_page_conversion(kz_req *req, kz_resp *resp, const char *page_url);
 void kz_api_slots_routes(kz_server *s);
 void kz_api_content_routes(kz_server *s);
 /* Forget the cached personalization slots (after a slot changes). */

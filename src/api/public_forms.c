@@ -361,6 +361,9 @@ static int submit(kz_req *req, kz_resp *resp)
 		if (kz_capture_after(app->audience, &s, &r, &err) < 0)
 			kz_warn("form %lld: submission %lld stored, an action failed: %s",
 				(long long)id, (long long)r.submission_id, err.message);
+		kz_page_conversion(req, resp, kz_body_str(values, "_kz_page")
+						      ? kz_body_str(values, "_kz_page")
+						      : s.referer);
 		accepted(req, resp, form, lang, r.asset_id, r.contact_id, json);
 	}
 	kz_submit_result_release(&r);

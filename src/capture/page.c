@@ -3,8 +3,10 @@
 #include "capture/page.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "capture/abtest.h"
 #include "capture/render.h"
 
 #include "base/banned.h"
@@ -96,7 +98,7 @@ static int check_blocks(const json_t *blocks, const char *path, int depth, kz_er
 int kz_page_apply(json_t *rec, json_t *def, const json_t *in, int create, kz_err *err)
 {
 	static const char *const keys[] = {"slug", "title", "published", "description", "blocks",
-					   "html", "seo", "site_key", NULL};
+					   "html", "seo", "site_key", "variants", NULL};
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)in, k, v) {
@@ -143,6 +145,22 @@ int kz_page_apply(json_t *rec, json_t *def, const json_t *in, int create, kz_err
 		json_object_del(def, "blocks");
 	if (json_object_get(def, "blocks") && check_blocks(json_object_get(def, "blocks"), "blocks", 0, err) < 0)
 		return -1;
+	if ((v = json_object_get(def, "variants"))) {
+		size_t i;
+		json_t *x;
+		char path[64];
+		if (kz_ab_check(v, err) < 0)
+			return -1;
+		json_array_foreach(v, i, x) {
+			snprintf(path, sizeof path, "variants[%zu].blocks", i);
+			if (json_object_get(x, "blocks") &&
+			    check_blocks(json_object_get(x, "blocks"), path, 0, err) < 0)
+				return -1;
+			if (opt_str(x, "description", 1000, path, err) < 0 ||
+			    opt_str(x, "html", 500000, path, err) < 0)
+				return -1;
+		}
+	}
 	v = json_object_get(def, "seo");
 	if (v) {
 		if (!json_is_object(v) || opt_url(v, "canonical", "seo", err) < 0 ||
