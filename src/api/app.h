@@ -93,6 +93,9 @@ void kz_page_cache_flush(void);
 /* A form was submitted from page_url: when that is a landing page in an A/B test and this
  * visitor has not converted there yet, count a conversion of their variant. */
 void kz_page_conversion(kz_req *req, kz_resp *resp, const char *page_url);
+/* The whole HTML of `page` (a stored page, or an unsaved one for the editor's preview). */
+struct kz_buf;
+void kz_page_html(kz_app *app, kz_conn *c, const json_t *page, struct kz_buf *b);
 void kz_api_slots_routes(kz_server *s);
 void kz_api_content_routes(kz_server *s);
 /* Forget the cached personalization slots (after a slot changes). */

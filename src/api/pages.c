@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "base/buf.h"
 #include "capture/abtest.h"
 #include "capture/counter.h"
 #include "capture/page.h"
@@ -134,6 +135,51 @@ static int list(kz_req *req, kz_resp *resp)
 	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
 }
 
+/* The editor's preview: the body as a page (validated like a save, nothing stored), rendered
+ * as ?variant= (default "a") would show it: {"html": the whole page}. */
+static int preview(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = kz_req_json(req, resp), *rec, *def, *shown;
+	const char *variant = kz_req_query(req, "variant");
+	kz_buf b;
+	kz_conn *c;
+	kz_err err;
+	size_t len;
+	if (!in)
+		return 0;
+	rec = json_object();
+	def = json_object();
+	if (!json_object_get(in, "slug"))
+		json_object_set_new(in, "slug", json_string("preview"));
+	if (kz_page_apply(rec, def, in, 1, &err) < 0) {
+		json_decref(in);
+		json_decref(rec);
+		json_decref(def);
+		return kz_resp_error(resp, &err);
+	}
+	json_object_update(rec, def);
+	shown = kz_ab_page(rec, variant && kz_ab_known(json_object_get(rec, "variants"), variant)
+					? variant
+					: "a");
+	json_object_del(shown, "site_key"); /* a preview is not a visit */
+	kz_buf_init(&b, 0);
+	c = kz_store_acquire(app->store);
+	kz_page_html(app, c, shown, &b);
+	kz_store_release(c);
+	json_decref(shown);
+	json_decref(in);
+	json_decref(rec);
+	json_decref(def);
+	kz_resp_header(resp, "Cache-Control", "no-store");
+	{
+		char *body = kz_buf_detach(&b, &len);
+		json_t *out = json_pack("{s:s%}", "html", body ? body : "", body ? len : 0);
+		free(body);
+		return kz_resp_json(resp, 200, out);
+	}
+}
+
 /* End the test with variant {key}: its title, description and content become the page's
  * and the variants go (their counts stay in the report history). */
 static int promote(kz_req *req, kz_resp *resp)
@@ -182,6 +228,7 @@ static int delete_one(kz_req *req, kz_resp *resp)
 void kz_api_pages_routes(kz_server *s)
 {
 	kz_server_route(s, "POST", "/api/v1/pages", KZ_ROLE_MARKETER, 0, create);
+	kz_server_route(s, "POST", "/api/v1/pages/preview", KZ_ROLE_VIEWER, 0, preview);
 	kz_server_route(s, "GET", "/api/v1/pages", KZ_ROLE_VIEWER, 0, list);
 	kz_server_route(s, "GET", "/api/v1/pages/{id}", KZ_ROLE_VIEWER, 0, get_one);
 	kz_server_route(s, "PATCH", "/api/v1/pages/{id}", KZ_ROLE_MARKETER, 0, patch);

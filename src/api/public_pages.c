@@ -137,6 +137,12 @@ static int form_block(void *ud, long long form_id, kz_buf *b)
 	return 0;
 }
 
+void kz_page_html(kz_app *app, kz_conn *c, const json_t *page, kz_buf *b)
+{
+	form_ctx x = {app, c};
+	kz_page_render(b, page, app->base_url, form_block, &x);
+}
+
 static const char not_found[] = "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\">"
 				"<title>404</title></head><body><p>ページが見つかりません。 / "
 				"This page does not exist.</p></body></html>";

@@ -216,7 +216,7 @@ int kz_slot_apply(json_t *def, const json_t *in, int create, kz_err *err)
 	kind = json_string_value(json_object_get(def, "kind"));
 	if (!kind || (strcmp(kind, "inline") && strcmp(kind, "popup")))
 		return kz_err_set(err, 422, "invalid_field", "kind", "kind must be inline or popup");
-	if ((v = json_object_get(def, "description")) &&
+	if ((v = json_object_get(def, "description")) && !json_is_null(v) &&
 	    (!json_is_string(v) || json_string_length(v) > 2000))
 		return kz_err_set(err, 422, "invalid_field", "description",
 				  "description must be a text of at most 2000 bytes");
