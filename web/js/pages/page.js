@@ -50,18 +50,18 @@ export default async function render(ctx) {
 
 	const err = formError();
 	const inp = (name, value, props = {}) => h('input', { class: 'input', name, value: value ?? '', disabled: !writable, ...props });
-	const title = inp('title', page.title, { 'data-testid': 'page-title' });
-	const slug = inp('slug', page.slug, { class: 'input mono', 'data-testid': 'page-slug' });
-	const desc = h('textarea', { class: 'textarea', name: 'description', rows: 3, disabled: !writable, 'data-testid': 'page-description' });
+	const title = inp('title', page.title, { 'data-testid': 'lp-title' });
+	const slug = inp('slug', page.slug, { class: 'input mono', 'data-testid': 'lp-slug' });
+	const desc = h('textarea', { class: 'textarea', name: 'description', rows: 3, disabled: !writable, 'data-testid': 'lp-description' });
 	desc.value = page.description || '';
-	const canonical = inp('seo', page.seo?.canonical, { placeholder: 'https://www.example.jp/seminar', 'data-testid': 'page-canonical' });
-	const ogImage = inp('seo', page.seo?.og_image, { placeholder: 'https://…/og.png', 'data-testid': 'page-og-image' });
-	const noindex = h('input', { type: 'checkbox', checked: !!page.seo?.noindex, disabled: !writable, 'data-testid': 'page-noindex' });
-	const site = h('select', { class: 'select', name: 'site_key', disabled: !writable, 'data-testid': 'page-site' },
+	const canonical = inp('seo', page.seo?.canonical, { placeholder: 'https://www.example.jp/seminar', 'data-testid': 'lp-canonical' });
+	const ogImage = inp('seo', page.seo?.og_image, { placeholder: 'https://…/og.png', 'data-testid': 'lp-og-image' });
+	const noindex = h('input', { type: 'checkbox', checked: !!page.seo?.noindex, disabled: !writable, 'data-testid': 'lp-noindex' });
+	const site = h('select', { class: 'select', name: 'site_key', disabled: !writable, 'data-testid': 'lp-site' },
 		h('option', { value: '', text: t('lp.no_tracking') }),
 		sites.map((s) => h('option', { value: s.site_key, selected: s.site_key === page.site_key, text: s.name })));
-	const html = h('textarea', { class: 'textarea mono', rows: 16, spellcheck: 'false', disabled: !writable, 'data-testid': 'page-html' });
-	const blockList = h('div', { class: 'stack-sm lp-blocks', 'data-testid': 'page-blocks' });
+	const html = h('textarea', { class: 'textarea mono', rows: 16, spellcheck: 'false', disabled: !writable, 'data-testid': 'lp-html' });
+	const blockList = h('div', { class: 'stack-sm lp-blocks', 'data-testid': 'lp-blocks' });
 	const variantBar = h('div', { class: 'chips', 'data-testid': 'variant-bar' });
 	const modeBtns = ['blocks', 'html'].map((m) => h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': `lp-mode-${m}`, disabled: !writable, onclick: () => setMode(m) }, t(`lp.mode_${m}`)));
 	const blocksPane = h('div', { class: 'stack-sm' },
@@ -73,7 +73,7 @@ export default async function render(ctx) {
 	const variantTitleRow = h('div', { hidden: true }, field({ label: t('lp.variant_title'), control: variantTitle, hint: t('lp.variant_title_hint') }));
 
 	/* preview */
-	const frame = h('iframe', { class: 'lp-frame', title: t('lp.preview'), sandbox: 'allow-same-origin', 'data-testid': 'page-preview' });
+	const frame = h('iframe', { class: 'lp-frame', title: t('lp.preview'), sandbox: 'allow-same-origin', 'data-testid': 'lp-preview' });
 	const frameWrap = h('div', { class: 'lp-frame-wrap' }, frame);
 	const devBtns = ['desktop', 'mobile'].map((d) => h('button', { type: 'button', class: `btn btn-sm ${d === 'desktop' ? 'btn-primary' : ''}`, 'data-testid': `lp-device-${d}`, onclick: () => {
 		frameWrap.classList.toggle('lp-mobile', d === 'mobile');
@@ -259,7 +259,7 @@ export default async function render(ctx) {
 	const drawAbSoon = debounce(drawAb, 400);
 
 	async function promote(key) {
-		if (!(await confirmDialog({ title: t('lp.promote_title', { key: key.toUpperCase() }), message: t('lp.promote_text'), confirmLabel: t('lp.promote'), danger: false }))) return;
+		if (!(await confirmDialog({ title: t('lp.promote_title', { key: key.toUpperCase() }), message: t('lp.promote_text'), confirmLabel: t('lp.promote_confirm'), danger: false }))) return;
 		try {
 			page = await api.post(`/pages/${id}/variants/${key}/promote`, {}, { quiet: true });
 			toast(t('lp.promoted'));
@@ -269,8 +269,8 @@ export default async function render(ctx) {
 		}
 	}
 
-	const pubBadge = h('span', { class: 'badge', 'data-testid': 'page-status' });
-	const pubBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'page-publish', disabled: !writable, onclick: () => save(!page.published) });
+	const pubBadge = h('span', { class: 'badge', 'data-testid': 'lp-status' });
+	const pubBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'lp-publish', disabled: !writable, onclick: () => save(!page.published) });
 	function drawPublish() {
 		pubBadge.className = `badge ${page.published ? 'badge-success' : ''}`;
 		pubBadge.textContent = t(page.published ? 'lp.published' : 'lp.draft');
@@ -292,12 +292,12 @@ export default async function render(ctx) {
 		}
 	}
 
-	const liveLink = h('a', { class: 'btn btn-ghost', href: `/p/${page.slug}`, target: '_blank', rel: 'noopener', 'data-testid': 'page-open' }, icon('link', { size: 'sm' }), t('lp.open_live'));
+	const liveLink = h('a', { class: 'btn btn-ghost', href: `/p/${page.slug}`, target: '_blank', rel: 'noopener', 'data-testid': 'lp-open' }, icon('link', { size: 'sm' }), t('lp.open_live'));
 	mount(ctx.root,
 		h('div', { class: 'page-head' },
 			h('div', null, h('h1', { text: page.title }), h('p', { class: 'section-desc' }, pubBadge, ' ', h('span', { class: 'mono small', text: `/p/${page.slug}` }))),
 			h('div', { class: 'page-actions' }, liveLink, pubBtn,
-				writable ? h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'page-save', onclick: () => save() }, t('common.save_changes')) : null)),
+				writable ? h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'lp-save', onclick: () => save() }, t('common.save_changes')) : null)),
 		err,
 		h('div', { class: 'lp-editor' },
 			h('div', { class: 'stack' },

@@ -22,8 +22,8 @@ export default async function render(ctx) {
 	mount(ctx.root, pageHead({ title: t('lp.title'), desc: t('lp.desc'), actions: createBtn ? [createBtn] : [], testid: 'pages-head' }), body);
 
 	function create() {
-		const title = h('input', { class: 'input', name: 'title', 'data-testid': 'page-title-new' });
-		const slug = h('input', { class: 'input mono', name: 'slug', placeholder: 'spring-seminar', 'data-testid': 'page-slug-new' });
+		const title = h('input', { class: 'input', name: 'title', 'data-testid': 'lp-title-new' });
+		const slug = h('input', { class: 'input mono', name: 'slug', placeholder: 'spring-seminar', 'data-testid': 'lp-slug-new' });
 		let touched = false;
 		slug.addEventListener('input', () => { touched = true; });
 		title.addEventListener('input', () => {
@@ -35,7 +35,7 @@ export default async function render(ctx) {
 			body: [err, field({ label: t('lp.page_title'), control: title, required: true }),
 				field({ label: t('lp.slug'), control: slug, required: true, hint: t('lp.slug_hint') })],
 			actions: (close) => [h('button', { type: 'button', class: 'btn', onclick: () => close() }, t('common.cancel')),
-				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'page-create-save' }, t('lp.create'))],
+				h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'lp-create-save' }, t('lp.create'))],
 			onSubmit: async (close) => {
 				const f = el.querySelector('form');
 				clearFieldErrors(f);
@@ -60,7 +60,7 @@ export default async function render(ctx) {
 		}
 		mount(body, h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
 			h('thead', null, h('tr', null, ['title', 'url', 'status', 'ab', 'updated'].map((k) => h('th', { text: t(`lp.col_${k}`) })))),
-			h('tbody', null, r.data.map((p) => h('tr', { 'data-testid': 'page-row', 'data-slug': p.slug },
+			h('tbody', null, r.data.map((p) => h('tr', { 'data-testid': 'lp-row', 'data-slug': p.slug },
 				h('td', { class: 'cell-name' }, h('a', { href: `/pages/${p.id}`, text: p.title })),
 				h('td', { class: 'mono small' }, h('a', { href: `/p/${p.slug}`, target: '_blank', rel: 'noopener', text: `/p/${p.slug}` })),
 				h('td', null, h('span', { class: `badge ${p.published ? 'badge-success' : ''}`, text: t(p.published ? 'lp.published' : 'lp.draft') })),
