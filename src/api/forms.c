@@ -142,6 +142,50 @@ static int create(kz_req *req, kz_resp *resp)
 	return save(req, resp, 0);
 }
 
+/* The builder's live preview: the body as a form (validated like a save, nothing stored)
+ * rendered in ?lang= (ja default): {"html": the form's markup, "css": the stylesheet}. */
+static int preview(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = kz_req_json(req, resp), *def = NULL, *defs = NULL, *fields, *out;
+	const char *lang = kz_req_query(req, "lang");
+	char *name = NULL;
+	kz_form_view v;
+	kz_buf b;
+	kz_conn *c;
+	kz_err err;
+	int rc;
+	if (!in)
+		return 0;
+	def = json_object();
+	c = kz_store_acquire(app->store);
+	rc = kz_store_field_list(c, &defs, &err);
+	kz_store_release(c);
+	if (rc == 0)
+		rc = kz_form_apply(def, &name, in, 1, defs, &err);
+	json_decref(in);
+	json_decref(defs);
+	free(name);
+	if (rc < 0) {
+		json_decref(def);
+		return kz_resp_error(resp, &err);
+	}
+	fields = kz_form_visible_fields(def, NULL);
+	memset(&v, 0, sizeof v);
+	v.form = def;
+	v.fields = fields;
+	v.lang = lang && !strcmp(lang, "en") ? "en" : "ja";
+	v.action = "#";
+	v.token = "preview";
+	kz_buf_init(&b, 0);
+	kz_render_form(&b, &v);
+	out = json_pack("{s:s, s:s}", "html", b.data ? b.data : "", "css", kz_render_form_css());
+	kz_buf_release(&b);
+	json_decref(fields);
+	json_decref(def);
+	return kz_resp_json(resp, 200, out);
+}
+
 static int patch(kz_req *req, kz_resp *resp)
 {
 	int64_t id;
@@ -374,6 +418,7 @@ static int export_csv(kz_req *req, kz_resp *resp)
 void kz_api_forms_routes(kz_server *s)
 {
 	kz_server_route(s, "POST", "/api/v1/forms", KZ_ROLE_MARKETER, 0, create);
+	kz_server_route(s, "POST", "/api/v1/forms/preview", KZ_ROLE_VIEWER, 0, preview);
 	kz_server_route(s, "GET", "/api/v1/forms", KZ_ROLE_VIEWER, 0, list);
 	kz_server_route(s, "GET", "/api/v1/forms/{id}", KZ_ROLE_VIEWER, 0, get_one);
 	kz_server_route(s, "PATCH", "/api/v1/forms/{id}", KZ_ROLE_MARKETER, 0, patch);

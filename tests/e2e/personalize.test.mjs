@@ -72,12 +72,13 @@ test('a_slot_falls_back_to_its_own_content_when_the_server_is_slow_or_gone', asy
   const web = await startSite();
   try {
     const site = await api(s, 'POST', '/api/v1/sites', { name: 'サンプル', allowed_origins: [web.origin], bot_filter: false });
-    web.snippet = site.snippet;
+    web.snippet = site.snippet.replace(' data-site=', ' data-timeout="2500" data-site=');
+    assert.ok(web.snippet.includes('data-timeout'), web.snippet);
     await page.route('**/t/content?*', () => {}); // never answers
     await page.goto(`${web.origin}/`);
-    await page.waitForTimeout(300);
+    await page.waitForFunction(() => window.kz && window.kz.v === 1);
     assert.equal(await page.locator('#hero').evaluate((e) => getComputedStyle(e).visibility), 'hidden', 'hidden while resolving');
-    await waitFor(async () => (await page.locator('#hero').evaluate((e) => getComputedStyle(e).visibility)) === 'visible', { timeout: 3000, what: 'the default after the timeout' });
+    await waitFor(async () => (await page.locator('#hero').evaluate((e) => getComputedStyle(e).visibility)) === 'visible', { timeout: 6000, what: 'the default after the timeout' });
     assert.equal(await page.locator('#hero').innerText(), '元のヒーロー');
   } finally {
     await web.close();
@@ -172,6 +173,32 @@ test('the_editor_builds_previews_and_publishes_a_landing_page_with_a_form', asyn
     assert.ok(html.includes('<h1>冬の MA セミナー</h1>'), html.slice(0, 400));
     assert.ok(html.includes('<meta name="description" content="冬の無料セミナーのご案内">'));
     assert.ok(html.includes('name="email"'));
+  } finally {
+    await s.stop();
+  }
+});
+
+test('the_form_builder_previews_live_in_ja_and_en_and_saves_the_new_actions', async ({ newPage }) => {
+  const page = await newPage('ja-JP');
+  const s = await startServer();
+  try {
+    const list = await api(s, 'POST', '/api/v1/segments', { name: '資料請求者', type: 'static' });
+    await login(page, s, s.admin.email, s.admin.password, { lang: 'ja' });
+    await page.goto(`${s.url}/forms`);
+    await page.getByTestId('create-form').first().click();
+    const frame = page.frameLocator('[data-testid="form-preview"]');
+    await expectText(frame.locator('label[for$="-email"]'), /メールアドレス/);
+    await page.getByTestId('preview-lang-en').click();
+    await expectText(frame.locator('label[for$="-email"]'), /Email/);
+    await page.getByTestId('form-name').fill('資料請求');
+    await page.getByTestId('action-list').selectOption(String(list.id));
+    await page.getByTestId('action-points').fill('10');
+    await page.getByTestId('action-webhook').fill('https://hooks.example.com/T1');
+    await page.getByTestId('form-save').click();
+    await page.getByTestId('form-card').first().waitFor();
+    const f = (await api(s, 'GET', '/api/v1/forms')).data[0];
+    assert.deepEqual(f.actions.filter((a) => a.type !== 'add_tag'), [
+      { type: 'add_to_list', list_id: list.id }, { type: 'add_points', points: 10 }, { type: 'notify', webhook_url: 'https://hooks.example.com/T1' }]);
   } finally {
     await s.stop();
   }
