@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/cleanse.h"
+#include "capture/doi.h"
 
 #include "base/banned.h"
 
@@ -390,7 +391,10 @@ static int check_settings(const json_t *s, kz_err *err)
 				return kz_err_set(err, 422, "invalid_field", path,
 						  "rate_limit_per_minute must be 1 to 10000");
 		} else if (!strcmp(k, "double_opt_in")) {
-			if (json_is_true(v))
+			if (!json_is_boolean(v))
+				return kz_err_set(err, 422, "invalid_field", path,
+						  "double_opt_in must be true or false");
+			if (json_is_true(v) && !KZ_HAVE_DOUBLE_OPTIN)
 				return kz_err_set(err, 422, "not_available", path,
 						  "double opt-in is not available yet in this version");
 		} else if (!strcmp(k, "submit_label")) {

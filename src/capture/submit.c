@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "audience/audience.h"
+#include "base/log.h"
 #include "capture/body.h"
+#include "capture/doi.h"
 #include "capture/form.h"
 #include "capture/token.h"
 #include "model/contact.h"
@@ -197,6 +199,39 @@ static int queue_actions(kz_conn *c, const kz_submit *s, kz_submit_result *r, co
 out:
 	json_decref(contact);
 	return rc;
+}
+
+/* settings.double_opt_in: the email module's confirmation mail, in this transaction (the
+ * consent stays pending until the link is followed). A contact it cannot mail (no address,
+ * suppressed) keeps the submission; the refusal is logged. */
+static int double_optin(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_err *err)
+{
+#if KZ_HAVE_DOUBLE_OPTIN
+	char source[48];
+	int64_t sid = 0;
+	kz_err e;
+	if (!json_is_true(json_object_get(json_object_get(s->form, "settings"), "double_opt_in")))
+		return 0;
+	snprintf(source, sizeof source, "form:%lld",
+		 (long long)json_integer_value(json_object_get(s->form, "id")));
+	memset(&e, 0, sizeof e);
+	if (kz_email_double_optin_send(c, r->contact_id, source, s->ip, s->now_ms, &sid, &e) < 0) {
+		if (e.status != 422) {
+			*err = e;
+			return -1;
+		}
+		kz_warn("form %s: no double opt-in mail for contact %lld: %s", source + 5,
+			(long long)r->contact_id, e.message);
+	}
+	if (sid)
+		r->mails++;
+#else
+	(void)c;
+	(void)s;
+	(void)r;
+	(void)err;
+#endif
+	return 0;
 }
 
 int kz_capture_after(struct kz_audience *a, const kz_submit *s, const kz_submit_result *r,
@@ -389,7 +424,7 @@ int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_er
 	if (!rec || kz_store_submission_insert(c, json_integer_value(json_object_get(s->form, "id")),
 					       rec, &r->submission_id, err) < 0)
 		goto out;
-	if (queue_actions(c, s, r, clean, page, err) < 0)
+	if (queue_actions(c, s, r, clean, page, err) < 0 || double_optin(c, s, r, err) < 0)
 		goto out;
 	build_events(s, anon, page, ref, utm, r);
 	rc = 0;
