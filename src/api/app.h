@@ -130,6 +130,10 @@ void kz_api_client_ip(kz_req *req, char *buf, size_t len);
  * (may be NULL, e.g. to empty a cache) and 204. */
 int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
 		  void (*after)(void));
+/* Answer a script kept in the binary (kz.js, pop.js): its ETag, an hour of caching, 304 when
+ * the client holds it; cors adds Access-Control-Allow-Origin: *. */
+int kz_api_script(kz_req *req, kz_resp *resp, const char *src, size_t len, const char *etag,
+		  int cors);
 /* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */
 json_t *kz_api_page(json_t *data, char *cursor);
 

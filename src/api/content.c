@@ -282,20 +282,9 @@ static int event(kz_req *req, kz_resp *resp)
 
 static int pop_script(kz_req *req, kz_resp *resp)
 {
-	const char *etag = kz_popjs_etag(), *inm = kz_req_header(req, "If-None-Match");
 	size_t len;
 	const char *src = kz_popjs_source(&len);
-	char *copy;
-	kz_resp_header(resp, "ETag", etag);
-	kz_resp_header(resp, "Cache-Control", "public, max-age=3600");
-	kz_resp_header(resp, "Access-Control-Allow-Origin", "*");
-	if (inm && strstr(inm, etag))
-		return kz_resp_empty(resp, 304);
-	copy = malloc(len + 1);
-	if (!copy)
-		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
-	memcpy(copy, src, len + 1);
-	return kz_resp_text(resp, 200, "text/javascript; charset=utf-8", copy, len);
+	return kz_api_script(req, resp, src, len, kz_popjs_etag(), 1);
 }
 
 void kz_api_content_routes(kz_server *s)
