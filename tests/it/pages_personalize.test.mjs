@@ -169,6 +169,19 @@ describe('personalization slots', () => {
     assertError(await srv.api('POST', `/t/content/event?site=${site.site_key}&slot=1&variant=v&type=hover`, undefined, { key: null, raw: '' }), 400, 'invalid_parameter', 'type');
   });
 
+  test('a_landing_page_slot_block_is_a_data_kz_slot_element_with_its_default', async () => {
+    const slug = `lp-slot-${rand()}`;
+    expectStatus(await srv.api('POST', '/api/v1/pages', {
+      slug, title: 'slot', published: true, site_key: site.site_key,
+      blocks: [{ type: 'slot', name: 'lp-hero', html: '<p>いつもの内容</p>' }],
+    }), 201);
+    const res = await srv.api('GET', `/p/${slug}`, undefined, { key: null });
+    assert.ok(res.text.includes('<div class="kzp-slot" data-kz-slot="lp-hero"><p>いつもの内容</p></div>'), res.text);
+    assert.ok(res.text.includes(`data-site="${site.site_key}"`), 'kz.js fills it');
+    assertError(await srv.api('POST', '/api/v1/pages', { slug: `x-${rand()}`, title: 't', blocks: [{ type: 'slot', name: 'a b' }] }),
+      422, 'invalid_field', 'blocks[0]');
+  });
+
   test('an_inactive_slot_is_not_served_and_a_patch_keeps_the_rest', async () => {
     const name = `off-${rand()}`;
     const s = await slot({ name, default: { html: 'on' }, variants: [{ key: 'x', html: 'x', rule: { visitor: 'new' } }] });

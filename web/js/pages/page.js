@@ -8,7 +8,7 @@ import { t, fmtNumber } from '../i18n.js';
 import { can } from '../state.js';
 import { field, formError, showFieldError, clearFieldErrors, toast, confirmDialog } from '../ui.js';
 
-const TYPES = ['hero', 'text', 'image', 'form', 'button', 'columns', 'html'];
+const TYPES = ['hero', 'text', 'image', 'form', 'button', 'columns', 'html', 'slot'];
 const FIELDS = {
 	hero: ['heading', 'text', 'label', 'url', 'image'],
 	text: ['heading', 'text'],
@@ -17,6 +17,7 @@ const FIELDS = {
 	button: ['label', 'url'],
 	columns: [],
 	html: ['html'],
+	slot: ['name', 'html'],
 };
 const LONG = new Set(['text', 'html']);
 
@@ -132,6 +133,7 @@ export default async function render(ctx) {
 		if (type === 'form' && forms[0]) b.form_id = forms[0].id;
 		if (type === 'columns') b.columns = [[{ type: 'text', text: '' }], [{ type: 'text', text: '' }]];
 		if (type === 'image') b.src = 'https://';
+		if (type === 'slot') b.name = 'hero';
 		(c.blocks ||= []).push(b);
 		drawBlocks();
 		schedule();
