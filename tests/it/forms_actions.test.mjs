@@ -97,8 +97,14 @@ describe('form actions', () => {
     const c = await contactByEmail(addr);
     assert.ok(c, 'the contact exists');
 
-    await waitFor(() => sink.files().length >= before + 2, { timeout: 15000, what: 'autoresponse and alert at smtp-sink' });
-    const mine = sink.messages().filter((m) => (m.get('To') || '').includes(addr) || m.subject.includes(addr));
+    // smtp-sink writes a file as a message comes in: wait until both are whole
+    const mineNow = () => sink.messages().filter((m) => (m.get('To') || '').includes(addr) || m.subject.includes(addr));
+    await waitFor(() => {
+      const s = mineNow().map((m) => m.subject);
+      return s.includes('資料をお送りします') && s.includes(`新しい資料請求: ${addr}`);
+    }, { timeout: 15000, what: 'autoresponse and alert at smtp-sink' });
+    assert.ok(sink.files().length >= before + 2);
+    const mine = mineNow();
     const subjects = mine.map((m) => m.subject);
     assert.ok(subjects.includes('資料をお送りします'), `autoresponse subject in ${subjects}`);
     assert.ok(subjects.includes(`新しい資料請求: ${addr}`), `alert subject in ${subjects}`);
