@@ -235,12 +235,12 @@ export default async function render(ctx) {
 			const r = rows[key] || {};
 			const win = report && report.winner === key;
 			return h('tr', { 'data-testid': 'ab-row', 'data-key': key },
-				h('td', null, h('strong', { text: key === 'a' ? t('lp.variant_a') : t('lp.variant_n', { key: key.toUpperCase() }) }), win ? h('span', { class: 'badge badge-success', style: { marginLeft: '6px' }, text: t('lp.winner') }) : null),
+				h('td', null, h('strong', { title: key === 'a' ? t('lp.variant_a') : t('lp.variant_n', { key: key.toUpperCase() }), text: key.toUpperCase() }), win ? h('span', { class: 'badge badge-success', style: { marginLeft: '6px' }, text: t('lp.winner') }) : null),
 				h('td', null, weightCtl),
 				h('td', { class: 'num', text: fmtNumber(r.visits || 0) }),
 				h('td', { class: 'num', text: fmtNumber(r.conversions || 0) }),
 				h('td', { class: 'num', 'data-testid': 'ab-rate', text: pct(r.conversion_rate) }),
-				h('td', null, writable && report && key in rows ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-testid': `ab-promote-${key}`, onclick: () => promote(key) }, t('lp.promote')) : null));
+				h('td', null, writable && report && key in rows ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm btn-icon', title: t('lp.promote_confirm'), 'aria-label': t('lp.promote_confirm'), 'data-testid': `ab-promote-${key}`, onclick: () => promote(key) }, icon('check', { size: 'sm' })) : null));
 		};
 		const weightInput = (v) => {
 			const c = h('input', { class: 'input input-sm', type: 'number', min: 1, max: 99, value: v.weight, disabled: !writable, style: { width: '5.5em' }, 'aria-label': t('lp.weight') });
@@ -250,7 +250,7 @@ export default async function render(ctx) {
 		const status = report ? t(`lp.ab_status_${report.status}`, { confidence: report.confidence == null ? '' : `${Math.round(report.confidence * 100)}%` }) : t('lp.ab_none');
 		mount(abBox,
 			h('p', { class: 'small muted', text: t('lp.ab_hint') }),
-			draft.variants.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+			draft.variants.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table lp-ab-table' },
 				h('thead', null, h('tr', null, ['variant', 'weight', 'visits', 'conversions', 'rate', ''].map((k) => h('th', { text: k ? t(`lp.ab_${k}`) : '' })))),
 				h('tbody', null, row('a', h('span', { class: weightA < 1 ? 'error' : '', text: `${weightA} %` })), draft.variants.map((v) => row(v.key, weightInput(v)))))) : null,
 			h('div', { class: `callout ${report?.status === 'winner' ? 'callout-success' : ''}`, 'data-testid': 'ab-status', text: status }),
