@@ -319,10 +319,13 @@ static int check_action(const json_t *a, const char *path, kz_err *err)
 			return kz_err_set(err, 422, "invalid_field", path,
 					  "add_points needs points, a whole number other than 0 "
 					  "(negative to subtract, at most 100000)");
-		if (json_object_get(a, "category") && (!cat || !*cat || strlen(cat) > 40))
+		if (json_object_get(a, "category") &&
+		    (!cat || !*cat || strlen(cat) > 40 ||
+		     strspn(cat, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			     strlen(cat)))
 			return kz_err_set(err, 422, "invalid_field", path,
-					  "add_points.category is a score category of 1 to 40 "
-					  "bytes (default engagement)");
+					  "add_points.category is a score category: 1 to 40 letters, "
+					  "digits, _ or - (default engagement)");
 		return 0;
 	}
 	return kz_err_set(err, 422, "invalid_field", path,

@@ -185,6 +185,7 @@ static void form_actions_are_checked(void **state)
 		{"{\"type\":\"notify\",\"webhook_url\":\"https://hooks.example.com/x\"}", NULL},
 		{"{\"type\":\"add_to_list\"}", "invalid_field"},
 		{"{\"type\":\"add_points\",\"points\":0}", "invalid_field"},
+		{"{\"type\":\"add_points\",\"points\":5,\"category\":\"a b\"}", "invalid_field"},
 		{"{\"type\":\"notify\",\"to\":[\"sales@example.jp\"]}", "invalid_field"},
 		{"{\"type\":\"notify\",\"to\":[\"nope\"],\"email_id\":1}", "invalid_field"},
 		{"{\"type\":\"notify\",\"webhook_url\":\"javascript:alert(1)\"}", "invalid_field"},
