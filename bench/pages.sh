@@ -6,6 +6,10 @@
 #
 #   pages_serve   GET /p/{slug} of a typical landing page (hero, text, columns, a form, ~6 kB),
 #                 keep-alive, req/s; baseline: nginx's rate for the identical file. Target: ≥ 0.5.
+#   pages_ab_serve  the same page in an A/B test (two variants), a returning visitor (their
+#                 kz_vid and kz_ab_ cookies), req/s; baseline: nginx, the identical file.
+#   content_serve GET /t/content for a page with two slots (rules on visits, UTM, segment) for
+#                 a tracked visitor, req/s; baseline: nginx serving the identical JSON.
 #
 # Results go to build/bench/results.jsonl as {"name","value","unit","baseline",
 # "baseline_value","ratio"} lines (the format of bench/run.sh).
@@ -125,3 +129,48 @@ printf '{"name":"pages_serve","value":%s,"unit":"req/s","baseline":"nginx static
 	"$KZ" "$NG" "$RATIO" >>"$RESULTS"
 printf 'pages_serve: kizuna %s req/s, nginx %s req/s (same %s-byte page), ratio %s (target ≥ 0.5)\n' \
 	"$KZ" "$NG" "$SIZE" "$RATIO"
+
+# the same page in an A/B test, for a visitor who has seen it before (cookies)
+api -X PATCH "http://127.0.0.1:$KZ_PORT/api/v1/pages/1" -d '{"variants":[{"key":"b","weight":50,"title":"無料セミナー 2026【残席わずか】"}]}' >/dev/null
+COOKIE="kz_vid=bench-visitor-1; kz_ab_seminar=$(curl -fsS -D - -o /dev/null -H 'Cookie: kz_vid=bench-visitor-1' "$URL_KZ" |
+	awk -F'[=;]' '/^Set-Cookie: kz_ab_seminar=/ {print $2}')"
+curl -fsS -H "Cookie: $COOKIE" "$URL_KZ" -o "$TMP/www/p/seminar-ab"
+URL_NG_AB="http://127.0.0.1:$NGX_PORT/p/seminar-ab"
+rate_h() { # URL SECONDS HEADER → requests/s
+	"$WRK" -t"$THREADS" -c"$CONNS" -d"$2s" -H "$3" "$1" >"$TMP/wrk.out" 2>&1 || { cat "$TMP/wrk.out" >&2; die "wrk failed"; }
+	grep -q 'Non-2xx' "$TMP/wrk.out" && { cat "$TMP/wrk.out" >&2; die "non-2xx answers"; }
+	awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out"
+}
+rate_h "$URL_KZ" 2 "Cookie: $COOKIE" >/dev/null
+KZ=$(rate_h "$URL_KZ" "$DURATION" "Cookie: $COOKIE")
+NG=$(rate "$URL_NG_AB" "$DURATION")
+RATIO=$(awk -v a="$KZ" -v b="$NG" 'BEGIN { printf "%.3f", a / b }')
+printf '{"name":"pages_ab_serve","value":%s,"unit":"req/s","baseline":"nginx static file","baseline_value":%s,"ratio":%s}\n' \
+	"$KZ" "$NG" "$RATIO" >>"$RESULTS"
+printf 'pages_ab_serve: kizuna %s req/s, nginx %s req/s (an A/B page for a returning visitor), ratio %s\n' \
+	"$KZ" "$NG" "$RATIO"
+
+# personalization: /t/content for a tracked visitor and two slots with rules
+SITE=$(api -X POST "http://127.0.0.1:$KZ_PORT/api/v1/sites" -d '{"name":"bench"}' |
+	"$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).site_key))')
+SEG=$(api -X POST "http://127.0.0.1:$KZ_PORT/api/v1/segments" -d '{"name":"VIP","type":"static"}' |
+	"$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')
+api -X POST "http://127.0.0.1:$KZ_PORT/api/v1/slots" -d "{\"name\":\"hero\",\"default\":{\"html\":\"<h2>ようこそ</h2>\"},\"variants\":[
+ {\"key\":\"vip\",\"rule\":{\"segment_id\":$SEG},\"html\":\"<h2>VIP</h2>\"},
+ {\"key\":\"ad\",\"rule\":{\"utm_campaign\":\"autumn\"},\"html\":\"<h2>秋</h2>\"},
+ {\"key\":\"back\",\"rule\":{\"visitor\":\"returning\"},\"html\":\"<h2>おかえりなさい</h2>\"}]}" >/dev/null
+api -X POST "http://127.0.0.1:$KZ_PORT/api/v1/slots" -d '{"name":"side","default":{"html":"<p>資料請求はこちら</p>"},
+ "variants":[{"key":"many","rule":{"min_visits":3},"html":"<p>導入事例</p>"}]}' >/dev/null
+api -X POST "http://127.0.0.1:$KZ_PORT/api/v1/events" -d '{"type":"page","anonymousId":"bench-visitor-1","context":{"url":"https://www.example.jp/"}}' >/dev/null
+URL_CT="http://127.0.0.1:$KZ_PORT/t/content?site=$SITE&vid=bench-visitor-1&slots=hero,side&popups=1&url=https%3A%2F%2Fwww.example.jp%2Fpricing"
+sleep 0.5
+curl -fsS "$URL_CT" -o "$TMP/www/content.json"
+URL_NG_CT="http://127.0.0.1:$NGX_PORT/content.json"
+rate "$URL_CT" 2 >/dev/null
+KZ=$(rate "$URL_CT" "$DURATION")
+NG=$(rate "$URL_NG_CT" "$DURATION")
+RATIO=$(awk -v a="$KZ" -v b="$NG" 'BEGIN { printf "%.3f", a / b }')
+printf '{"name":"content_serve","value":%s,"unit":"req/s","baseline":"nginx static file","baseline_value":%s,"ratio":%s}\n' \
+	"$KZ" "$NG" "$RATIO" >>"$RESULTS"
+printf 'content_serve: kizuna %s req/s, nginx %s req/s (the same %s-byte answer), ratio %s\n' \
+	"$KZ" "$NG" "$(stat -c %s "$TMP/www/content.json")" "$RATIO"

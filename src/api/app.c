@@ -228,6 +228,8 @@ void kz_api_register(kz_server *s)
 	kz_api_journeys_routes(s);
 	kz_api_pages_routes(s);
 	kz_api_public_pages_routes(s);
+	kz_api_slots_routes(s);
+	kz_api_content_routes(s);
 }
 
 /* ---- tracking: answering when the writer is done ---- */
@@ -314,4 +316,22 @@ void kz_api_client_ip(kz_req *req, char *buf, size_t len)
 		}
 	}
 	kz_req_client_ip(req, buf, len);
+}
+
+int kz_api_script(kz_req *req, kz_resp *resp, const char *src, size_t len, const char *etag,
+		  int cors)
+{
+	const char *inm = kz_req_header(req, "If-None-Match");
+	char *copy;
+	kz_resp_header(resp, "ETag", etag);
+	kz_resp_header(resp, "Cache-Control", "public, max-age=3600");
+	if (cors)
+		kz_resp_header(resp, "Access-Control-Allow-Origin", "*");
+	if (inm && strstr(inm, etag))
+		return kz_resp_empty(resp, 304);
+	copy = malloc(len + 1);
+	if (!copy)
+		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
+	memcpy(copy, src, len + 1);
+	return kz_resp_text(resp, 200, "text/javascript; charset=utf-8", copy, len);
 }

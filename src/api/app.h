@@ -22,6 +22,7 @@ struct kz_track_writer;
 struct kz_outbox;
 struct kz_audience;
 struct kz_journeys;
+struct kz_alerts;
 
 typedef struct kz_app {
 	kz_store *store;
@@ -37,6 +38,7 @@ typedef struct kz_app {
 	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
 	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */
 	struct kz_journeys *journeys; /* the journey engine (src/journey/), or NULL */
+	struct kz_alerts *alerts; /* the form alert sender (src/capture/alert.h), or NULL */
 } kz_app;
 
 /* Set up the context (no routes yet). */
@@ -93,6 +95,16 @@ void kz_api_pages_routes(kz_server *s);
 void kz_api_public_pages_routes(kz_server *s);
 /* Forget the rendered landing pages (after a page changes). */
 void kz_page_cache_flush(void);
+/* A form was submitted from page_url: when that is a landing page in an A/B test and this
+ * visitor has not converted there yet, count a conversion of their variant. */
+void kz_page_conversion(kz_req *req, kz_resp *resp, const char *page_url);
+/* The whole HTML of `page` (a stored page, or an unsaved one for the editor's preview). */
+struct kz_buf;
+void kz_page_html(kz_app *app, kz_conn *c, const json_t *page, struct kz_buf *b);
+void kz_api_slots_routes(kz_server *s);
+void kz_api_content_routes(kz_server *s);
+/* Forget the cached personalization slots (after a slot changes). */
+void kz_slot_cache_flush(void);
 
 /* Shared handler helpers. */
 /* Borrow a connection and begin a transaction; on failure fill resp and return NULL. */
@@ -123,6 +135,10 @@ void kz_api_client_ip(kz_req *req, char *buf, size_t len);
  * (may be NULL, e.g. to empty a cache) and 204. */
 int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
 		  void (*after)(void));
+/* Answer a script kept in the binary (kz.js, pop.js): its ETag, an hour of caching, 304 when
+ * the client holds it; cors adds Access-Control-Allow-Origin: *. */
+int kz_api_script(kz_req *req, kz_resp *resp, const char *src, size_t len, const char *etag,
+		  int cors);
 /* Wrap a page: {"data": data, "next_cursor": cursor|null}. Takes data, frees cursor. */
 json_t *kz_api_page(json_t *data, char *cursor);
 

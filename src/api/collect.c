@@ -217,19 +217,9 @@ static int pixel(kz_req *req, kz_resp *resp)
 
 static int script(kz_req *req, kz_resp *resp)
 {
-	const char *etag = kz_kzjs_etag(), *inm = kz_req_header(req, "If-None-Match");
 	size_t len;
 	const char *src = kz_kzjs_source(&len);
-	char *copy;
-	kz_resp_header(resp, "ETag", etag);
-	kz_resp_header(resp, "Cache-Control", "public, max-age=3600");
-	if (inm && strstr(inm, etag))
-		return kz_resp_empty(resp, 304);
-	copy = malloc(len + 1);
-	if (!copy)
-		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
-	memcpy(copy, src, len + 1);
-	return kz_resp_text(resp, 200, "text/javascript; charset=utf-8", copy, len);
+	return kz_api_script(req, resp, src, len, kz_kzjs_etag(), 0);
 }
 
 void kz_api_collect_routes(kz_server *s)

@@ -51,24 +51,43 @@ static json_t *with_embed(kz_app *app, json_t *form)
 	return form;
 }
 
-/* deliver_asset actions must name assets that exist. */
-static int assets_exist(kz_conn *c, const json_t *def, kz_err *err)
+/* What actions name must exist: deliver_asset an asset, add_to_list a static list,
+ * send_autoresponse and notify an email. */
+static int action_refs_exist(kz_conn *c, const json_t *def, kz_err *err)
 {
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_object_get(def, "actions"), i, a) {
-		json_t *asset = NULL;
-		const json_t *id = json_object_get(a, "asset_id");
-		if (!json_is_integer(id))
-			continue;
-		if (kz_store_asset_get(c, json_integer_value(id), 0, &asset, err) < 0) {
+		const char *type = json_string_value(json_object_get(a, "type"));
+		json_t *rec = NULL;
+		const json_t *id;
+		int rc = 0;
+		const char *what = NULL;
+		if ((id = json_object_get(a, "asset_id")) && json_is_integer(id)) {
+			what = "asset";
+			rc = kz_store_asset_get(c, json_integer_value(id), 0, &rec, err);
+		} else if ((id = json_object_get(a, "list_id")) && json_is_integer(id)) {
+			what = "list";
+			rc = kz_store_segment_get(c, json_integer_value(id), &rec, err);
+			if (rc == 0 && strcmp(json_string_value(json_object_get(rec, "type")), "static")) {
+				json_decref(rec);
+				return kz_err_set(err, 422, "invalid_field", "actions",
+						  "add_to_list names segment %" PRId64
+						  ", which is dynamic; choose a static list",
+						  (int64_t)json_integer_value(id));
+			}
+		} else if ((id = json_object_get(a, "email_id")) && json_is_integer(id)) {
+			what = "email";
+			rc = kz_store_email_get(c, json_integer_value(id), &rec, err);
+		}
+		json_decref(rec);
+		if (rc < 0) {
 			if (err->status == 404)
 				kz_err_set(err, 422, "invalid_field", "actions",
-					   "deliver_asset names asset %" PRId64 ", which does not exist",
+					   "%s names %s %" PRId64 ", which does not exist", type, what,
 					   (int64_t)json_integer_value(id));
 			return -1;
 		}
-		json_decref(asset);
 	}
 	return 0;
 }
@@ -100,7 +119,7 @@ static int save(kz_req *req, kz_resp *resp, int64_t id)
 		json_decref(cur);
 	}
 	if (kz_store_field_list(c, &defs, &err) < 0 ||
-	    kz_form_apply(def, &name, in, id == 0, defs, &err) < 0 || assets_exist(c, def, &err) < 0 ||
+	    kz_form_apply(def, &name, in, id == 0, defs, &err) < 0 || action_refs_exist(c, def, &err) < 0 ||
 	    kz_store_form_save(c, name, def, &id, &err) < 0 ||
 	    kz_store_form_get(c, id, &out, &err) < 0) {
 		kz_api_fail(c, resp, &err);
@@ -121,6 +140,50 @@ done:
 static int create(kz_req *req, kz_resp *resp)
 {
 	return save(req, resp, 0);
+}
+
+/* The builder's live preview: the body as a form (validated like a save, nothing stored)
+ * rendered in ?lang= (ja default): {"html": the form's markup, "css": the stylesheet}. */
+static int preview(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *in = kz_req_json(req, resp), *def = NULL, *defs = NULL, *fields, *out;
+	const char *lang = kz_req_query(req, "lang");
+	char *name = NULL;
+	kz_form_view v;
+	kz_buf b;
+	kz_conn *c;
+	kz_err err;
+	int rc;
+	if (!in)
+		return 0;
+	def = json_object();
+	c = kz_store_acquire(app->store);
+	rc = kz_store_field_list(c, &defs, &err);
+	kz_store_release(c);
+	if (rc == 0)
+		rc = kz_form_apply(def, &name, in, 1, defs, &err);
+	json_decref(in);
+	json_decref(defs);
+	free(name);
+	if (rc < 0) {
+		json_decref(def);
+		return kz_resp_error(resp, &err);
+	}
+	fields = kz_form_visible_fields(def, NULL);
+	memset(&v, 0, sizeof v);
+	v.form = def;
+	v.fields = fields;
+	v.lang = lang && !strcmp(lang, "en") ? "en" : "ja";
+	v.action = "#";
+	v.token = "preview";
+	kz_buf_init(&b, 0);
+	kz_render_form(&b, &v);
+	out = json_pack("{s:s, s:s}", "html", b.data ? b.data : "", "css", kz_render_form_css());
+	kz_buf_release(&b);
+	json_decref(fields);
+	json_decref(def);
+	return kz_resp_json(resp, 200, out);
 }
 
 static int patch(kz_req *req, kz_resp *resp)
@@ -215,6 +278,28 @@ static int spam(kz_req *req, kz_resp *resp)
 	if (log_page(req, resp, 1, &data, &next) < 0)
 		return 0;
 	return kz_resp_json(resp, 200, kz_api_page(data, next));
+}
+
+/* The newest webhook alerts of form {id}, with their delivery status. */
+static int alerts(kz_req *req, kz_resp *resp)
+{
+	kz_app *app = req->app;
+	json_t *form = NULL, *data = NULL;
+	int64_t id;
+	int limit, rc;
+	kz_conn *c;
+	kz_err err;
+	if (kz_req_id(req, 0, &id, resp) < 0 || kz_api_limit(req, resp, &limit) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	rc = kz_store_form_get(c, id, &form, &err);
+	if (rc == 0)
+		rc = kz_store_alert_list(c, id, limit, &data, &err);
+	kz_store_release(c);
+	json_decref(form);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	return kz_resp_json(resp, 200, kz_api_page(data, NULL));
 }
 
 static void csv_value(kz_buf *b, const json_t *v)
@@ -333,6 +418,7 @@ static int export_csv(kz_req *req, kz_resp *resp)
 void kz_api_forms_routes(kz_server *s)
 {
 	kz_server_route(s, "POST", "/api/v1/forms", KZ_ROLE_MARKETER, 0, create);
+	kz_server_route(s, "POST", "/api/v1/forms/preview", KZ_ROLE_VIEWER, 0, preview);
 	kz_server_route(s, "GET", "/api/v1/forms", KZ_ROLE_VIEWER, 0, list);
 	kz_server_route(s, "GET", "/api/v1/forms/{id}", KZ_ROLE_VIEWER, 0, get_one);
 	kz_server_route(s, "PATCH", "/api/v1/forms/{id}", KZ_ROLE_MARKETER, 0, patch);
@@ -341,4 +427,5 @@ void kz_api_forms_routes(kz_server *s)
 	kz_server_route(s, "GET", "/api/v1/forms/{id}/submissions.csv", KZ_ROLE_VIEWER, 0,
 			export_csv);
 	kz_server_route(s, "GET", "/api/v1/forms/{id}/spam", KZ_ROLE_VIEWER, 0, spam);
+	kz_server_route(s, "GET", "/api/v1/forms/{id}/alerts", KZ_ROLE_VIEWER, 0, alerts);
 }

@@ -9,11 +9,13 @@
 #include "api/app.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "capture/alert.h"
 #include "capture/body.h"
 #include "capture/form.h"
 #include "capture/render.h"
 #include "capture/submit.h"
 #include "capture/token.h"
+#include "channel/outbox.h"
 
 #include "base/banned.h"
 
@@ -352,6 +354,16 @@ static int submit(kz_req *req, kz_resp *resp)
 			kz_warn("form %lld: submission %lld stored, its events not: %s",
 				(long long)id, (long long)r.submission_id, err.message);
 		kz_store_release(c);
+		if (r.mails)
+			kz_outbox_kick(app->outbox);
+		if (r.alerts)
+			kz_alerts_kick(app->alerts);
+		if (kz_capture_after(app->audience, &s, &r, &err) < 0)
+			kz_warn("form %lld: submission %lld stored, an action failed: %s",
+				(long long)id, (long long)r.submission_id, err.message);
+		kz_page_conversion(req, resp, kz_body_str(values, "_kz_page")
+						      ? kz_body_str(values, "_kz_page")
+						      : s.referer);
 		accepted(req, resp, form, lang, r.asset_id, r.contact_id, json);
 	}
 	kz_submit_result_release(&r);

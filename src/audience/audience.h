@@ -54,6 +54,9 @@ typedef void (*kz_audience_emit_fn)(void *ctx, int64_t contact, const char *name
 				    const json_t *props);
 void kz_audience_on_emit(kz_audience *a, kz_audience_emit_fn fn, void *ctx);
 
+/* 1 when contact is (now, in memory) a member of segment or static list `segment`. */
+int kz_audience_is_member(kz_audience *a, int64_t segment, int64_t contact);
+
 /* Add "score", "scores" and "stage" to a contact record from memory. */
 void kz_audience_decorate(kz_audience *a, json_t *contact);
 

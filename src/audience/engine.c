@@ -1140,6 +1140,19 @@ void kz_audience_decorate(kz_audience *a, json_t *contact)
 	pthread_mutex_unlock(&a->mu);
 }
 
+int kz_audience_is_member(kz_audience *a, int64_t segment, int64_t contact)
+{
+	aseg *s;
+	int in;
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	s = seg_find(a, segment);
+	in = s && seg_has(s, contact);
+	pthread_mutex_unlock(&a->mu);
+	return in;
+}
+
 int64_t kz_audience_company_score(kz_audience *a, int64_t company)
 {
 	int64_t total = 0, end;
@@ -1252,6 +1265,7 @@ static int points_cmd(kz_audience *a, void *arg, kz_err *err)
 				  p->contact);
 	if (kz_aud_award(a, p->contact, p->category, p->points, p->why, err) < 0)
 		return -1;
+	kz_aud_dirty(a, p->contact);
 	return settle_dirty(a, err);
 }
 

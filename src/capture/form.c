@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/cleanse.h"
+#include "capture/doi.h"
 
 #include "base/banned.h"
 
@@ -22,8 +23,7 @@ static const char *const contact_attrs[] = {"email",           "first_name", "la
 					    "company",         "locale",     NULL};
 
 /* Actions that need parts still being built elsewhere: refused with a clear 422. */
-static const char *const pending_actions[] = {"add_to_list",  "add_points",        "enroll_journey",
-					      "notify_email", "send_autoresponse", NULL};
+static const char *const pending_actions[] = {"enroll_journey", NULL};
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -244,6 +244,95 @@ static int check_fields(const json_t *fields, const json_t *defs, kz_err *err)
 	return 0;
 }
 
+static int is_http_url(const char *u)
+{
+	return u && strlen(u) < 2000 && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7)) &&
+	       !strpbrk(u, " \"'<>\r\n\t");
+}
+
+static int check_id(const json_t *a, const char *key, const char *path, const char *what,
+		    kz_err *err)
+{
+	const json_t *id = json_object_get(a, key);
+	if (!json_is_integer(id) || json_integer_value(id) <= 0)
+		return kz_err_set(err, 422, "invalid_field", path, "%s needs %s (%s)",
+				  json_string_value(json_object_get(a, "type")), key, what);
+	return 0;
+}
+
+/* notify: {"to": [addresses], "email_id": the alert's email, "webhook_url": URL}; at least
+ * one way to reach someone. */
+static int check_notify(const json_t *a, const char *path, kz_err *err)
+{
+	const json_t *to = json_object_get(a, "to"), *v;
+	const char *hook = json_string_value(json_object_get(a, "webhook_url"));
+	size_t i;
+	if (to && (!json_is_array(to) || json_array_size(to) > 10))
+		return kz_err_set(err, 422, "invalid_field", path,
+				  "notify.to is a list of up to 10 email addresses");
+	json_array_foreach(to, i, v) {
+		char *clean = NULL;
+		const char *s = json_string_value(v);
+		if (!s || (strcmp(s, "owner") && kz_clean_email(s, &clean) < 0))
+			return kz_err_set(err, 422, "invalid_field", path,
+					  "notify.to[%zu] must be an email address or \"owner\" "
+					  "(the contact's owner)", i);
+		free(clean);
+	}
+	if (json_array_size(to) && check_id(a, "email_id", path, "the email to send", err) < 0)
+		return -1;
+	if (json_object_get(a, "webhook_url") && !is_http_url(hook))
+		return kz_err_set(err, 422, "invalid_field", path,
+				  "notify.webhook_url must be an http(s) URL");
+	if (!json_array_size(to) && !hook)
+		return kz_err_set(err, 422, "invalid_field", path,
+				  "notify needs to (with email_id) or webhook_url");
+	return 0;
+}
+
+static int check_action(const json_t *a, const char *path, kz_err *err)
+{
+	const char *type = json_string_value(json_object_get(a, "type"));
+	if (in_list(pending_actions, type))
+		return kz_err_set(err, 422, "not_available", path,
+				  "the %s action is not available yet in this version", type);
+	if (type && !strcmp(type, "add_tag")) {
+		const char *tag = json_string_value(json_object_get(a, "tag"));
+		if (!tag || !*tag || strlen(tag) > 100)
+			return kz_err_set(err, 422, "invalid_field", path,
+					  "add_tag needs a tag of 1 to 100 bytes");
+		return 0;
+	}
+	if (type && !strcmp(type, "deliver_asset"))
+		return check_id(a, "asset_id", path, "an asset's id", err);
+	if (type && !strcmp(type, "add_to_list"))
+		return check_id(a, "list_id", path, "a static list's id", err);
+	if (type && !strcmp(type, "send_autoresponse"))
+		return check_id(a, "email_id", path, "the email to send", err);
+	if (type && !strcmp(type, "notify"))
+		return check_notify(a, path, err);
+	if (type && !strcmp(type, "add_points")) {
+		const json_t *p = json_object_get(a, "points");
+		const char *cat = json_string_value(json_object_get(a, "category"));
+		if (!json_is_integer(p) || json_integer_value(p) == 0 ||
+		    llabs((long long)json_integer_value(p)) > 100000)
+			return kz_err_set(err, 422, "invalid_field", path,
+					  "add_points needs points, a whole number other than 0 "
+					  "(negative to subtract, at most 100000)");
+		if (json_object_get(a, "category") &&
+		    (!cat || !*cat || strlen(cat) > 40 ||
+		     strspn(cat, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			     strlen(cat)))
+			return kz_err_set(err, 422, "invalid_field", path,
+					  "add_points.category is a score category: 1 to 40 letters, "
+					  "digits, _ or - (default engagement)");
+		return 0;
+	}
+	return kz_err_set(err, 422, "invalid_field", path,
+			  "type must be add_tag, add_to_list, add_points, deliver_asset, "
+			  "send_autoresponse or notify");
+}
+
 static int check_actions(const json_t *actions, kz_err *err)
 {
 	size_t i;
@@ -253,34 +342,14 @@ static int check_actions(const json_t *actions, kz_err *err)
 		return kz_err_set(err, 422, "invalid_field", "actions",
 				  "actions must be a list of at most 20 actions");
 	json_array_foreach(actions, i, a) {
-		const char *type = json_string_value(json_object_get(a, "type"));
 		snprintf(path, sizeof path, "actions[%zu]", i);
-		if (in_list(pending_actions, type))
-			return kz_err_set(err, 422, "not_available", path,
-					  "the %s action is not available yet in this version; "
-					  "use add_tag or deliver_asset", type);
-		if (type && !strcmp(type, "add_tag")) {
-			const char *tag = json_string_value(json_object_get(a, "tag"));
-			if (!tag || !*tag || strlen(tag) > 100)
-				return kz_err_set(err, 422, "invalid_field", path,
-						  "add_tag needs a tag of 1 to 100 bytes");
-		} else if (type && !strcmp(type, "deliver_asset")) {
-			const json_t *id = json_object_get(a, "asset_id");
-			if (!json_is_integer(id) || json_integer_value(id) <= 0)
-				return kz_err_set(err, 422, "invalid_field", path,
-						  "deliver_asset needs asset_id (an asset's id)");
-		} else {
+		if (!json_is_object(a))
 			return kz_err_set(err, 422, "invalid_field", path,
-					  "type must be add_tag or deliver_asset");
-		}
+					  "each action is an object with a type");
+		if (check_action(a, path, err) < 0)
+			return -1;
 	}
 	return 0;
-}
-
-static int is_http_url(const char *u)
-{
-	return u && strlen(u) < 2000 && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7)) &&
-	       !strpbrk(u, " \"'<>\r\n\t");
 }
 
 static int check_success(const json_t *s, kz_err *err)
@@ -325,7 +394,10 @@ static int check_settings(const json_t *s, kz_err *err)
 				return kz_err_set(err, 422, "invalid_field", path,
 						  "rate_limit_per_minute must be 1 to 10000");
 		} else if (!strcmp(k, "double_opt_in")) {
-			if (json_is_true(v))
+			if (!json_is_boolean(v))
+				return kz_err_set(err, 422, "invalid_field", path,
+						  "double_opt_in must be true or false");
+			if (json_is_true(v) && !KZ_HAVE_DOUBLE_OPTIN)
 				return kz_err_set(err, 422, "not_available", path,
 						  "double opt-in is not available yet in this version");
 		} else if (!strcmp(k, "submit_label")) {

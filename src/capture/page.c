@@ -3,14 +3,28 @@
 #include "capture/page.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "capture/abtest.h"
 #include "capture/render.h"
 
 #include "base/banned.h"
 
 static const char *const block_types[] = {"hero", "text", "image", "form", "button", "columns",
-					  "html", NULL};
+					  "html", "slot", NULL};
+
+/* A slot block's name: what data-kz-slot holds (letters, digits, _ and -). */
+static int valid_slot_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
 
 static int valid_slug(const char *s)
 {
@@ -64,7 +78,8 @@ static int check_blocks(const json_t *blocks, const char *path, int depth, kz_er
 			known |= !strcmp(type, block_types[k]);
 		if (!known)
 			return kz_err_set(err, 422, "invalid_field", p,
-					  "type must be hero, text, image, form, button, columns or html");
+					  "type must be hero, text, image, form, button, columns, html or "
+					  "slot");
 		if (opt_str(b, "heading", 500, p, err) < 0 || opt_str(b, "text", 20000, p, err) < 0 ||
 		    opt_str(b, "alt", 500, p, err) < 0 || opt_str(b, "label", 200, p, err) < 0 ||
 		    opt_str(b, "html", 200000, p, err) < 0 || opt_url(b, "src", p, err) < 0 ||
@@ -73,6 +88,11 @@ static int check_blocks(const json_t *blocks, const char *path, int depth, kz_er
 		if (!strcmp(type, "form") && (!json_is_integer(json_object_get(b, "form_id")) ||
 					      json_integer_value(json_object_get(b, "form_id")) <= 0))
 			return kz_err_set(err, 422, "invalid_field", p, "a form block needs form_id");
+		if (!strcmp(type, "slot") &&
+		    !valid_slot_name(json_string_value(json_object_get(b, "name"))))
+			return kz_err_set(err, 422, "invalid_field", p,
+					  "a slot block needs name: the personalization slot it shows "
+					  "(letters, digits, _ and -)");
 		if (!strcmp(type, "image") && !json_is_string(json_object_get(b, "src")))
 			return kz_err_set(err, 422, "invalid_field", p, "an image block needs src");
 		if (!strcmp(type, "columns")) {
@@ -96,7 +116,7 @@ static int check_blocks(const json_t *blocks, const char *path, int depth, kz_er
 int kz_page_apply(json_t *rec, json_t *def, const json_t *in, int create, kz_err *err)
 {
 	static const char *const keys[] = {"slug", "title", "published", "description", "blocks",
-					   "html", "seo", "site_key", NULL};
+					   "html", "seo", "site_key", "variants", NULL};
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)in, k, v) {
@@ -143,6 +163,22 @@ int kz_page_apply(json_t *rec, json_t *def, const json_t *in, int create, kz_err
 		json_object_del(def, "blocks");
 	if (json_object_get(def, "blocks") && check_blocks(json_object_get(def, "blocks"), "blocks", 0, err) < 0)
 		return -1;
+	if ((v = json_object_get(def, "variants"))) {
+		size_t i;
+		json_t *x;
+		char path[64];
+		if (kz_ab_check(v, err) < 0)
+			return -1;
+		json_array_foreach(v, i, x) {
+			snprintf(path, sizeof path, "variants[%zu].blocks", i);
+			if (json_object_get(x, "blocks") &&
+			    check_blocks(json_object_get(x, "blocks"), path, 0, err) < 0)
+				return -1;
+			if (opt_str(x, "description", 1000, path, err) < 0 ||
+			    opt_str(x, "html", 500000, path, err) < 0)
+				return -1;
+		}
+	}
 	v = json_object_get(def, "seo");
 	if (v) {
 		if (!json_is_object(v) || opt_url(v, "canonical", "seo", err) < 0 ||
@@ -193,6 +229,15 @@ static void block(kz_buf *b, const json_t *x, kz_page_form_fn form, void *ud)
 	const char *url = json_string_value(json_object_get(x, "url"));
 	if (!strcmp(type, "html")) {
 		kz_buf_adds(b, json_string_value(json_object_get(x, "html"))); /* the marketer's own */
+		return;
+	}
+	if (!strcmp(type, "slot")) { /* kz.js puts the visitor's variant in; html is the default */
+		const char *dflt = json_string_value(json_object_get(x, "html"));
+		kz_buf_adds(b, "<div class=\"kzp-slot\"");
+		attr(b, "data-kz-slot", json_string_value(json_object_get(x, "name")));
+		kz_buf_adds(b, ">");
+		kz_buf_adds(b, dflt ? dflt : "");
+		kz_buf_adds(b, "</div>");
 		return;
 	}
 	kz_buf_addf(b, "<section class=\"kzp-%s\">", type);

@@ -2,11 +2,15 @@
  * when validation fails, and spam never reaches this point. */
 #include "capture/submit.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audience/audience.h"
+#include "base/log.h"
 #include "capture/body.h"
+#include "capture/doi.h"
 #include "capture/form.h"
 #include "capture/token.h"
 #include "model/contact.h"
@@ -77,6 +81,193 @@ static json_t *action_tags(const json_t *form, int64_t *asset_id)
 			*asset_id = json_integer_value(json_object_get(a, "asset_id"));
 	}
 	return tags;
+}
+
+/* A send row of the outbox for this submission: kind "form" (the autoresponse to the
+ * contact: the usual suppression and consent rules apply at send time) or "notify" (an alert
+ * to a team address, rendered with the lead's variables, never on the lead's timeline). */
+static int queue_mail(kz_conn *c, const kz_submit *s, kz_submit_result *r, const char *kind,
+		      int64_t email_id, const char *to, size_t action, size_t n, kz_err *err)
+{
+	char dedupe[64];
+	int64_t sid = 0;
+	kz_send_row row;
+	snprintf(dedupe, sizeof dedupe, "f%" PRId64 "%c%zu.%zu", r->submission_id,
+		 kind[0] == 'f' ? 'r' : 'n', action, n);
+	memset(&row, 0, sizeof row);
+	row.contact_id = r->contact_id;
+	row.email_id = email_id;
+	row.kind = kind;
+	row.dedupe = dedupe;
+	row.to_email = to;
+	row.status = "queued";
+	row.next_at = s->now_ms;
+	row.created_at = s->now_ms;
+	if (kz_store_send_insert(c, &row, &sid, err) < 0)
+		return -1;
+	r->mails++;
+	return 0;
+}
+
+/* The body a webhook alert posts: Slack's "text" plus the lead and what they sent. */
+static char *alert_payload(const kz_submit *s, const kz_submit_result *r, const json_t *contact,
+			   const json_t *clean, const char *page)
+{
+	const char *email = json_string_value(json_object_get(contact, "email"));
+	const char *fname = json_string_value(json_object_get(s->form, "name"));
+	char text[600];
+	json_t *o;
+	char *out;
+	snprintf(text, sizeof text, "New submission of \"%s\" from %s", fname ? fname : "",
+		 email ? email : "a visitor");
+	o = json_pack("{s:s, s:s, s:{s:I, s:s?}, s:I, s:{s:I, s:O?, s:O?, s:O?, s:O?}, s:O, s:s?}",
+		      "text", text, "event", "form_submitted", "form", "id",
+		      json_integer_value(json_object_get(s->form, "id")), "name", fname,
+		      "submission_id", (json_int_t)r->submission_id, "contact", "id",
+		      (json_int_t)r->contact_id, "email", json_object_get(contact, "email"),
+		      "first_name", json_object_get(contact, "first_name"), "last_name",
+		      json_object_get(contact, "last_name"), "company",
+		      json_object_get(contact, "company"), "data", clean, "page_url", page);
+	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return out;
+}
+
+/* An alert address: "owner" is the contact's owner (none: skipped). */
+static const char *notify_address(kz_conn *c, const json_t *contact, const char *to,
+				  json_t **owner)
+{
+	const json_t *oid = json_object_get(contact, "owner");
+	kz_err err;
+	if (strcmp(to, "owner"))
+		return to;
+	if (!json_is_integer(oid) || kz_store_user_get(c, json_integer_value(oid), owner, &err) < 0)
+		return NULL;
+	return json_string_value(json_object_get(*owner, "email"));
+}
+
+/* The actions that write with the submission (so none is lost once it is accepted):
+ * autoresponse and alert emails into the outbox, webhook alerts into their queue; the ones
+ * the audience engine does wait in r->later. */
+static int queue_actions(kz_conn *c, const kz_submit *s, kz_submit_result *r, const json_t *clean,
+			 const char *page, kz_err *err)
+{
+	json_t *contact = NULL, *a;
+	size_t i;
+	int rc = -1;
+	r->later = json_array();
+	if (kz_store_contact_get(c, r->contact_id, &contact, err) < 0)
+		return -1;
+	json_array_foreach(json_object_get(s->form, "actions"), i, a) {
+		const char *type = json_string_value(json_object_get(a, "type"));
+		int64_t email_id = json_integer_value(json_object_get(a, "email_id"));
+		if (!strcmp(type, "add_to_list") || !strcmp(type, "add_points")) {
+			json_array_append(r->later, a);
+		} else if (!strcmp(type, "send_autoresponse")) {
+			const char *to = json_string_value(json_object_get(contact, "email"));
+			if (to && queue_mail(c, s, r, "form", email_id, to, i, 0, err) < 0)
+				goto out;
+		} else if (!strcmp(type, "notify")) {
+			const char *hook = json_string_value(json_object_get(a, "webhook_url"));
+			json_t *t;
+			size_t j;
+			json_array_foreach(json_object_get(a, "to"), j, t) {
+				json_t *owner = NULL;
+				const char *to =
+					notify_address(c, contact, json_string_value(t), &owner);
+				int q = to ? queue_mail(c, s, r, "notify", email_id, to, i, j, err)
+					   : 0;
+				json_decref(owner);
+				if (q < 0)
+					goto out;
+			}
+			if (hook) {
+				char *body = alert_payload(s, r, contact, clean, page);
+				int64_t aid;
+				kz_alert_row ar = {r->contact_id,
+						   json_integer_value(json_object_get(s->form, "id")),
+						   r->submission_id, s->now_ms, hook, body};
+				int q = body ? kz_store_alert_insert(c, &ar, &aid, err) : 0;
+				free(body);
+				if (q < 0)
+					goto out;
+				r->alerts++;
+			}
+		}
+	}
+	rc = 0;
+out:
+	json_decref(contact);
+	return rc;
+}
+
+/* settings.double_opt_in: the email module's confirmation mail, in this transaction (the
+ * consent stays pending until the link is followed). A contact it cannot mail (no address,
+ * suppressed) keeps the submission; the refusal is logged. */
+static int double_optin(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_err *err)
+{
+#if KZ_HAVE_DOUBLE_OPTIN
+	char source[48];
+	int64_t sid = 0;
+	kz_err e;
+	if (!json_is_true(json_object_get(json_object_get(s->form, "settings"), "double_opt_in")))
+		return 0;
+	snprintf(source, sizeof source, "form:%lld",
+		 (long long)json_integer_value(json_object_get(s->form, "id")));
+	memset(&e, 0, sizeof e);
+	if (kz_email_double_optin_send(c, r->contact_id, source, s->ip, s->now_ms, &sid, &e) < 0) {
+		if (e.status != 422) {
+			*err = e;
+			return -1;
+		}
+		kz_warn("form %s: no double opt-in mail for contact %lld: %s", source + 5,
+			(long long)r->contact_id, e.message);
+	}
+	if (sid)
+		r->mails++;
+#else
+	(void)c;
+	(void)s;
+	(void)r;
+	(void)err;
+#endif
+	return 0;
+}
+
+int kz_capture_after(struct kz_audience *a, const kz_submit *s, const kz_submit_result *r,
+		     kz_err *err)
+{
+	size_t i;
+	json_t *act;
+	int rc = 0;
+	char reason[300];
+	kz_err e;
+	if (!json_array_size(r->later))
+		return 0;
+	if (kz_audience_sync(a, err) < 0) /* the contact and its events are in the index */
+		return -1;
+	snprintf(reason, sizeof reason, "submitted form %s",
+		 json_string_value(json_object_get(s->form, "name")));
+	json_array_foreach(r->later, i, act) {
+		const char *type = json_string_value(json_object_get(act, "type"));
+		int one;
+		if (!strcmp(type, "add_to_list")) {
+			int changed = 0;
+			int64_t id = r->contact_id;
+			one = kz_audience_list_update(
+				a, json_integer_value(json_object_get(act, "list_id")), &id, 1,
+				KZ_LIST_APPEND, &changed, &e);
+		} else {
+			one = kz_audience_add_points(
+				a, r->contact_id, json_string_value(json_object_get(act, "category")),
+				json_integer_value(json_object_get(act, "points")), reason, &e);
+		}
+		if (one < 0 && rc == 0) {
+			*err = e;
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /* A contact rule refused a value (a phone number, a custom field's type): say so on the form
@@ -233,6 +424,8 @@ int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_er
 	if (!rec || kz_store_submission_insert(c, json_integer_value(json_object_get(s->form, "id")),
 					       rec, &r->submission_id, err) < 0)
 		goto out;
+	if (queue_actions(c, s, r, clean, page, err) < 0 || double_optin(c, s, r, err) < 0)
+		goto out;
 	build_events(s, anon, page, ref, utm, r);
 	rc = 0;
 out:
@@ -249,6 +442,8 @@ void kz_submit_result_release(kz_submit_result *r)
 {
 	json_decref(r->errors);
 	json_decref(r->events);
+	json_decref(r->later);
 	r->errors = NULL;
 	r->events = NULL;
+	r->later = NULL;
 }

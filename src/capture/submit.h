@@ -24,6 +24,9 @@ typedef struct kz_submit_result {
 	int64_t contact_id, submission_id;
 	int64_t asset_id; /* a deliver_asset action's asset, 0 when none */
 	json_t *events;   /* identify and form_submitted, for kz_capture_emit after the commit */
+	json_t *later;    /* add_to_list and add_points actions, for kz_capture_after */
+	int mails;        /* autoresponses and alert emails queued in the outbox */
+	int alerts;       /* webhook alerts queued */
 } kz_submit_result;
 
 /* Why these values look like spam, or NULL: "honeypot" (the hidden field was filled),
@@ -43,6 +46,11 @@ int kz_capture_submit(kz_conn *c, const kz_submit *s, kz_submit_result *r, kz_er
 /* After the submission committed: its events through the event writer (or, with no writer
  * in this process, into the store on c). */
 int kz_capture_emit(kz_conn *c, const kz_submit *s, const kz_submit_result *r, kz_err *err);
+/* After the events: the actions the audience engine carries out (add_to_list, add_points).
+ * Each is tried; the first failure is in err (-1). */
+struct kz_audience;
+int kz_capture_after(struct kz_audience *a, const kz_submit *s, const kz_submit_result *r,
+		     kz_err *err);
 void kz_submit_result_release(kz_submit_result *r);
 
 #endif

@@ -828,7 +828,7 @@ void kz_email_event(kz_conn *c, const json_t *send, const char *name, json_t *ex
 	kz_err err;
 	int inserted;
 	kz_event_row e;
-	if (!cid || (kind && !strcmp(kind, "test"))) {
+	if (!cid || (kind && (!strcmp(kind, "test") || !strcmp(kind, "notify")))) {
 		json_decref(props);
 		return;
 	}

@@ -515,8 +515,8 @@ static const char *late_skip(kz_conn *c, const json_t *row, const json_t *email,
 	kz_recipients a = {0, NULL, 0, cid};
 	rules r;
 	const char *why = NULL;
-	if (!cid || !strcmp(kind, "test"))
-		return NULL;
+	if (!cid || !strcmp(kind, "test") || !strcmp(kind, "notify"))
+		return NULL; /* to the address given, not to the contact */
 	if (load_candidates(c, email, &a, kz_now_ms(), &cands, &r, err) < 0)
 		return NULL;
 	r.cap_day = r.cap_week = 0; /* counted when queued */
@@ -577,7 +577,8 @@ static void finish(kz_outbox *o, const json_t *row, const char *status, const ch
 		    kz_store_suppress(c, to, cid, "hard_bounce", error, now, &err) < 0)
 			goto fail_tx;
 	}
-	if (event && strcmp(json_string_value(json_object_get(row, "kind")), "test"))
+	if (event && strcmp(json_string_value(json_object_get(row, "kind")), "test") &&
+	    strcmp(json_string_value(json_object_get(row, "kind")), "notify"))
 		kz_email_event(c, row, event, NULL, now);
 	if (kz_tx_commit(c, &err) < 0)
 		goto fail;

@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/log.h"
 #include "channel/delivery.h"
+#include "capture/alert.h"
 #include "channel/outbox.h"
 #include "capture/token.h"
 #include "cli/cli.h"
@@ -305,6 +306,9 @@ int kz_cmd_serve(int argc, char **argv)
 		kz_store_close(store);
 		return 1;
 	}
+	app.alerts = kz_alerts_start(store, (int)env_size("KIZUNA_ALERT_RETRY_SECONDS", 30), 8);
+	if (!app.alerts)
+		kz_warn("form alerts to webhooks will not be sent: cannot start their thread");
 	kz_info("kizuna %s listening on http://%s:%d (database: %s, public URL: %s)", KZ_VERSION,
 		host, kz_server_port(srv), kz_store_backend(store), base);
 	sigwait(&set, &sig);
@@ -313,6 +317,7 @@ int kz_cmd_serve(int argc, char **argv)
 	kz_server_free(srv);
 	kz_journeys_stop(app.journeys); /* before the outbox it queues for */
 	kz_outbox_stop(app.outbox);
+	kz_alerts_stop(app.alerts);
 	kz_track_writer_stop(app.track_writer); /* after the server: every answered event is in */
 	kz_audience_stop(app.audience);         /* after the writer: it feeds the audience */
 	kz_app_release(&app);

@@ -418,9 +418,9 @@ int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *to
 		 " (SELECT k.status FROM contact_consent k WHERE k.contact_id = c.id"
 		 "   AND k.channel = 'email'),"
 		 " (SELECT COUNT(*) FROM email_sends e WHERE e.contact_id = c.id"
-		 "   AND e.kind <> 'test' AND e.status = 'sent' AND e.sent_at >= $2),"
+		 "   AND e.kind NOT IN ('test', 'notify', 'form') AND e.status = 'sent' AND e.sent_at >= $2),"
 		 " (SELECT COUNT(*) FROM email_sends e WHERE e.contact_id = c.id"
-		 "   AND e.kind <> 'test' AND e.status = 'sent' AND e.sent_at >= $3)"
+		 "   AND e.kind NOT IN ('test', 'notify', 'form') AND e.status = 'sent' AND e.sent_at >= $3)"
 		 " FROM contacts c WHERE %s ORDER BY c.id",
 		 where);
 	if (kz_db_query(c, sql, p, np, &rows, err) < 0)

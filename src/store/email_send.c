@@ -246,7 +246,7 @@ int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, k
 		 " COALESCE(SUM(CASE WHEN status IN ('queued', 'sending', 'held') THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),"
 		 " COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0)"
-		 " FROM email_sends WHERE %s = $1 AND kind <> 'test'",
+		 " FROM email_sends WHERE %s = $1 AND kind NOT IN ('test', 'notify')",
 		 col);
 	if (kz_db_query(c, sql, p, 1, &rows, err) < 0)
 		return -1;
@@ -270,7 +270,7 @@ int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, k
 	kz_rows_free(&rows);
 	snprintf(sql, sizeof sql,
 		 "SELECT reason, COUNT(*) FROM email_sends WHERE %s = $1 AND status = 'skipped'"
-		 " AND kind <> 'test' GROUP BY reason ORDER BY reason",
+		 " AND kind NOT IN ('test', 'notify') GROUP BY reason ORDER BY reason",
 		 col);
 	if (kz_db_query(c, sql, p, 1, &rows, err) < 0)
 		goto fail;
@@ -282,7 +282,7 @@ int kz_store_email_stats(kz_conn *c, const char *by, int64_t id, json_t **out, k
 	kz_rows_free(&rows);
 	snprintf(sql, sizeof sql,
 		 "SELECT k.url, COUNT(*), COUNT(DISTINCT k.send_id) FROM email_clicks k"
-		 " JOIN email_sends s ON s.id = k.send_id WHERE s.%s = $1 AND s.kind <> 'test'"
+		 " JOIN email_sends s ON s.id = k.send_id WHERE s.%s = $1 AND s.kind NOT IN ('test', 'notify')"
 		 " AND k.machine = 0 GROUP BY k.url ORDER BY COUNT(*) DESC, k.url LIMIT 100",
 		 col);
 	if (kz_db_query(c, sql, p, 1, &rows, err) < 0)

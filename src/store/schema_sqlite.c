@@ -280,5 +280,27 @@ const char *const kz_sqlite_migrations[] = {
 	"ALTER TABLE broadcasts ADD COLUMN ab TEXT;"
 	"ALTER TABLE broadcasts ADD COLUMN ab_decide_at INTEGER;"
 	"ALTER TABLE broadcasts ADD COLUMN winner_email_id INTEGER;",
+	/* 12: lead capture, continued — form alerts to webhooks (a durable queue, retried),
+	 * personalization slots with impressions and clicks per variant, and the visits and
+	 * conversions of landing-page A/B variants. */
+	"CREATE TABLE capture_webhooks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,"
+	"  form_id INTEGER, submission_id INTEGER, url TEXT NOT NULL, payload TEXT NOT NULL,"
+	"  status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+	"  claimed_until INTEGER, last_error TEXT, created_at INTEGER NOT NULL, sent_at INTEGER);"
+	"CREATE INDEX capture_webhooks_due ON capture_webhooks(status, next_at, id);"
+	"CREATE TABLE slots ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+	"  definition TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE slot_stats ("
+	"  slot_id INTEGER NOT NULL REFERENCES slots(id) ON DELETE CASCADE, variant TEXT NOT NULL,"
+	"  impressions INTEGER NOT NULL DEFAULT 0, clicks INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (slot_id, variant));"
+	"CREATE TABLE page_variant_stats ("
+	"  page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE, variant TEXT NOT NULL,"
+	"  visits INTEGER NOT NULL DEFAULT 0, conversions INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (page_id, variant));",
 	NULL,
 };

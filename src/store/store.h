@@ -347,7 +347,8 @@ int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *to
 /* ---- email: the durable outbox (one row per message and recipient) ---- */
 typedef struct kz_send_row {
 	int64_t contact_id, email_id, broadcast_id, journey_id; /* 0 = none */
-	const char *kind;   /* "broadcast", "test", "journey" */
+	const char *kind;   /* "broadcast", "test", "journey", "form" (an autoresponse), "notify"
+			     * (a form alert to a team address) */
 	const char *dedupe; /* unique per contact: "b12" for broadcast 12 */
 	const char *to_email;
 	const char *status; /* "queued" or "skipped" */
@@ -436,6 +437,23 @@ int kz_store_spam_insert(kz_conn *c, int64_t form_id, const char *reason, const 
 int kz_store_spam_list(kz_conn *c, int64_t form_id, const char *cursor, int limit, json_t **data,
 		       char **next, kz_err *err);
 
+/* ---- lead capture: alerts of submissions to webhooks (src/store/capture_alert.c) ---- */
+typedef struct kz_alert_row {
+	int64_t contact_id, form_id, submission_id, now;
+	const char *url, *payload; /* payload: the JSON body to POST */
+} kz_alert_row;
+int kz_store_alert_insert(kz_conn *c, const kz_alert_row *a, int64_t *id, kz_err *err);
+/* Claim due alerts (queued and due, or sending past their lease): rows {"id","url",
+ * "payload","attempts","form_id"}. */
+int kz_store_alert_claim(kz_conn *c, int64_t now, int64_t lease_until, int limit, json_t **out,
+			 kz_err *err);
+/* status "sent", "failed" (given up) or "queued" (retry at next_at). */
+int kz_store_alert_finish(kz_conn *c, int64_t id, const char *status, const char *error,
+			  int64_t at, int64_t next_at, kz_err *err);
+/* The newest alerts of a form: [{"id","submission_id","url","status","attempts",
+ * "last_error","created_at","sent_at"}]. */
+int kz_store_alert_list(kz_conn *c, int64_t form_id, int limit, json_t **out, kz_err *err);
+
 /* ---- lead capture: assets ---- */
 /* {"id","name","filename","content_type","size","sha256","gated","downloads","created_at",
  * "updated_at"} (+ "content", base64, when with_content); 404 if absent. */
@@ -458,6 +476,29 @@ int kz_store_page_save(kz_conn *c, const json_t *rec, const json_t *definition, 
 		       kz_err *err);
 int kz_store_page_delete(kz_conn *c, int64_t id, kz_err *err);
 int kz_store_page_list(kz_conn *c, int published_only, json_t **data, kz_err *err);
+/* ---- personalization slots and variant counters (src/store/slot.c) ---- */
+/* The slot's definition members plus "id","name","created_at","updated_at"; 404 if absent. */
+int kz_store_slot_get(kz_conn *c, int64_t id, json_t **out, kz_err *err);
+/* Write def (name and the rest as the definition); *id 0 inserts. 409 on a taken name. */
+int kz_store_slot_save(kz_conn *c, const json_t *def, int64_t *id, kz_err *err);
+int kz_store_slot_delete(kz_conn *c, int64_t id, kz_err *err);
+/* Every slot, by name. */
+int kz_store_slot_list(kz_conn *c, json_t **data, kz_err *err);
+/* What personalization needs of a visitor (any site): ids, when last seen, the number of
+ * visits (web sessions) and the last touch ({"source","campaign",...}, taken). visitor_id 0
+ * when the id is unknown. */
+typedef struct kz_visit_row {
+	int64_t visitor_id, contact_id, last_seen, sessions;
+	json_t *last_touch;
+} kz_visit_row;
+int kz_store_visit_facts(kz_conn *c, const char *anon_id, kz_visit_row *out, kz_err *err);
+enum { KZ_COUNT_SLOT_VIEW, KZ_COUNT_SLOT_CLICK, KZ_COUNT_PAGE_VISIT, KZ_COUNT_PAGE_CONVERSION };
+/* Add n to a counter of slot or page `id` and its variant. */
+int kz_store_counter_add(kz_conn *c, int kind, int64_t id, const char *variant, int64_t n,
+			 kz_err *err);
+/* slot 1: {variant: {"impressions","clicks"}} of slot id; 0: {variant: {"visits",
+ * "conversions"}} of page id. */
+int kz_store_counter_get(kz_conn *c, int slot, int64_t id, json_t **out, kz_err *err);
 /* ---- audience (segments, scores, stages; see src/audience/) ---- */
 /* A row of a bulk scan: the cells of one result row as text (NULL for SQL NULL). Return
  * -1 to stop. */

@@ -5,7 +5,10 @@
  * (1 year) with a localStorage copy. Events go in batches with fetch keepalive (sendBeacon
  * while the page is hidden or unloading) as text/plain, so the browser sends no CORS
  * preflight. kz('consent', false) stops collection and removes the id; with data-dnt="1" on
- * the tag, Do-Not-Track and GPC are honoured. */
+ * the tag, Do-Not-Track and GPC are honoured.
+ * Content slots (data-kz-slot="name") stay hidden until GET /t/content fills them (at most
+ * data-timeout ms, 800 by default: then the default shows); pop-ups load /t/pop.js only when
+ * there are some. */
 #include "track/kzjs.h"
 
 #include <pthread.h>
@@ -123,6 +126,29 @@ static const char kzjs[] =
 	"  }\n"
 	"  d.addEventListener('visibilitychange', function () { if (d.visibilityState == 'hidden') flush(1); });\n"
 	"  w.addEventListener('pagehide', function () { flush(1); });\n"
+	"  var base = url.slice(0, -10);\n"
+	"  function hit(c, type) {\n"
+	"    nav.sendBeacon && nav.sendBeacon(base + '/t/content/event?site=' + key + '&slot=' + c.id + '&variant=' + c.variant + '&type=' + type);\n"
+	"  }\n"
+	"  function personalize() {\n"
+	"    var els = d.querySelectorAll('[data-kz-slot]'), names = [], late = 0, st = d.createElement('style'), i;\n"
+	"    for (i = 0; i < els.length; i++) names.push(els[i].getAttribute('data-kz-slot'));\n"
+	"    st.textContent = '[data-kz-slot]{visibility:hidden}';\n"
+	"    if (names.length) d.head.appendChild(st);\n"
+	"    var t = setTimeout(function () { late = 1; st.remove(); }, +s.getAttribute('data-timeout') || 800);\n"
+	"    fetch(base + '/t/content?site=' + key + '&popups=1&vid=' + (id || '') + '&slots=' + names.join(',') + '&url=' + encodeURIComponent(loc.href), { credentials: 'omit' })\n"
+	"      .then(function (r) { return r.ok ? r.json() : {}; })\n"
+	"      .then(function (j) {\n"
+	"        clearTimeout(t);\n"
+	"        for (i = 0; !late && i < els.length; i++) (function (el, c) {\n"
+	"          if (!c) return;\n"
+	"          el.replaceChildren(d.createRange().createContextualFragment(c.html));\n"
+	"          el.addEventListener('click', function (e) { if (e.target.closest('a,button')) hit(c, 'click'); });\n"
+	"        })(els[i], (j.slots || {})[names[i]]);\n"
+	"        st.remove();\n"
+	"        if (j.popups && j.popups[0]) { w.kz.pops = j.popups; w.kz.hit = hit; var p = d.createElement('script'); p.src = base + '/t/pop.js'; d.head.appendChild(p); }\n"
+	"      }).finally(function () { st.remove(); });\n"
+	"  }\n"
 	"  var early = (stub && stub.q) || [], i;\n"
 	"  w.kz = function () { call.apply(null, arguments); };\n"
 	"  w.kz.v = 1;\n"
@@ -133,6 +159,7 @@ static const char kzjs[] =
 	"    if (w.history && history.replaceState) history.replaceState(history.state, '', loc.href.replace(/([?&])kz_ct=[^&#]*&?/, '$1').replace(/[?&](#|$)/, '$1'));\n"
 	"  }\n"
 	"  page();\n"
+	"  if (key && w.fetch && s.getAttribute('data-content') != '0') personalize();\n"
 	"  for (i = 0; i < early.length; i++) if (early[i][0] != 'consent') call.apply(null, early[i]);\n"
 	"})(window, document);\n";
 // clang-format on

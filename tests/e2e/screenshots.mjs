@@ -381,6 +381,66 @@ for (const [lang, locale] of LANGS) {
       await shot(page, lang, 'contact-journeys');
     });
 
+    test(`${lang}: landing pages and personalization`, async () => {
+      if (lang === LANGS[0][0]) {
+        const site = (await server.api('POST', '/api/v1/sites', { name: 'コーポレートサイト', allowed_origins: ['https://www.example.co.jp'] })).json;
+        const forms = (await server.api('GET', '/api/v1/forms')).json.data;
+        const form = forms[0] || (await server.api('POST', '/api/v1/forms', { name: 'セミナー申込', fields: [{ name: 'email', type: 'email', required: true, label: { ja: 'メールアドレス', en: 'Email' }, maps_to: 'email' }] })).json;
+        const blocks = [
+          { type: 'hero', heading: '無料オンラインセミナー：MA 入門', text: '営業につながるリードの育て方を 45 分で。\n12 月 18 日（木）14:00〜 オンライン開催', label: '席を予約する', url: '#form' },
+          { type: 'columns', columns: [[{ type: 'text', heading: '学べること', text: 'フォームとランディングページでのリード獲得、スコアリング、ナーチャリングの実践。' }], [{ type: 'text', heading: '対象', text: 'BtoB 企業のマーケティング・インサイドセールスの皆さま。' }]] },
+          { type: 'form', form_id: form.id },
+        ];
+        const lpRes = (await server.api('POST', '/api/v1/pages', {
+          slug: 'ma-seminar', title: '無料オンラインセミナー｜MA 入門', description: '営業につながるリードの育て方を 45 分で学べる無料セミナー。', published: true, site_key: site.site_key,
+          seo: { og_image: 'https://www.example.co.jp/og/seminar.png' }, blocks,
+          variants: [{ key: 'b', weight: 50, title: '【残席わずか】MA 入門セミナー', blocks: [{ ...blocks[0], heading: '残席わずか：MA 入門セミナー' }, blocks[1], blocks[2]] }],
+        }));
+        assert.equal(lpRes.status, 201, lpRes.info);
+        const lp = lpRes.json;
+        await server.api('POST', '/api/v1/pages', { slug: 'whitepaper-2026', title: '導入事例集 2026 ダウンロード', published: true, blocks: [{ type: 'hero', heading: '導入事例集 2026' }, { type: 'form', form_id: form.id }] });
+        await server.api('POST', '/api/v1/pages', { slug: 'spring-campaign', title: '春のキャンペーン', published: false, blocks: [{ type: 'hero', heading: '春のキャンペーン' }] });
+        server.lpId = lp.id;
+        for (let i = 0; i < 40; i++) {
+          const r = await fetch(`${server.url}/p/ma-seminar`, { headers: { cookie: `kz_vid=shot${i}` } });
+          await r.text();
+        }
+        const segs = (await server.api('GET', '/api/v1/segments')).json.data;
+        const hero = (await server.api('POST', '/api/v1/slots', {
+          name: 'home-hero', description: 'トップページのメインビジュアル',
+          default: { html: '<h2>マーケティングを、もっと確かに。</h2>' },
+          variants: [
+            ...(segs[0] ? [{ key: 'vip', label: segs[0].name, rule: { segment_id: segs[0].id }, html: '<h2>いつもありがとうございます</h2>' }] : []),
+            { key: 'ad', label: '秋の広告', rule: { utm_campaign: 'autumn' }, html: '<h2>秋のキャンペーン実施中</h2>' },
+            { key: 'back', label: '再訪問者', rule: { visitor: 'returning' }, html: '<h2>おかえりなさい。事例集はこちら</h2>' },
+          ],
+        })).json;
+        await server.api('POST', '/api/v1/slots', {
+          name: 'exit-offer', kind: 'popup', description: '離脱しそうな初回訪問者に資料を案内',
+          default: { html: '' }, variants: [{ key: 'new', label: '初回訪問', rule: { visitor: 'new' }, form_id: form.id }],
+          popup: { style: 'modal', trigger: { type: 'exit' }, frequency: { max: 1, days: 30 } },
+        });
+        for (let i = 0; i < 25; i++) await fetch(`${server.url}/t/content?site=${site.site_key}&slots=home-hero&vid=v${i}${i % 3 ? '' : '&url=' + encodeURIComponent('https://www.example.co.jp/?utm_campaign=autumn')}`);
+        for (let i = 0; i < 4; i++) await fetch(`${server.url}/t/content/event?site=${site.site_key}&slot=${hero.id}&variant=ad&type=click`, { method: 'POST' });
+      }
+      await go('/pages');
+      await page.getByTestId('lp-row').first().waitFor();
+      await shot(page, lang, 'pages');
+      await go(`/pages/${server.lpId}`);
+      await page.getByTestId('ab-row').first().waitFor();
+      await page.waitForTimeout(900);
+      await shot(page, lang, 'page-editor');
+      await page.getByTestId('ab-panel').scrollIntoViewIfNeeded();
+      await shot(page, lang, 'page-editor-ab');
+      await go('/personalize');
+      await page.getByTestId('slot-card').first().waitFor();
+      await shot(page, lang, 'personalize');
+      await page.getByTestId('slot-edit').first().click();
+      await page.getByRole('dialog').waitFor();
+      await shot(page, lang, 'personalize-edit');
+      await page.keyboard.press('Escape');
+    });
+
     test(`${lang}: audience — scoring rules, stages, a contact's score`, async () => {
       if (!(await server.api('GET', '/api/v1/scoring/rules')).json.data.length) {
         const rules = [
