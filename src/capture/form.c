@@ -295,7 +295,9 @@ static int check_action(const json_t *a, const char *path, kz_err *err)
 	const char *type = json_string_value(json_object_get(a, "type"));
 	if (in_list(pending_actions, type))
 		return kz_err_set(err, 422, "not_available", path,
-				  "the %s action is not available yet in this version", type);
+				  "the %s action is not available: give the journey a trigger on "
+				  "form_submitted with this form's id instead",
+				  type);
 	if (type && !strcmp(type, "add_tag")) {
 		const char *tag = json_string_value(json_object_get(a, "tag"));
 		if (!tag || !*tag || strlen(tag) > 100)
