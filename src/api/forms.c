@@ -52,7 +52,7 @@ static json_t *with_embed(kz_app *app, json_t *form)
 }
 
 /* What actions name must exist: deliver_asset an asset, add_to_list a static list,
- * send_autoresponse and notify an email. */
+ * send_autoresponse and notify an email, enroll_journey a journey. */
 static int action_refs_exist(kz_conn *c, const json_t *def, kz_err *err)
 {
 	size_t i;
@@ -79,6 +79,9 @@ static int action_refs_exist(kz_conn *c, const json_t *def, kz_err *err)
 		} else if ((id = json_object_get(a, "email_id")) && json_is_integer(id)) {
 			what = "email";
 			rc = kz_store_email_get(c, json_integer_value(id), &rec, err);
+		} else if ((id = json_object_get(a, "journey_id")) && json_is_integer(id)) {
+			what = "journey";
+			rc = kz_store_journey_get(c, json_integer_value(id), &rec, err);
 		}
 		json_decref(rec);
 		if (rc < 0) {

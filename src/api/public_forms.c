@@ -14,6 +14,7 @@
 #include "capture/form.h"
 #include "capture/render.h"
 #include "capture/submit.h"
+#include "journey/journey.h"
 #include "capture/token.h"
 #include "channel/outbox.h"
 
@@ -358,6 +359,8 @@ static int submit(kz_req *req, kz_resp *resp)
 			kz_outbox_kick(app->outbox);
 		if (r.alerts)
 			kz_alerts_kick(app->alerts);
+		if (r.enrolled && app->journeys)
+			kz_journeys_kick(app->journeys);
 		if (kz_capture_after(app->audience, &s, &r, &err) < 0)
 			kz_warn("form %lld: submission %lld stored, an action failed: %s",
 				(long long)id, (long long)r.submission_id, err.message);

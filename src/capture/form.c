@@ -23,7 +23,6 @@ static const char *const contact_attrs[] = {"email",           "first_name", "la
 					    "company",         "locale",     NULL};
 
 /* Actions that need parts still being built elsewhere: refused with a clear 422. */
-static const char *const pending_actions[] = {"enroll_journey", NULL};
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -293,11 +292,6 @@ static int check_notify(const json_t *a, const char *path, kz_err *err)
 static int check_action(const json_t *a, const char *path, kz_err *err)
 {
 	const char *type = json_string_value(json_object_get(a, "type"));
-	if (in_list(pending_actions, type))
-		return kz_err_set(err, 422, "not_available", path,
-				  "the %s action is not available: give the journey a trigger on "
-				  "form_submitted with this form's id instead",
-				  type);
 	if (type && !strcmp(type, "add_tag")) {
 		const char *tag = json_string_value(json_object_get(a, "tag"));
 		if (!tag || !*tag || strlen(tag) > 100)
@@ -311,6 +305,8 @@ static int check_action(const json_t *a, const char *path, kz_err *err)
 		return check_id(a, "list_id", path, "a static list's id", err);
 	if (type && !strcmp(type, "send_autoresponse"))
 		return check_id(a, "email_id", path, "the email to send", err);
+	if (type && !strcmp(type, "enroll_journey"))
+		return check_id(a, "journey_id", path, "the journey to enrol the contact in", err);
 	if (type && !strcmp(type, "notify"))
 		return check_notify(a, path, err);
 	if (type && !strcmp(type, "add_points")) {
@@ -332,7 +328,7 @@ static int check_action(const json_t *a, const char *path, kz_err *err)
 	}
 	return kz_err_set(err, 422, "invalid_field", path,
 			  "type must be add_tag, add_to_list, add_points, deliver_asset, "
-			  "send_autoresponse or notify");
+			  "send_autoresponse, notify or enroll_journey");
 }
 
 static int check_actions(const json_t *actions, kz_err *err)

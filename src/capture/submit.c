@@ -13,6 +13,7 @@
 #include "capture/doi.h"
 #include "capture/form.h"
 #include "capture/token.h"
+#include "journey/journey.h"
 #include "model/contact.h"
 #include "track/bot.h"
 #include "track/event.h"
@@ -109,6 +110,31 @@ static int queue_mail(kz_conn *c, const kz_submit *s, kz_submit_result *r, const
 	return 0;
 }
 
+/* enroll_journey: the contact enters the journey in the submission's transaction, by the
+ * journey's re-entry rule (the entry is keyed by the submission). A journey that is not
+ * active (paused, archived, a draft) or has gone takes nobody; the submission stands. */
+static int enroll(kz_conn *c, const kz_submit *s, kz_submit_result *r, int64_t journey_id,
+		  kz_err *err)
+{
+	json_t *j = NULL;
+	const char *status;
+	int64_t n = 0;
+	char key[48];
+	int rc = 0;
+	(void)s;
+	if (kz_store_journey_get(c, journey_id, &j, err) < 0)
+		return err->status == 404 ? 0 : -1;
+	status = json_string_value(json_object_get(j, "status"));
+	if (status && !strcmp(status, "active")) {
+		snprintf(key, sizeof key, "form:%" PRId64, r->submission_id);
+		rc = kz_journey_enrol_ids(c, j, &r->contact_id, 1, kz_journey_entry_key(j, key),
+					  NULL, &n, err);
+		r->enrolled += (int)n;
+	}
+	json_decref(j);
+	return rc;
+}
+
 /* The body a webhook alert posts: Slack's "text" plus the lead and what they sent. */
 static char *alert_payload(const kz_submit *s, const kz_submit_result *r, const json_t *contact,
 			   const json_t *clean, const char *page)
@@ -163,6 +189,10 @@ static int queue_actions(kz_conn *c, const kz_submit *s, kz_submit_result *r, co
 		int64_t email_id = json_integer_value(json_object_get(a, "email_id"));
 		if (!strcmp(type, "add_to_list") || !strcmp(type, "add_points")) {
 			json_array_append(r->later, a);
+		} else if (!strcmp(type, "enroll_journey")) {
+			if (enroll(c, s, r, json_integer_value(json_object_get(a, "journey_id")), err) <
+			    0)
+				goto out;
 		} else if (!strcmp(type, "send_autoresponse")) {
 			const char *to = json_string_value(json_object_get(contact, "email"));
 			if (to && queue_mail(c, s, r, "form", email_id, to, i, 0, err) < 0)

@@ -27,6 +27,7 @@ typedef struct kz_submit_result {
 	json_t *later;    /* add_to_list and add_points actions, for kz_capture_after */
 	int mails;        /* autoresponses and alert emails queued in the outbox */
 	int alerts;       /* webhook alerts queued */
+	int enrolled;     /* journeys the contact entered (enroll_journey; kick the scheduler) */
 } kz_submit_result;
 
 /* Why these values look like spam, or NULL: "honeypot" (the hidden field was filled),

@@ -82,8 +82,10 @@ describe('forms API', () => {
     const noOptions = formBody();
     delete noOptions.fields[4].options;
     assertError(await srv.api('POST', '/api/v1/forms', noOptions), 422, 'invalid_field', 'fields[4]');
-    assertError(await srv.api('POST', '/api/v1/forms', formBody({ actions: [{ type: 'enroll_journey', journey_id: 5 }] })),
-      422, 'not_available', 'actions[0]');
+    assertError(await srv.api('POST', '/api/v1/forms', formBody({ actions: [{ type: 'enroll_journey' }] })),
+      422, 'invalid_field', 'actions[0]');
+    assertError(await srv.api('POST', '/api/v1/forms', formBody({ actions: [{ type: 'enroll_journey', journey_id: 999999 }] })),
+      422, 'invalid_field', 'actions');
     assertError(await srv.api('POST', '/api/v1/forms', formBody({ settings: { double_opt_in: 'yes' } })),
       422, 'invalid_field', 'settings.double_opt_in');
     assertError(await srv.api('POST', '/api/v1/forms', formBody({ success: { redirect: 'javascript:alert(1)' } })),

@@ -81,6 +81,35 @@ async function contactByEmail(addr) {
 }
 
 describe('form actions', () => {
+  test('enroll_journey_puts_the_new_contact_into_an_active_journey_once_per_submission', async () => {
+    const j = expectStatus(await srv.api('POST', '/api/v1/journeys', {
+      name: `資料請求フォロー ${randomUUID().slice(0, 6)}`,
+      definition: {
+        triggers: [{ type: 'event', event: 'never_sent_here' }], start: 'w',
+        steps: { w: { type: 'wait', seconds: 86400, next: 'x' }, x: { type: 'exit' } },
+        settings: { reentry: 'never' },
+      },
+    }), 201);
+    expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/activate`, {}), 200);
+    const f = await form([{ type: 'enroll_journey', journey_id: j.id }]);
+    const addr = uniqueEmail('journey');
+    await submit(f, { email: addr, last_name: '佐藤' });
+    await submit(f, { email: addr, last_name: '佐藤' }); // re-entry "never": still one entry
+    const c = await contactByEmail(addr);
+    const where = expectStatus(await srv.api('GET', `/api/v1/contacts/${c.id}/journeys`), 200).data;
+    const mine = where.filter((e) => e.journey_id === j.id);
+    assert.equal(mine.length, 1, JSON.stringify(where));
+    assert.equal(mine[0].state, 'active');
+    assert.equal(mine[0].step, 'w');
+    // a paused journey takes nobody, and the submission still stands
+    expectStatus(await srv.api('POST', `/api/v1/journeys/${j.id}/pause`, {}), 200);
+    const other = uniqueEmail('journey-paused');
+    await submit(f, { email: other, last_name: '鈴木' });
+    const c2 = await contactByEmail(other);
+    assert.ok(c2, 'the contact exists');
+    assert.equal(expectStatus(await srv.api('GET', `/api/v1/contacts/${c2.id}/journeys`), 200).data.length, 0);
+  });
+
   test('a_submission_joins_a_list_gets_points_an_autoresponse_and_alerts_the_team', async () => {
     const list = expectStatus(await srv.api('POST', '/api/v1/segments', { name: `資料請求者 ${randomUUID().slice(0, 6)}`, type: 'static' }), 201);
     const auto = await email('資料をお送りします', '<p>{{ contact.last_name }}様、資料請求ありがとうございます。</p>');
@@ -198,7 +227,7 @@ describe('form actions', () => {
     await bad([{ type: 'notify', to: ['not-an-address'], email_id: 1 }], 'invalid_field', 'actions[0]');
     await bad([{ type: 'notify', to: ['a@kizuna.example'] }], 'invalid_field', 'actions[0]');
     await bad([{ type: 'notify', webhook_url: 'ftp://x' }], 'invalid_field', 'actions[0]');
-    await bad([{ type: 'enroll_journey', journey_id: 1 }], 'not_available', 'actions[0]');
+    assert.match(await bad([{ type: 'enroll_journey', journey_id: 999999 }], 'invalid_field', 'actions'), /does not exist/);
     await bad([{ type: 'explode' }], 'invalid_field', 'actions[0]');
     const n = expectStatus(await srv.api('GET', '/api/v1/forms'), 200).data.filter((x) => x.name === 'x').length;
     assert.equal(n, 0, 'nothing was stored');

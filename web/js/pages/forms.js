@@ -123,9 +123,10 @@ export default async function render(ctx) {
 	}
 
 	async function edit(form) {
-		const [lists, emails] = await Promise.all([
+		const [lists, emails, journeys] = await Promise.all([
 			api.get('/segments', null, { quiet: true }).then((r) => r.data.filter((x) => x.type === 'static')).catch(() => []),
 			api.get('/emails', null, { quiet: true }).then((r) => r.data).catch(() => []),
+			api.get('/journeys', null, { quiet: true }).then((r) => r.data.filter((x) => x.status !== 'archived')).catch(() => []),
 		]);
 		const act = (type) => form?.actions.find((a) => a.type === type);
 		const start = form ? form.fields : [
@@ -148,6 +149,7 @@ export default async function render(ctx) {
 		const list = pick(lists, act('add_to_list')?.list_id, t('capture.list_none'), 'action-list', (x) => x.name);
 		const points = h('input', { class: 'input', type: 'number', value: act('add_points')?.points ?? '', 'data-testid': 'action-points' });
 		const auto = pick(emails, act('send_autoresponse')?.email_id, t('capture.autoresponse_none'), 'action-autoresponse', (x) => x.name);
+		const journey = pick(journeys, act('enroll_journey')?.journey_id, t('capture.journey_none'), 'action-journey', (x) => x.name);
 		const notifyTo = h('input', { class: 'input', value: (act('notify')?.to || []).join(', '), placeholder: 'sales@example.co.jp, owner', 'data-testid': 'action-notify-to' });
 		const notifyEmail = pick(emails, act('notify')?.email_id, '—', 'action-notify-email', (x) => x.name);
 		const hook = h('input', { class: 'input', value: act('notify')?.webhook_url ?? '', placeholder: 'https://hooks.slack.com/services/…', 'data-testid': 'action-webhook' });
@@ -180,6 +182,7 @@ export default async function render(ctx) {
 					field({ label: t('capture.list'), control: list }),
 					field({ label: t('capture.points'), control: points, hint: t('capture.points_hint') }),
 					field({ label: t('capture.autoresponse'), control: auto }),
+					field({ label: t('capture.journey'), control: journey, hint: t('capture.journey_hint') }),
 					field({ label: t('capture.notify_to'), control: notifyTo, hint: t('capture.notify_to_hint') }),
 					field({ label: t('capture.notify_email'), control: notifyEmail }),
 					field({ label: t('capture.notify_webhook'), control: hook, hint: t('capture.notify_webhook_hint'), span2: true })),
@@ -197,6 +200,7 @@ export default async function render(ctx) {
 				if (list.value) actions.push({ type: 'add_to_list', list_id: Number(list.value) });
 				if (Number(points.value)) actions.push({ type: 'add_points', points: Number(points.value) });
 				if (auto.value) actions.push({ type: 'send_autoresponse', email_id: Number(auto.value) });
+				if (journey.value) actions.push({ type: 'enroll_journey', journey_id: Number(journey.value) });
 				const to = notifyTo.value.split(/[,、\s]+/).filter(Boolean);
 				if (to.length || hook.value.trim()) {
 					const n = { type: 'notify' };
