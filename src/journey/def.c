@@ -418,6 +418,7 @@ static void check_step(checker *k, const char *id, const json_t *step)
 		const json_t *br = json_object_get(step, "branches"), *b;
 		size_t i;
 		int64_t sum = 0;
+		int bad_percent = 0;
 		if (!json_is_array(br) || json_array_size(br) < 2 || json_array_size(br) > 10) {
 			problem(k, id, F("branches"), "a split needs 2 to 10 branches");
 		} else {
@@ -426,15 +427,18 @@ static void check_step(checker *k, const char *id, const json_t *step)
 				const char *nx = json_string_value(json_object_get(b, "next"));
 				snprintf(f, sizeof f, "steps.%s.branches.%zu.percent", id, i);
 				if (!json_is_integer(p) || json_integer_value(p) < 1 ||
-				    json_integer_value(p) > 99)
+				    json_integer_value(p) > 99) {
 					problem(k, id, f, "percent is a whole number from 1 to 99");
-				else
+					bad_percent = 1;
+				} else {
 					sum += json_integer_value(p);
+				}
 				snprintf(f, sizeof f, "steps.%s.branches.%zu.next", id, i);
 				if (nx && !json_object_get(k->steps, nx))
 					problem(k, id, f, "next names step %s, which does not exist", nx);
 			}
-			if (sum != 100 && json_array_size(k->problems) == 0)
+			/* only this split's own percentages: a problem elsewhere must not hide it */
+			if (sum != 100 && !bad_percent)
 				problem(k, id, F("branches"), "the percentages add up to %" PRId64 ", not 100",
 					sum);
 		}

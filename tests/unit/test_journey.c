@@ -178,6 +178,12 @@ static void journey_check_validates_splits_and_settings(void **state)
 		       "{\"type\":\"split\",\"branches\":[{\"percent\":60,\"next\":\"x\"},{\"percent\":"
 		       "60,\"next\":\"x\"}]},\"x\":{\"type\":\"exit\"}}}",
 		       "s", "steps.s.branches", "120", &ENV);
+	/* a problem on another step does not hide a split's bad sum */
+	assert_problem("{\"triggers\":[{\"type\":\"manual\"}],\"start\":\"m\",\"steps\":{\"m\":"
+		       "{\"type\":\"send_email\",\"next\":\"s\"},\"s\":{\"type\":\"split\","
+		       "\"branches\":[{\"percent\":30,\"next\":\"x\"},{\"percent\":30,\"next\":"
+		       "\"x\"}]},\"x\":{\"type\":\"exit\"}}}",
+		       "s", "steps.s.branches", "60", &ENV);
 	assert_problem("{\"triggers\":[{\"type\":\"manual\"}],\"start\":\"x\",\"steps\":{\"x\":"
 		       "{\"type\":\"exit\"}},\"settings\":{\"send_window\":{\"start\":\"18:00\",\"end\":"
 		       "\"09:00\"}}}",
