@@ -46,8 +46,9 @@ const chain = (emailId) => ({
 });
 
 test('kill -9 in the middle of a large run, then restart: no step lost or doubled', async () => {
-  const N = BACKEND === 'postgres' ? 1000 : 4000;
-  const srv = await server({ KIZUNA_JOURNEY_BATCH: BACKEND === 'postgres' ? '20' : '5' });
+  // Big enough, in small enough batches, that the kill lands mid-run on a quiet machine too.
+  const N = BACKEND === 'postgres' ? 3000 : 4000;
+  const srv = await server({ KIZUNA_JOURNEY_BATCH: BACKEND === 'postgres' ? '10' : '5' });
   const e = await email(srv, 'k9', 'お知らせ');
   const ids = await manyContacts(srv, N, `k9${Date.now()}`);
   const j = await journey(srv, chain(e.id));
@@ -56,7 +57,7 @@ test('kill -9 in the middle of a large run, then restart: no step lost or double
   srv.api('POST', '/api/v1/clock', { advance_seconds: DAY + 1 }).catch(() => {}); // not awaited: killed meanwhile
   await waitFor(async () => {
     const s = await stats(srv, j.id);
-    return s.steps.w.completed > 300;
+    return s.steps.w.completed > 100;
   }, { timeout: 30000, interval: 20, what: 'the run under way' });
   await srv.kill9();
   await srv.start();
