@@ -122,7 +122,8 @@ static void definition_needs_a_required_email_field(void **state)
 			"\"actions\":[{\"type\":\"enroll_journey\"}]}",
 			0, NULL);
 	assert_int_equal(kz_form_apply(def, &name, in, 1, NULL, &err), -1);
-	assert_string_equal(err.code, "not_available");
+	assert_string_equal(err.code, "invalid_field"); /* enroll_journey names no journey */
+	assert_string_equal(err.field, "actions[0]");
 	json_decref(in);
 	in = json_loads("{\"name\":\"x\",\"fields\":[{\"name\":\"email\",\"type\":\"email\","
 			"\"label\":{\"ja\":\"メール\"},\"maps_to\":\"fields.nope\",\"required\":true}]}",

@@ -190,7 +190,8 @@ static void form_actions_are_checked(void **state)
 		{"{\"type\":\"notify\",\"to\":[\"nope\"],\"email_id\":1}", "invalid_field"},
 		{"{\"type\":\"notify\",\"webhook_url\":\"javascript:alert(1)\"}", "invalid_field"},
 		{"{\"type\":\"notify\"}", "invalid_field"},
-		{"{\"type\":\"enroll_journey\",\"journey_id\":1}", "not_available"},
+		{"{\"type\":\"enroll_journey\",\"journey_id\":1}", NULL},
+		{"{\"type\":\"enroll_journey\"}", "invalid_field"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
