@@ -611,8 +611,11 @@ static void process(kz_audience *a, qitem *items)
 	kz_err err;
 	int ok;
 	kz_err_clear(&err);
-	pthread_mutex_lock(&a->mu);
+	/* The write lock first, then the index: a request that holds a write transaction and
+	 * then asks the index (a segment's filter checked inside its PATCH, a journey's
+	 * validation) must never wait for an engine that waits for that same write lock. */
 	ok = kz_tx_begin(a->conn, 1, &err) == 0;
+	pthread_mutex_lock(&a->mu);
 	for (qitem *q = items; q; q = q->next) {
 		kz_err e;
 		kz_err_clear(&e);
