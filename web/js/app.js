@@ -57,7 +57,7 @@ const NAV = [
 		{ id: 'forms', href: '/forms', icon: 'forms' },
 		{ id: 'assets', href: '/assets', icon: 'file' },
 		{ id: 'pages', href: '/pages', icon: 'columns' },
-		{ id: 'personalize', href: '/personalize', icon: 'sparkles' },
+		{ id: 'personalize', href: '/personalize', icon: 'layers' },
 		{ id: 'reports', href: '/reports', icon: 'reports', soon: true },
 	] },
 	{ group: 'nav.group_admin', items: [{ id: 'settings', href: '/settings', icon: 'settings' }] },
