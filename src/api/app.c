@@ -269,6 +269,25 @@ void kz_app_read_barrier(void *appv)
 		kz_debug("read barrier: events still being applied after %d ms", READ_BARRIER_MS);
 }
 
+int kz_api_get(kz_req *req, kz_resp *resp,
+	       int (*get)(kz_conn *c, int64_t id, json_t **out, kz_err *err))
+{
+	kz_app *app = req->app;
+	json_t *out = NULL;
+	kz_conn *c;
+	kz_err err;
+	int64_t id;
+	int rc;
+	if (kz_req_id(req, 0, &id, resp) < 0)
+		return 0;
+	c = kz_store_acquire(app->store);
+	rc = get(c, id, &out, &err);
+	kz_store_release(c);
+	if (rc < 0)
+		return kz_resp_error(resp, &err);
+	return kz_resp_json(resp, 200, out);
+}
+
 int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),
 		  void (*after)(void))
 {

@@ -131,6 +131,10 @@ void kz_app_read_barrier(void *app);
 /* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1, else the
  * socket's peer ("" when unknown). */
 void kz_api_client_ip(kz_req *req, char *buf, size_t len);
+/* GET of the record named by path parameter 0: get() on a pooled connection, then 200 with
+ * the record (or get's error). */
+int kz_api_get(kz_req *req, kz_resp *resp,
+	       int (*get)(kz_conn *c, int64_t id, json_t **out, kz_err *err));
 /* DELETE of the record named by path parameter 0: del() in a write transaction, then after()
  * (may be NULL, e.g. to empty a cache) and 204. */
 int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id, kz_err *err),

@@ -23,20 +23,7 @@ static int list(kz_req *req, kz_resp *resp)
 
 static int get_one(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
-	json_t *out = NULL;
-	kz_conn *c;
-	kz_err err;
-	int64_t id;
-	int rc;
-	if (kz_req_id(req, 0, &id, resp) < 0)
-		return 0;
-	c = kz_store_acquire(app->store);
-	rc = kz_store_template_get(c, id, &out, &err);
-	kz_store_release(c);
-	if (rc < 0)
-		return kz_resp_error(resp, &err);
-	return kz_resp_json(resp, 200, out);
+	return kz_api_get(req, resp, kz_store_template_get);
 }
 
 /* POST: the members, or {"name", "from_email_id": N} to keep an email's content as a template

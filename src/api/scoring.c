@@ -93,18 +93,7 @@ static int rule_patch(kz_req *req, kz_resp *resp)
 
 static int rule_get(kz_req *req, kz_resp *resp)
 {
-	kz_app *app = req->app;
-	json_t *out = NULL;
-	int64_t id;
-	kz_conn *c;
-	kz_err err;
-	int rc;
-	if (kz_req_id(req, 0, &id, resp) < 0)
-		return 0;
-	c = kz_store_acquire(app->store);
-	rc = kz_store_score_rule_get(c, id, &out, &err);
-	kz_store_release(c);
-	return rc < 0 ? kz_resp_error(resp, &err) : kz_resp_json(resp, 200, out);
+	return kz_api_get(req, resp, kz_store_score_rule_get);
 }
 
 static int rule_list(kz_req *req, kz_resp *resp)
