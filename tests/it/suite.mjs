@@ -18,11 +18,14 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Counts from the TAP summary a run wrote (`# pass N`, `# fail N`, ...). */
 function tapSummary(file) {
-  const out = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+  const out = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0, failures: [] };
   if (!existsSync(file)) return out;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = line.match(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/);
     if (m) out[m[1]] = Number(m[2]);
+    // The failed tests' names, so the summary (the part of a CI log that is kept) says which.
+    const f = line.match(/^\s*not ok \d+ - (.*)$/);
+    if (f && !/ # (TODO|SKIP)\b/.test(f[1])) out.failures.push(f[1]);
   }
   return out;
 }
@@ -123,6 +126,7 @@ export async function runSuite(dir, opts) {
   for (const { backend, code, sum } of results) {
     console.log(`${backend}: ${sum.pass} passed, ${sum.fail} failed, ${sum.cancelled} cancelled, ` +
                 `${sum.skipped} skipped (exit ${code})`);
+    for (const name of sum.failures) console.log(`  failed on ${backend}: ${name}`);
     pass += sum.pass;
     fail += sum.fail + sum.cancelled;
     skipped += sum.skipped;
