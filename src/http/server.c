@@ -652,8 +652,9 @@ static void log_request(kz_server *s, req_ctx *ctx, const char *method, const ch
 	secs = (double)(end.tv_sec - ctx->start.tv_sec) +
 	       (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
 	record(s, ctx->rt ? ctx->rt : &s->unmatched, status, secs);
-	kz_info("http method=%s route=%s path=%s status=%d duration_ms=%.3f", method,
-		ctx->rt ? ctx->rt->pattern : "(unmatched)", url, status, secs * 1000);
+	kz_log_buffered(KZ_LOG_INFO, "http method=%s route=%s path=%s status=%d duration_ms=%.3f",
+			method, ctx->rt ? ctx->rt->pattern : "(unmatched)", url, status,
+			secs * 1000);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -807,4 +808,5 @@ void kz_server_stop(kz_server *s, int timeout_ms)
 	}
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
+	kz_log_flush(); /* the last requests' lines */
 }
