@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 /* A record: header (magic, payload length, sequence number, CRC-32 of the payload, flags)
  * then the payload: type, flags, four integers, nine length-prefixed strings. Numbers are
  * little-endian whatever the machine, so a log can be read where it was not written. */
-#define MAGIC 0x5645574bu /* "KWEV" */
+#define MAGIC 0x5645574bu      /* "KWEV" */
 #define MAX_PAYLOAD (2u << 20) /* bodies are at most 1 MiB; below READ_CHUNK */
 #define NSTR 9
 #define NO_STR 0xffffffffu
@@ -42,13 +43,13 @@ struct kz_evlog {
 	char *dir;
 	char id[33];
 	int lock_fd;
-	int fd; /* the last file, open for appending */
+	int fd;   /* the last file, open for appending */
 	int sync; /* fdatasync after each append */
 	size_t file_bytes;
 	pthread_mutex_t mu; /* appends; files[] and last */
 	logfile *files;
 	int nfiles, afiles;
-	uint64_t last;
+	_Atomic uint64_t last; /* changed under mu; read without it (kz_evlog_last) */
 	/* the reader's place (one reader) */
 	int rfile;     /* index into files, -1: none */
 	uint64_t roff; /* byte offset in that file */
@@ -442,8 +443,8 @@ static int recover(kz_evlog *l, kz_err *err)
 		free(path);
 		l->last = last;
 		if (i + 1 < l->nfiles && l->files[i + 1].first != last + 1) {
-			kz_warn("event log: torn record in file %d of %d; later files ignored", i + 1,
-				l->nfiles);
+			kz_warn("event log: torn record in file %d of %d; later files ignored",
+				i + 1, l->nfiles);
 			i++;
 			break;
 		}
@@ -489,8 +490,8 @@ kz_evlog *kz_evlog_open(const char *dir, size_t file_bytes, kz_err *err)
 	l->file_bytes = file_bytes ? file_bytes : DEFAULT_FILE_BYTES;
 	pthread_mutex_init(&l->mu, NULL);
 	if (mkdir_p(dir) < 0) {
-		kz_err_set(err, 500, "event_log", NULL, "cannot create the event log directory %s: %s",
-			   dir, strerror(errno));
+		kz_err_set(err, 500, "event_log", NULL,
+			   "cannot create the event log directory %s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	n = strlen(dir) + 8;
@@ -550,11 +551,7 @@ const char *kz_evlog_id(const kz_evlog *l)
 
 uint64_t kz_evlog_last(kz_evlog *l)
 {
-	uint64_t v;
-	pthread_mutex_lock(&l->mu);
-	v = l->last;
-	pthread_mutex_unlock(&l->mu);
-	return v;
+	return atomic_load(&l->last);
 }
 
 uint64_t kz_evlog_bytes(kz_evlog *l)
@@ -610,7 +607,8 @@ int kz_evlog_set_aside(kz_evlog *l, kz_err *err)
 		if (from && to) {
 			snprintf(to, m, "%s/%016" PRIx64 ".log", aside, l->files[i].first);
 			if (rename(from, to) < 0)
-				kz_warn("event log: cannot move %s aside: %s", from, strerror(errno));
+				kz_warn("event log: cannot move %s aside: %s", from,
+					strerror(errno));
 		}
 		free(from);
 		free(to);
@@ -647,6 +645,17 @@ static void cut_back(kz_evlog *l)
 		kz_warn("event log: cannot cut a failed write: %s", strerror(errno));
 }
 
+/* Number the records of b (encoded with sequence number 0) from seq on. */
+static void number_records(kz_buf *b, uint64_t seq)
+{
+	size_t off = 0;
+	while (off + KZ_EVLOG_HEADER <= b->len) {
+		unsigned char *p = (unsigned char *)b->data + off;
+		put64(p + 8, seq++);
+		off += KZ_EVLOG_HEADER + get32(p + 4);
+	}
+}
+
 int kz_evlog_append(kz_evlog *l, const kz_track_event *evs, int n, uint64_t *first, kz_err *err)
 {
 	kz_buf b;
@@ -654,21 +663,24 @@ int kz_evlog_append(kz_evlog *l, const kz_track_event *evs, int n, uint64_t *fir
 	int rc = -1, added = 0;
 	logfile *f;
 	kz_buf_init(&b, 0);
+	/* Encoded before the lock is taken (the CRC covers the payload, not the number), so
+	 * appending threads wait for one another only for the numbering and the write. */
+	for (int i = 0; i < n; i++) {
+		if (evs[i].state == KZ_EV_DUPLICATE)
+			continue;
+		if (kz_evlog_encode(&evs[i], 0, &b) < 0) {
+			kz_buf_release(&b);
+			return kz_err_set(err, 413, "event_too_large", NULL,
+					  "an event is larger than the log's limit of 2 MiB");
+		}
+		added++;
+	}
 	pthread_mutex_lock(&l->mu);
 	if (l->fd < 0) {
 		kz_err_set(err, 503, "event_log", NULL, "the event log is not writable");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		if (evs[i].state == KZ_EV_DUPLICATE)
-			continue;
-		if (kz_evlog_encode(&evs[i], l->last + 1 + (uint64_t)added, &b) < 0) {
-			kz_err_set(err, 413, "event_too_large", NULL,
-				   "an event is larger than the log's limit of 2 MiB");
-			goto out;
-		}
-		added++;
-	}
+	number_records(&b, l->last + 1);
 	while (done < b.len) {
 		ssize_t w = write(l->fd, b.data + done, b.len - done);
 		if (w < 0 && errno == EINTR)
@@ -758,7 +770,8 @@ int kz_evlog_read(kz_evlog *l, uint64_t after, kz_track_event *evs, uint64_t *se
 		seek_reader(l, l->rseq - 1);
 		pthread_mutex_unlock(&l->mu);
 		if (l->rfd < 0)
-			return kz_err_set(err, 500, "event_log", NULL, "cannot open the next log file");
+			return kz_err_set(err, 500, "event_log", NULL,
+					  "cannot open the next log file");
 		return kz_evlog_read(l, after, evs, seqs, max, err);
 	}
 	r = pread(l->rfd, l->rbuf,
