@@ -504,7 +504,7 @@ json_t *kz_json_loads(const char *s, int flags, kz_json_error *err)
 
 /* ---- writing ---- */
 
-static int dump_string(const char *s, size_t n, kz_buf *out)
+int kz_json_dump_str(const char *s, size_t n, kz_buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
@@ -587,7 +587,7 @@ static int dump(const json_t *v, kz_buf *out, int depth)
 			if (!first)
 				kz_buf_addc(out, ',');
 			first = 0;
-			dump_string(key, klen, out);
+			kz_json_dump_str(key, klen, out);
 			kz_buf_addc(out, ':');
 			if (dump(x, out, depth + 1) < 0)
 				return -1;
@@ -603,7 +603,7 @@ static int dump(const json_t *v, kz_buf *out, int depth)
 		}
 		return kz_buf_addc(out, ']');
 	case JSON_STRING:
-		return dump_string(json_string_value(v), json_string_length(v), out);
+		return kz_json_dump_str(json_string_value(v), json_string_length(v), out);
 	case JSON_INTEGER:
 		n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return kz_buf_add(out, num, (size_t)n);

@@ -42,6 +42,8 @@ json_t *kz_json_loads(const char *s, int flags, kz_json_error *err);
 /* Append v's compact JSON text to out; 0, or -1 when out overflowed or v holds a value
  * that has no JSON form (a NaN or infinite real, nesting past KZ_JSON_MAX_DEPTH). */
 int kz_json_dump(const json_t *v, kz_buf *out);
+/* Append the JSON string of the n bytes at s (valid UTF-8, as jansson escapes it). */
+int kz_json_dump_str(const char *s, size_t n, kz_buf *out);
 /* v's compact JSON text, malloc'd (free() it); NULL for a NULL v or on failure. */
 char *kz_json_dumps(const json_t *v);
 

@@ -218,47 +218,69 @@ char *kz_track_url_host(const char *url)
 
 /* ---- context ---- */
 
-/* Set ctx[key] to s cut to max bytes (back to a UTF-8 character boundary); s comes from a
- * parsed document, so it is valid UTF-8 already. */
-static void ctx_set_cut(json_t *ctx, const char *key, const char *s, size_t n, size_t max)
+/* The stored context is written as JSON text while it is picked out of the event: no tree
+ * is built for it on the request's thread (the writer reads the text back). Members:
+ * the unknown members of the event's context as they came, then url, path, title,
+ * referrer, utm_*, lang, screen, ip, ua — each only when it has a value. */
+typedef struct ctx_out {
+	kz_buf *b;
+	int n; /* members written */
+} ctx_out;
+
+static void out_key(ctx_out *o, const char *key)
+{
+	kz_buf_addc(o->b, o->n++ ? ',' : '{');
+	kz_json_dump_str(key, strlen(key), o->b);
+	kz_buf_addc(o->b, ':');
+}
+
+/* key: s cut to max bytes (back to a UTF-8 character boundary); s is valid UTF-8. */
+static void out_cut(ctx_out *o, const char *key, const char *s, size_t n, size_t max)
 {
 	if (n > max) {
 		n = max;
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 			n--;
 	}
-	json_object_set_new_nocheck(ctx, key, json_stringn_nocheck(s, n));
+	out_key(o, key);
+	kz_json_dump_str(s, n, o->b);
 }
 
-/* Set ctx[key] to the first non-empty string among the candidates, cut to max bytes. */
-static void ctx_pick(json_t *ctx, const char *key, size_t max, const json_t *a, const json_t *b,
-		     const json_t *c)
+/* The first non-empty string among the candidates (its length in *n), or NULL. */
+static const char *pick(size_t *n, const json_t *a, const json_t *b, const json_t *c)
 {
 	const json_t *cand[3] = {a, b, c};
 	for (int i = 0; i < 3; i++) {
 		const char *s = json_string_value(cand[i]);
 		if (s && *s) {
-			ctx_set_cut(ctx, key, s, json_string_length(cand[i]), max);
-			return;
+			*n = json_string_length(cand[i]);
+			return s;
 		}
 	}
+	return NULL;
 }
 
-static void ctx_path_from_url(json_t *ctx)
+static int out_pick(ctx_out *o, const char *key, size_t max, const json_t *a, const json_t *b,
+		    const json_t *c)
 {
-	const char *url = json_string_value(json_object_get(ctx, "url"));
-	const char *p;
-	size_t n;
-	if (json_object_get(ctx, "path") || !url)
-		return;
-	p = strstr(url, "://");
+	size_t n = 0;
+	const char *s = pick(&n, a, b, c);
+	if (s)
+		out_cut(o, key, s, n, max);
+	return s != NULL;
+}
+
+/* The path of an absolute URL ("/" when it has none), or NULL. */
+static const char *path_of(const char *url, size_t *n)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
 	if (!p)
-		return;
+		return NULL;
 	p = strchr(p + 3, '/');
 	if (!p)
 		p = "/";
-	n = strcspn(p, "?#");
-	ctx_set_cut(ctx, "path", p, n, MAX_URL);
+	*n = strcspn(p, "?#");
+	return p;
 }
 
 static const char *const utm_keys[][2] = {
@@ -266,85 +288,115 @@ static const char *const utm_keys[][2] = {
 	{"utm_term", "term"},     {"utm_content", "content"},
 };
 
+static int known_member(const char *k)
+{
+	static const char *const known[] = {"page",	 "campaign", "userAgent", "locale", "language",
+					    "webdriver", "screen",   "ip",	  "ua",	    "url",
+					    "path",	 "title",    "referrer",  "lang"};
+	if (!strncmp(k, "utm_", 4))
+		return 1;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(k, known[i]))
+			return 1;
+	return 0;
+}
+
 /* Flatten Segment's context (page, campaign, userAgent, locale, screen) and page
- * properties into the stored context. Unknown members are kept as they are. */
-static json_t *build_context(const json_t *in, const json_t *props, const kz_track_src *src,
-			     int *headless, kz_err *err)
+ * properties into the stored context's text (malloc'd), or NULL with err. */
+static char *build_context(const json_t *in, const json_t *props, const kz_track_src *src,
+			   int *headless, kz_err *err)
 {
 	const json_t *raw = json_object_get(in, "context");
 	const json_t *page, *campaign, *screen;
-	json_t *ctx;
-	const char *k, *url;
-	int url_has_utm;
+	const char *k, *url, *path;
+	char *url_cut = NULL;
+	size_t url_len = 0, path_len = 0;
 	json_t *v;
+	kz_buf b;
+	ctx_out o = {&b, 0};
 	if (raw && !json_is_null(raw) && !json_is_object(raw)) {
 		kz_err_set(err, 422, "invalid_field", "context", "context must be a JSON object");
 		return NULL;
 	}
-	ctx = json_object();
+	kz_buf_init(&b, 0);
 	page = json_object_get(raw, "page");
 	campaign = json_object_get(raw, "campaign");
 	json_object_foreach((json_t *)raw, k, v) {
-		static const char *const known[] = {"page",     "campaign",  "userAgent", "locale",
-						    "language", "webdriver", "screen",    "ip",
-						    "ua",       "url",       "path",      "title",
-						    "referrer", "lang"};
-		int skip = !strncmp(k, "utm_", 4);
-		for (size_t i = 0; !skip && i < sizeof known / sizeof known[0]; i++)
-			skip = !strcmp(k, known[i]);
-		if (!skip)
-			json_object_set(ctx, k, v);
-	}
-	ctx_pick(ctx, "url", MAX_URL, json_object_get(page, "url"), json_object_get(raw, "url"),
-		 json_object_get(props, "url"));
-	ctx_pick(ctx, "path", MAX_URL, json_object_get(page, "path"), json_object_get(raw, "path"),
-		 json_object_get(props, "path"));
-	ctx_path_from_url(ctx);
-	url = json_string_value(json_object_get(ctx, "url"));
-	url_has_utm = url && strstr(url, "utm_") != NULL;
-	ctx_pick(ctx, "title", MAX_TITLE, json_object_get(page, "title"),
-		 json_object_get(raw, "title"), json_object_get(props, "title"));
-	ctx_pick(ctx, "referrer", MAX_URL, json_object_get(page, "referrer"),
-		 json_object_get(raw, "referrer"), json_object_get(props, "referrer"));
-	for (size_t i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
-		ctx_pick(ctx, utm_keys[i][0], MAX_SHORT, json_object_get(campaign, utm_keys[i][1]),
-			 json_object_get(raw, utm_keys[i][0]), NULL);
-		if (!json_object_get(ctx, utm_keys[i][0]) && url_has_utm) {
-			char *fromurl = kz_track_url_param(url, utm_keys[i][0]);
-			if (fromurl)
-				ctx_set_cut(ctx, utm_keys[i][0], fromurl, strlen(fromurl), MAX_SHORT);
-			free(fromurl);
+		if (!known_member(k)) {
+			out_key(&o, k);
+			kz_json_dump(v, &b);
 		}
 	}
-	ctx_pick(ctx, "lang", MAX_SHORT, json_object_get(raw, "locale"),
+	url = pick(&url_len, json_object_get(page, "url"), json_object_get(raw, "url"),
+		   json_object_get(props, "url"));
+	if (url && url_len > MAX_URL) {
+		/* the cut URL is the one stored, and the one the path and UTM values come from */
+		url = url_cut = dup_cut(url, MAX_URL);
+		url_len = url ? strlen(url) : 0;
+	}
+	if (url)
+		out_cut(&o, "url", url, url_len, MAX_URL);
+	path = pick(&path_len, json_object_get(page, "path"), json_object_get(raw, "path"),
+		    json_object_get(props, "path"));
+	if (!path)
+		path = path_of(url, &path_len);
+	if (path)
+		out_cut(&o, "path", path, path_len, MAX_URL);
+	out_pick(&o, "title", MAX_TITLE, json_object_get(page, "title"),
+		 json_object_get(raw, "title"), json_object_get(props, "title"));
+	out_pick(&o, "referrer", MAX_URL, json_object_get(page, "referrer"),
+		 json_object_get(raw, "referrer"), json_object_get(props, "referrer"));
+	for (size_t i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
+		char *fromurl;
+		if (out_pick(&o, utm_keys[i][0], MAX_SHORT, json_object_get(campaign, utm_keys[i][1]),
+			     json_object_get(raw, utm_keys[i][0]), NULL) ||
+		    !url || !strstr(url, "utm_"))
+			continue;
+		fromurl = kz_track_url_param(url, utm_keys[i][0]);
+		if (fromurl)
+			out_cut(&o, utm_keys[i][0], fromurl, strlen(fromurl), MAX_SHORT);
+		free(fromurl);
+	}
+	out_pick(&o, "lang", MAX_SHORT, json_object_get(raw, "locale"),
 		 json_object_get(raw, "lang"), json_object_get(raw, "language"));
 	screen = json_object_get(raw, "screen");
 	if (json_is_object(screen) && json_is_integer(json_object_get(screen, "width")) &&
 	    json_is_integer(json_object_get(screen, "height"))) {
-		char buf[64];
-		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(screen, "width")),
-			 json_integer_value(json_object_get(screen, "height")));
-		json_object_set_new(ctx, "screen", json_string(buf));
+		out_key(&o, "screen");
+		kz_buf_addf(&b, "\"%" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT "\"",
+			    json_integer_value(json_object_get(screen, "width")),
+			    json_integer_value(json_object_get(screen, "height")));
 	} else {
-		ctx_pick(ctx, "screen", 32, screen, NULL, NULL);
+		out_pick(&o, "screen", 32, screen, NULL, NULL);
 	}
 	if (src->browser) {
 		/* The request itself says who sent it; the body may not. */
-		if (src->ip && *src->ip)
-			json_object_set_new(ctx, "ip", json_string(src->ip));
-		if (src->ua && *src->ua) {
-			json_t *s = json_string(src->ua);
-			ctx_pick(ctx, "ua", MAX_URL, s, NULL, NULL);
-			json_decref(s);
-		}
+		if (src->ip && *src->ip && kz_utf8_valid(src->ip, strlen(src->ip)))
+			out_cut(&o, "ip", src->ip, strlen(src->ip), SIZE_MAX);
+		if (src->ua && *src->ua && kz_utf8_valid(src->ua, strlen(src->ua)))
+			out_cut(&o, "ua", src->ua, strlen(src->ua), MAX_URL);
 		*headless = json_is_true(json_object_get(raw, "webdriver"));
 	} else {
-		ctx_pick(ctx, "ip", 64, json_object_get(raw, "ip"), NULL, NULL);
-		ctx_pick(ctx, "ua", MAX_URL, json_object_get(raw, "userAgent"),
+		out_pick(&o, "ip", 64, json_object_get(raw, "ip"), NULL, NULL);
+		out_pick(&o, "ua", MAX_URL, json_object_get(raw, "userAgent"),
 			 json_object_get(raw, "ua"), NULL);
 	}
-	return ctx; /* its size is checked with its text (kz_track_event_parse) */
+	kz_buf_addc(&b, o.n ? '}' : '{');
+	if (!o.n)
+		kz_buf_addc(&b, '}');
+	free(url_cut);
+	if (b.overflow) {
+		kz_buf_release(&b);
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	if (b.len > MAX_DOC) {
+		kz_buf_release(&b);
+		kz_err_set(err, 422, "invalid_field", "context", "context is larger than %d bytes",
+			   MAX_DOC);
+		return NULL;
+	}
+	return kz_buf_detach(&b, NULL);
 }
 
 /* ---- the event ---- */
@@ -525,15 +577,12 @@ int kz_track_event_parse(const json_t *in, const kz_track_src *src, kz_track_eve
 		if (json_is_string(pc) && !json_object_get(ev->properties, "category"))
 			json_object_set(ev->properties, "category", (json_t *)pc);
 	}
-	ev->context = build_context(in, ev->type == KZ_EV_PAGE ? ev->properties : NULL, src,
-				    &ev->headless, err);
-	if (!ev->context)
+	ev->context_text = build_context(in, ev->type == KZ_EV_PAGE ? ev->properties : NULL, src,
+					 &ev->headless, err);
+	if (!ev->context_text)
 		goto fail;
 	ev->properties_text = doc_text(ev->properties, "properties", err);
 	if (!ev->properties_text)
-		goto fail;
-	ev->context_text = doc_text(ev->context, "context", err);
-	if (!ev->context_text)
 		goto fail;
 	if (ev->traits) {
 		char *t = doc_text(ev->traits, "traits", err);

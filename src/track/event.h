@@ -41,7 +41,9 @@ typedef struct kz_track_event {
 	int64_t occurred_at, received_at;
 	json_t *properties; /* object */
 	json_t *traits;     /* identify: object; otherwise NULL */
-	json_t *context;    /* flat: url, path, title, referrer, utm_*, ip, ua, screen, lang, ... */
+	/* flat: url, path, title, referrer, utm_*, ip, ua, screen, lang, ...; only its text
+	 * after kz_track_event_parse (context stays NULL), both after kz_evlog_decode */
+	json_t *context;
 	/* properties and context as compact JSON text, made while validating on the request's
 	 * thread so the single writer thread does not serialize them */
 	char *properties_text, *context_text;

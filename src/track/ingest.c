@@ -1,6 +1,5 @@
 /* ingest.c — one event into the store: who it belongs to, stitching, sessions, attribution. */
 #include "track/ingest.h"
-#include "base/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "base/cleanse.h"
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "model/contact.h"
 #include "track/touch.h"
@@ -455,6 +455,12 @@ int kz_ingest(kz_conn *c, kz_ingest_ctx *x, kz_track_event *ev, kz_err *err)
 	memset(&v, 0, sizeof v);
 	memset(&uv, 0, sizeof uv);
 	memset(&prev, 0, sizeof prev);
+	if (!ev->context) {
+		/* straight from kz_track_event_parse (no writer in this process): only the text */
+		ev->context = kz_json_loads(ev->context_text ? ev->context_text : "{}", 0, NULL);
+		if (!ev->context)
+			return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	}
 	/* A repeated messageId must not touch contacts, visitors or sessions. The collector's
 	 * in-memory window (track/dedupe.c) already kept out the repeats it knows, so for plain
 	 * events the insert's ON CONFLICT is enough; events that change a contact ask first. (A

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "track/batch.h"
 #include "track/event.h"
 
@@ -28,9 +29,11 @@ static void check_event(const kz_track_event *ev, const kz_track_src *src)
 {
 	const char *url;
 	char *p;
+	/* the request's thread only writes the context's text: it must read back as an object */
+	json_t *ctx = ev->context_text ? kz_json_loads(ev->context_text, 0, NULL) : NULL;
 	if (!ev->name || !*ev->name)
 		fail("valid event without a name", kz_track_type_name(ev->type));
-	if (!json_is_object(ev->properties) || !json_is_object(ev->context))
+	if (!json_is_object(ev->properties) || !json_is_object(ctx))
 		fail("valid event without properties or context objects", ev->name);
 	if ((ev->type == KZ_EV_IDENTIFY) != (ev->traits != NULL))
 		fail("traits set on a non-identify event (or missing on identify)", ev->name);
@@ -45,7 +48,7 @@ static void check_event(const kz_track_event *ev, const kz_track_src *src)
 	if (ev->site_id != src->site_id || ev->browser != src->browser)
 		fail("event does not carry its source", ev->name);
 	/* The ingest path reads campaign parameters and the host out of the page URL. */
-	url = json_string_value(json_object_get(ev->context, "url"));
+	url = json_string_value(json_object_get(ctx, "url"));
 	if (url) {
 		free(kz_track_url_param(url, "utm_source"));
 		free(kz_track_url_param(url, "gclid"));
@@ -67,9 +70,10 @@ static void check_event(const kz_track_event *ev, const kz_track_src *src)
 		}
 		free(p);
 	}
-	url = json_string_value(json_object_get(ev->context, "referrer"));
+	url = json_string_value(json_object_get(ctx, "referrer"));
 	if (url)
 		free(kz_track_url_host(url));
+	json_decref(ctx);
 }
 
 static void check_errors(const json_t *errors, size_t n)
