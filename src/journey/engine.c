@@ -440,6 +440,24 @@ static int events_round(kz_journeys *j, kz_conn *c, jset *s, kz_err *err)
 			goto fail;
 		return 1;
 	}
+	if (json_object_size(s->names) == 0) {
+		/* No active journey waits for any event: move past them without reading them
+		 * (a journey activated later starts from the events after its activation). */
+		int64_t newest = pos;
+		if (kz_store_event_max_id(c, &newest, err) < 0)
+			goto fail;
+		if (newest > pos) {
+			if (!in_tx && kz_tx_begin(c, 1, err) < 0)
+				return -1;
+			in_tx = 1;
+			if (kz_store_journey_pos_set(c, newest, err) < 0 || kz_tx_commit(c, err) < 0)
+				goto fail;
+			return 0;
+		}
+		if (in_tx)
+			kz_tx_rollback(c);
+		return 0;
+	}
 	if (kz_store_journey_events(c, pos, EVENT_BATCH, &rows, err) < 0)
 		goto fail;
 	more = json_array_size(rows) == EVENT_BATCH;
