@@ -99,19 +99,8 @@ static const char *const not_bots[] = {"cubot"};
  * header is itself suspect), then each marker is one strstr. */
 #define UA_MAX 1024
 
-int kz_track_is_bot(const char *ua)
+static int judge(const char *low)
 {
-	char low[UA_MAX];
-	size_t n = 0;
-	if (!ua)
-		return 1;
-	while (isspace((unsigned char)*ua))
-		ua++;
-	if (!*ua)
-		return 1;
-	for (; ua[n] && n < UA_MAX - 1; n++)
-		low[n] = (char)tolower((unsigned char)ua[n]);
-	low[n] = '\0';
 	for (size_t i = 0; i < sizeof bot_marks / sizeof bot_marks[0]; i++) {
 		int excused = 0;
 		if (!strstr(low, bot_marks[i]))
@@ -122,6 +111,42 @@ int kz_track_is_bot(const char *ua)
 			return 1;
 	}
 	return 0;
+}
+
+/* The last few User-Agents each request thread judged: most traffic comes from a handful of
+ * browser versions, and a keep-alive connection sends the same one every time. */
+#define UA_CACHE 8
+typedef struct ua_seen {
+	char ua[UA_MAX];
+	int bot;
+} ua_seen;
+static __thread ua_seen ua_cache[UA_CACHE];
+static __thread unsigned ua_next;
+
+int kz_track_is_bot(const char *ua)
+{
+	char low[UA_MAX];
+	size_t n = 0;
+	int bot;
+	if (!ua)
+		return 1;
+	while (isspace((unsigned char)*ua))
+		ua++;
+	if (!*ua)
+		return 1;
+	for (int i = 0; i < UA_CACHE; i++)
+		if (ua_cache[i].ua[0] && !strcmp(ua_cache[i].ua, ua))
+			return ua_cache[i].bot;
+	for (; ua[n] && n < UA_MAX - 1; n++)
+		low[n] = (char)tolower((unsigned char)ua[n]);
+	low[n] = '\0';
+	bot = judge(low);
+	if (!ua[n]) { /* whole: it can be remembered */
+		ua_seen *e = &ua_cache[ua_next++ % UA_CACHE];
+		memcpy(e->ua, ua, n + 1);
+		e->bot = bot;
+	}
+	return bot;
 }
 
 void kz_track_ip_anonymize(char *ip, size_t len)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,40 @@ static void crawler_and_headless_user_agents_are_bots(void **state)
 	assert_true(kz_track_is_bot(NULL));
 	assert_false(kz_track_is_bot("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
 				     "(KHTML, like Gecko) Chrome/120.0 Safari/537.36"));
+}
+
+/* The per-thread memory of recent User-Agents answers as the full check does, also when
+ * more agents than it holds take turns and when only case or a long tail differs. */
+static void remembered_user_agents_get_the_same_verdict(void **state)
+{
+	static const char *const agents[] = {
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile",
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/120.0 Safari/537.36",
+		"curl/8.4.0",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari",
+		"python-requests/2.31",
+		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36",
+		"Mozilla/5.0 (Windows NT 10.0; rv:121.0) Gecko/20100101 Firefox/121.0",
+		"MOZILLA/5.0 (COMPATIBLE; BINGBOT/2.0)",
+		"Mozilla/5.0 (compatible; bingbot/2.0)",
+	};
+	const int want[] = {0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1};
+	char longer[2048];
+	(void)state;
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
+			assert_int_equal(kz_track_is_bot(agents[i]), want[i]);
+	/* longer than what is lowercased: judged on its head, never remembered */
+	memset(longer, 'a', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	memcpy(longer, "Mozilla/5.0 ", 12);
+	assert_int_equal(kz_track_is_bot(longer), 0);
+	memcpy(longer + 1500, "Googlebot", 9);
+	assert_int_equal(kz_track_is_bot(longer), 0);
+	memcpy(longer + 20, "Googlebot", 9);
+	assert_int_equal(kz_track_is_bot(longer), 1);
 }
 
 static void pixel_flood_trips_after_the_limit_within_a_minute(void **state)
@@ -51,6 +86,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(crawler_and_headless_user_agents_are_bots),
+		cmocka_unit_test(remembered_user_agents_get_the_same_verdict),
 		cmocka_unit_test(pixel_flood_trips_after_the_limit_within_a_minute),
 		cmocka_unit_test(pixel_flood_resets_in_the_next_minute),
 		cmocka_unit_test(pixel_flood_ignores_an_unknown_address),
