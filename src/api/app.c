@@ -38,7 +38,46 @@ void kz_app_auth_flush(kz_app *app)
 {
 	pthread_mutex_lock(&app->auth_mu);
 	app->nauth = 0;
+	app->auth_gen++;
 	pthread_mutex_unlock(&app->auth_mu);
+}
+
+/* This thread's last key and its answer: a client sends the same key with every request of
+ * a keep-alive connection, so while the answer is fresh (the shared entry's TTL, and no
+ * last_used_at touch due) the hash and the shared table's lock are skipped. */
+typedef struct auth_memo {
+	const kz_app *app;
+	unsigned gen;
+	size_t len;
+	char token[201];
+	int role;
+	int64_t key_id;
+	int64_t until_ms;
+} auth_memo;
+static __thread auth_memo amemo;
+
+static int memo_hit(const kz_app *app, const char *token, size_t len, int64_t now, int *role,
+		    int64_t *key_id)
+{
+	if (amemo.app != app || amemo.gen != app->auth_gen || amemo.len != len ||
+	    now >= amemo.until_ms || !kz_const_eq(amemo.token, token, len))
+		return 0;
+	*role = amemo.role;
+	*key_id = amemo.key_id;
+	return 1;
+}
+
+static void memo_keep(const kz_app *app, unsigned gen, const char *token, size_t len, int role,
+		      int64_t key_id, int64_t checked_ms, int64_t touched_ms)
+{
+	int64_t a = checked_ms + AUTH_TTL_MS, b = touched_ms + TOUCH_EVERY_MS;
+	amemo.app = app;
+	amemo.gen = gen;
+	amemo.len = len;
+	memcpy(amemo.token, token, len + 1);
+	amemo.role = role;
+	amemo.key_id = key_id;
+	amemo.until_ms = a < b ? a : b;
 }
 
 int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
@@ -46,14 +85,19 @@ int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
 	kz_app *app = appv;
 	char hash[65];
 	int64_t now = kz_now_ms(), touch_id = 0;
+	size_t len = strlen(token);
+	unsigned gen;
 	json_t *rec = NULL;
 	kz_conn *c;
 	kz_err err;
 	int i, rc = -1;
-	if (strlen(token) > 200)
+	if (len > 200)
 		return -1;
-	kz_sha256_hex(token, strlen(token), hash);
+	if (memo_hit(app, token, len, now, role, key_id))
+		return 0;
+	kz_sha256_hex(token, len, hash);
 	pthread_mutex_lock(&app->auth_mu);
+	gen = app->auth_gen;
 	for (i = 0; i < app->nauth; i++) {
 		kz_auth_entry *e = &app->auth[i];
 		if (kz_const_eq(e->hash, hash, 64) && now - e->checked_ms < AUTH_TTL_MS) {
@@ -63,6 +107,8 @@ int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
 				e->touched_ms = now;
 				touch_id = e->key_id;
 			}
+			memo_keep(app, gen, token, len, e->role, e->key_id, e->checked_ms,
+				  e->touched_ms);
 			pthread_mutex_unlock(&app->auth_mu);
 			if (touch_id) {
 				c = kz_store_acquire(app->store);
@@ -100,6 +146,9 @@ int kz_app_auth(void *appv, const char *token, int *role, int64_t *key_id)
 	app->auth[i].key_id = *key_id;
 	app->auth[i].checked_ms = now;
 	app->auth[i].touched_ms = now;
+	/* A flush while the store was asked (a revoke) leaves the memo to the next request. */
+	if (app->auth_gen == gen)
+		memo_keep(app, gen, token, len, *role, *key_id, now, now);
 	pthread_mutex_unlock(&app->auth_mu);
 	return 0;
 }
@@ -239,12 +288,21 @@ static void track_done(void *cls)
 	kz_deferred_resume(cls);
 }
 
+/* Send the writer's answer text (NULL: memory ran out on the way). */
+static int track_answer(kz_resp *resp, int status, char *answer)
+{
+	if (!answer)
+		return kz_resp_errorf(resp, 500, "internal", NULL, "out of memory");
+	return kz_resp_text(resp, status, "application/json; charset=utf-8", answer,
+			    strlen(answer));
+}
+
 static int track_finish(kz_req *req, kz_resp *resp, void *cls)
 {
-	json_t *answer = NULL;
+	char *answer = NULL;
 	int status = kz_track_pending_answer(cls, &answer);
 	(void)req;
-	return kz_resp_json(resp, status, answer);
+	return track_answer(resp, status, answer);
 }
 
 int kz_api_track(kz_req *req, kz_resp *resp, const json_t *body, const kz_track_src *src,
@@ -252,12 +310,12 @@ int kz_api_track(kz_req *req, kz_resp *resp, const json_t *body, const kz_track_
 {
 	kz_app *app = req->app;
 	kz_track_pending *pending = NULL;
-	json_t *answer = NULL;
+	char *answer = NULL;
 	int status = kz_track_submit(app->track_writer, body, src, policy, track_done,
 				     kz_req_deferred(req), &pending, &answer);
 	if (pending)
 		return kz_req_defer(req, track_finish, pending);
-	return kz_resp_json(resp, status, answer);
+	return track_answer(resp, status, answer);
 }
 
 #define READ_BARRIER_MS 2000

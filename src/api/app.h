@@ -34,6 +34,7 @@ typedef struct kz_app {
 	pthread_mutex_t auth_mu;
 	kz_auth_entry auth[KZ_AUTH_CACHE];
 	int nauth;
+	_Atomic unsigned auth_gen; /* bumped by kz_app_auth_flush: threads drop their last key */
 	struct kz_track_writer *track_writer; /* the event writer (src/track/writer.h), or NULL */
 	struct kz_outbox *outbox; /* the email sender (src/channel/outbox.h), or NULL */
 	struct kz_audience *audience;         /* segments, scores, stages (src/audience/), or NULL */

@@ -198,13 +198,14 @@ static int pixel(kz_req *req, kz_resp *resp)
 			kz_track_src src;
 			kz_track_policy policy;
 			char ip[64];
-			json_t *ev, *answer = NULL;
+			json_t *ev;
+			char *answer = NULL;
 			fill_src(req, &site, &src, ip, sizeof ip);
 			memset(&policy, 0, sizeof policy);
 			ev = pixel_event(req, &site, &src);
 			kz_track_handle(app->track_writer, ev, &src, &policy, &answer);
 			json_decref(ev);
-			json_decref(answer);
+			free(answer);
 		}
 		kz_track_site_release(&site);
 	}

@@ -14,6 +14,9 @@ void kz_log(enum kz_log_level lvl, const char *fmt, ...) __attribute__((format(p
  * most the last 100 ms of such lines; never use it for a line someone must see. */
 void kz_log_buffered(enum kz_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* kz_log_buffered of the message made of parts[0..nparts-1] put together, without a
+ * format string to interpret (the request log's line, built by its caller). */
+void kz_log_buffered_parts(enum kz_log_level lvl, const char *const *parts, int nparts);
 /* Write out the buffered lines now (also done at exit). */
 void kz_log_flush(void);
 

@@ -50,6 +50,7 @@ typedef struct route {
 
 struct kz_server {
 	kz_server_config cfg;
+	unsigned serial; /* tells this server's memoized routes from an earlier one's */
 	route routes[MAX_ROUTES];
 	int nroutes;
 	route unmatched; /* metrics for 404s and fallbacks */
@@ -100,6 +101,8 @@ static void split_path(const char *path, char *copy, size_t copylen, char **segs
 	}
 }
 
+static _Atomic unsigned server_serial;
+
 kz_server *kz_server_new(const kz_server_config *cfg)
 {
 	kz_server *s = calloc(1, sizeof *s);
@@ -113,6 +116,7 @@ kz_server *kz_server_new(const kz_server_config *cfg)
 	if (s->cfg.threads <= 0)
 		s->cfg.threads = 8;
 	s->unmatched.pattern = strdup("(unmatched)");
+	s->serial = atomic_fetch_add(&server_serial, 1) + 1;
 	pthread_mutex_init(&s->mlock, NULL);
 	pthread_mutex_init(&s->defer_mu, NULL);
 	return s;
@@ -172,6 +176,42 @@ json_t *kz_server_routes_json(const kz_server *s)
 	return a;
 }
 
+/* The last few answers of match() on this thread for paths whose route has no parameters.
+ * A keep-alive client (a site's collector, an integration posting events) asks for the
+ * same path again and again, and the table holds a few hundred routes; the table never
+ * changes once the server runs, so a remembered answer stays right. */
+#define MEMO_SLOTS 4
+#define MEMO_PATH 96
+typedef struct route_memo {
+	unsigned serial; /* the server's; 0: empty */
+	route *rt;
+	char method[8];
+	char path[MEMO_PATH];
+} route_memo;
+static __thread route_memo memo[MEMO_SLOTS];
+static __thread unsigned memo_next;
+
+static route *memo_find(const kz_server *s, const char *method, const char *path)
+{
+	for (int i = 0; i < MEMO_SLOTS; i++)
+		if (memo[i].serial == s->serial && !strcmp(memo[i].path, path) &&
+		    !strcmp(memo[i].method, method))
+			return memo[i].rt;
+	return NULL;
+}
+
+static void memo_keep(const kz_server *s, const char *method, const char *path, route *rt)
+{
+	route_memo *m = &memo[memo_next++ % MEMO_SLOTS];
+	size_t ml = strlen(method) + 1, pl = strlen(path) + 1;
+	if (ml > sizeof m->method || pl > sizeof m->path)
+		return;
+	m->serial = s->serial;
+	m->rt = rt;
+	memcpy(m->method, method, ml);
+	memcpy(m->path, path, pl);
+}
+
 /* Find the most specific route for the path; report other methods for 405. */
 static route *match(kz_server *s, const char *method, const char *path, kz_req *req,
 		    int *path_matched, char *allow, size_t allowlen)
@@ -179,9 +219,14 @@ static route *match(kz_server *s, const char *method, const char *path, kz_req *
 	char copy[2048];
 	char *segs[MAX_SEGS + 1];
 	int nsegs, best_lit = -1;
-	route *best = NULL;
+	route *best;
 	*path_matched = 0;
 	allow[0] = '\0';
+	best = memo_find(s, method, path);
+	if (best) {
+		req->nparams = 0;
+		return best;
+	}
 	if (strlen(path) >= sizeof copy)
 		return NULL;
 	split_path(path, copy, sizeof copy, segs, &nsegs);
@@ -214,6 +259,8 @@ static route *match(kz_server *s, const char *method, const char *path, kz_req *
 		for (int k = 0; k < nsegs && req->nparams < KZ_MAX_PATH_PARAMS; k++)
 			if (best->segs[k][0] == '{')
 				req->params[req->nparams++] = strdup(segs[k]);
+		if (best->nliteral == best->nsegs)
+			memo_keep(s, method, path, best);
 	}
 	return best;
 }
@@ -652,9 +699,28 @@ static void log_request(kz_server *s, req_ctx *ctx, const char *method, const ch
 	secs = (double)(end.tv_sec - ctx->start.tv_sec) +
 	       (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
 	record(s, ctx->rt ? ctx->rt : &s->unmatched, status, secs);
-	kz_log_buffered(KZ_LOG_INFO, "http method=%s route=%s path=%s status=%d duration_ms=%.3f",
-			method, ctx->rt ? ctx->rt->pattern : "(unmatched)", url, status,
-			secs * 1000);
+	{
+		/* "http method=M route=R path=P status=S duration_ms=D.DDD", put together by
+		 * hand: a format string costs more than the rest of a tracking request's line. */
+		char st[12], dur[24], *p = dur + sizeof dur;
+		long us = (long)(secs * 1e6 + 0.5);
+		const char *parts[] = {"http method=", method, " route=",
+				       ctx->rt ? ctx->rt->pattern : "(unmatched)", " path=", url,
+				       " status=", st, " duration_ms=", NULL};
+		*--p = '\0';
+		for (int d = 0; d < 3; d++, us /= 10)
+			*--p = (char)('0' + us % 10);
+		*--p = '.';
+		do
+			*--p = (char)('0' + us % 10);
+		while ((us /= 10) && p > dur + 1);
+		parts[9] = p;
+		st[0] = (char)('0' + status / 100 % 10);
+		st[1] = (char)('0' + status / 10 % 10);
+		st[2] = (char)('0' + status % 10);
+		st[3] = '\0';
+		kz_log_buffered_parts(KZ_LOG_INFO, parts, 10);
+	}
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

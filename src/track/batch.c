@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/timeutil.h"
 
 #include "base/banned.h"
@@ -121,10 +122,20 @@ int kz_track_batch_parse(const json_t *body, const kz_track_src *src_in,
 	return 0;
 }
 
-/* The answer for a batch whose events have their final states. */
-static int answer_of(kz_track_batch *b, json_t **answer)
+/* *answer = v as JSON text (taking v); returns status. */
+static int answer_json(json_t *v, int status, char **answer)
 {
-	json_t *errors, *write_errors = json_array();
+	*answer = v ? kz_json_dumps(v) : NULL;
+	json_decref(v);
+	return status;
+}
+
+/* The answer for a batch whose events have their final states. The usual one, every event
+ * taken with no error to report, is written as text at once: it is what a busy collector
+ * sends thousands of times a second. */
+static int answer_of(kz_track_batch *b, char **answer)
+{
+	json_t *errors, *write_errors = NULL, *out;
 	int accepted = 0, dups = 0, failed5 = 0;
 	for (size_t i = 0; i < b->nvalid; i++) {
 		kz_track_event *ev = &b->evs[i];
@@ -137,27 +148,42 @@ static int answer_of(kz_track_batch *b, json_t **answer)
 				failed5++;
 			if (b->single) {
 				json_decref(write_errors);
-				*answer = error_body(&ev->err);
-				return ev->err.status ? ev->err.status : 500;
+				return answer_json(error_body(&ev->err),
+						   ev->err.status ? ev->err.status : 500, answer);
 			}
+			if (!write_errors)
+				write_errors = json_array();
 			json_array_append_new(write_errors, error_entry(b->index[i], &ev->err));
 		}
 	}
 	if (failed5 && (size_t)failed5 == b->nvalid) {
 		/* Nothing could be written: a retry (same messageIds) is safe and may succeed. */
 		json_decref(write_errors);
-		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "database_unavailable",
-				    "message", "the events could not be written; send them again",
-				    "field");
-		return 503;
+		return answer_json(json_pack("{s:{s:s, s:s, s:n}}", "error", "code",
+					     "database_unavailable", "message",
+					     "the events could not be written; send them again",
+					     "field"),
+				   503, answer);
 	}
-	errors = merge_errors(b->errors, write_errors);
+	if (!write_errors && !json_array_size(b->errors)) {
+		char text[96];
+		int n = b->dropped ? snprintf(text, sizeof text,
+					      "{\"accepted\":%d,\"duplicates\":%d,\"errors\":[],"
+					      "\"dropped\":%d}",
+					      accepted, dups, b->dropped)
+				   : snprintf(text, sizeof text,
+					      "{\"accepted\":%d,\"duplicates\":%d,\"errors\":[]}",
+					      accepted, dups);
+		*answer = n > 0 ? strdup(text) : NULL;
+		return 200;
+	}
+	errors = merge_errors(b->errors, write_errors ? write_errors : json_array());
 	b->errors = NULL;
-	*answer = json_pack("{s:i, s:i, s:o}", "accepted", accepted, "duplicates", dups, "errors",
-			    errors);
+	out = json_pack("{s:i, s:i, s:o}", "accepted", accepted, "duplicates", dups, "errors",
+			errors);
 	if (b->dropped)
-		json_object_set_new(*answer, "dropped", json_integer(b->dropped));
-	return 200;
+		json_object_set_new(out, "dropped", json_integer(b->dropped));
+	return answer_json(out, 200, answer);
 }
 
 struct kz_track_pending {
@@ -166,26 +192,26 @@ struct kz_track_pending {
 
 int kz_track_submit(kz_track_writer *w, const json_t *body, const kz_track_src *src,
 		    const kz_track_policy *policy, void (*done)(void *cls), void *cls,
-		    kz_track_pending **pending, json_t **answer)
+		    kz_track_pending **pending, char **answer)
 {
 	kz_track_pending *p = calloc(1, sizeof *p);
+	json_t *refused = NULL;
 	kz_err err;
 	int status, r;
 	*pending = NULL;
-	if (!p) {
-		*answer = json_pack("{s:{s:s, s:s, s:n}}", "error", "code", "internal", "message",
-				    "out of memory", "field");
-		return 500;
-	}
-	status = kz_track_batch_parse(body, src, policy, &p->b, answer);
-	if (status)
+	*answer = NULL;
+	if (!p)
+		return 500; /* out of memory: no answer text either */
+	status = kz_track_batch_parse(body, src, policy, &p->b, &refused);
+	if (status) {
+		answer_json(refused, status, answer);
 		goto out;
+	}
 	kz_track_count_drop(KZ_DROP_BOT, p->b.dropped);
 	kz_err_clear(&err);
 	r = p->b.nvalid ? kz_track_write_async(w, p->b.evs, (int)p->b.nvalid, done, cls, &err) : 0;
 	if (r < 0) {
-		*answer = error_body(&err);
-		status = err.status ? err.status : 503;
+		status = answer_json(error_body(&err), err.status ? err.status : 503, answer);
 		goto out;
 	}
 	if (r == 1) { /* the writer calls done(cls) when the answer can be made */
@@ -199,7 +225,7 @@ out:
 	return status;
 }
 
-int kz_track_pending_answer(kz_track_pending *p, json_t **answer)
+int kz_track_pending_answer(kz_track_pending *p, char **answer)
 {
 	int status = answer_of(&p->b, answer);
 	kz_track_batch_release(&p->b);
@@ -208,7 +234,7 @@ int kz_track_pending_answer(kz_track_pending *p, json_t **answer)
 }
 
 int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
-		    const kz_track_policy *policy, json_t **answer)
+		    const kz_track_policy *policy, char **answer)
 {
 	kz_track_pending *pending = NULL;
 	/* Without a callback the writer answers in place, so nothing is ever left pending. */

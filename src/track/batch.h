@@ -32,10 +32,11 @@ int kz_track_batch_parse(const json_t *body, const kz_track_src *src, const kz_t
 /* Free what a batch owns. */
 void kz_track_batch_release(kz_track_batch *b);
 
-/* Handle a body. Returns the HTTP status; *answer is the JSON to send (the result, or an
- * {"error": ...} object for a malformed body or a single invalid event). */
+/* Handle a body. Returns the HTTP status; *answer is the JSON text to send (the result, or
+ * an {"error": ...} object for a malformed body or a single invalid event; NULL only when
+ * memory ran out), the caller's to free. */
 int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *src,
-		    const kz_track_policy *policy, json_t **answer);
+		    const kz_track_policy *policy, char **answer);
 
 /* The same without waiting: 0 with *pending set when the writer must answer first (it
  * calls done(cls) from its thread, after which kz_track_pending_answer makes the answer);
@@ -44,8 +45,8 @@ int kz_track_handle(kz_track_writer *w, const json_t *body, const kz_track_src *
 typedef struct kz_track_pending kz_track_pending;
 int kz_track_submit(kz_track_writer *w, const json_t *body, const kz_track_src *src,
 		    const kz_track_policy *policy, void (*done)(void *cls), void *cls,
-		    kz_track_pending **pending, json_t **answer);
+		    kz_track_pending **pending, char **answer);
 /* The answer of a pending submission (frees it). Returns the HTTP status. */
-int kz_track_pending_answer(kz_track_pending *p, json_t **answer);
+int kz_track_pending_answer(kz_track_pending *p, char **answer);
 
 #endif

@@ -388,6 +388,33 @@ static void literal_segment_beats_a_parameter(void **state)
 	reply_free(&r);
 }
 
+/* A thread remembers the route of a path it saw last (paths without parameters): asking
+ * again, with another method, or for a parameter path in between must still route right. */
+static void repeated_paths_keep_routing_right(void **state)
+{
+	fx *f = *state;
+	for (int round = 0; round < 3; round++) {
+		reply r = get(f, "/items/special", "viewer-key");
+		call c = {.method = "DELETE", .path = "/items/special", .token = "admin-key"};
+		assert_int_equal(r.status, 200);
+		assert_string_equal(jstr(r.json, "route"), "/items/special");
+		reply_free(&r);
+		r = get(f, "/items/7", "viewer-key");
+		assert_string_equal(jstr(r.json, "route"), "/items/{id}");
+		assert_string_equal(jstr(r.json, "id"), "7");
+		reply_free(&r);
+		/* the same path with another method is the parameter route's DELETE (to which
+		 * "special" names nothing) */
+		http(f, &c, &r);
+		assert_error(&r, 404, "not_found");
+		reply_free(&r);
+		c.method = "PUT";
+		http(f, &c, &r);
+		assert_error(&r, 405, "method_not_allowed");
+		reply_free(&r);
+	}
+}
+
 static void path_parameters_are_url_decoded(void **state)
 {
 	fx *f = *state;
@@ -919,6 +946,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(literal_segment_beats_a_parameter),
+		T(repeated_paths_keep_routing_right),
 		T(path_parameters_are_url_decoded),
 		T(unknown_path_is_a_json_404),
 		T(wrong_method_is_405_with_allow),
