@@ -369,12 +369,23 @@ int kz_api_delete(kz_req *req, kz_resp *resp, int (*del)(kz_conn *c, int64_t id,
 
 /* The client's address: the first X-Forwarded-For hop when KIZUNA_TRUST_PROXY=1 (a proxy we
  * run sets it), else the socket's peer. */
+/* KIZUNA_TRUST_PROXY, read once (the environment is the process's, set at its start): a
+ * collector asks for every event. */
+static int trust_proxy(void)
+{
+	static _Atomic int trust = -1;
+	int t = trust;
+	if (t < 0) {
+		const char *v = getenv("KIZUNA_TRUST_PROXY");
+		t = v && (!strcmp(v, "1") || !strcmp(v, "true"));
+		trust = t;
+	}
+	return t;
+}
+
 void kz_api_client_ip(kz_req *req, char *buf, size_t len)
 {
-	const char *trust = getenv("KIZUNA_TRUST_PROXY");
-	const char *xff = trust && (!strcmp(trust, "1") || !strcmp(trust, "true"))
-				  ? kz_req_header(req, "X-Forwarded-For")
-				  : NULL;
+	const char *xff = trust_proxy() ? kz_req_header(req, "X-Forwarded-For") : NULL;
 	if (xff) {
 		unsigned char a[16];
 		char first[64];
