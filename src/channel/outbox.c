@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "base/crypto.h"
@@ -707,6 +708,7 @@ static void *sender_main(void *arg)
 	kz_outbox *o = arg;
 	kz_transport *t = o->maildir_t, *own = NULL;
 	kz_err err;
+	prctl(PR_SET_NAME, "kz-mail-sender", 0, 0, 0); /* visible in top -H, perf, gdb */
 	if (o->smtp_url) {
 		own = kz_smtp_new(o->smtp_url, o->smtp_tls, 10, &err);
 		t = own;
@@ -754,6 +756,7 @@ static void *sender_main(void *arg)
 static void *scheduler_main(void *arg)
 {
 	kz_outbox *o = arg;
+	prctl(PR_SET_NAME, "kz-mail-sched", 0, 0, 0); /* visible in top -H, perf, gdb */
 	do {
 		json_t *ids = NULL, *v;
 		size_t i;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "audience/audience.h"
@@ -326,6 +327,7 @@ static void *calls_main(void *arg)
 {
 	kz_journeys *j = arg;
 	kz_conn *c = kz_store_acquire(j->cfg.store);
+	prctl(PR_SET_NAME, "kz-journey-calls", 0, 0, 0); /* visible in top -H, perf, gdb */
 	for (;;) {
 		json_t *rows = NULL, *row;
 		size_t i;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "audience/audience.h"
@@ -740,6 +741,7 @@ static void *sched_main(void *arg)
 {
 	kz_journeys *j = arg;
 	kz_conn *c = kz_store_acquire(j->cfg.store);
+	prctl(PR_SET_NAME, "kz-journeys", 0, 0, 0); /* visible in top -H, perf, gdb */
 	for (;;) {
 		uint64_t mine;
 		struct timespec ts;

@@ -107,23 +107,125 @@ int kz_store_contact_by_email(kz_conn *c, const char *email, int64_t *id, kz_err
 		       : 0;
 }
 
-static int save_tags(kz_conn *c, int64_t id, const json_t *tags, kz_err *err)
+/* Whether tag t is one of the strings of a (a JSON array, or the text cells of rows). */
+static int in_json(const json_t *a, const char *t)
+{
+	size_t i;
+	const json_t *x;
+	json_array_foreach(a, i, x)
+	{
+		if (json_is_string(x) && !strcmp(json_string_value(x), t))
+			return 1;
+	}
+	return 0;
+}
+
+static int in_rows(const kz_rows *r, const char *t)
+{
+	for (int i = 0; i < r->nrows; i++)
+		if (kz_rows_get(r, i, 0) && !strcmp(kz_rows_get(r, i, 0), t))
+			return 1;
+	return 0;
+}
+
+/* Make the contact's tags exactly `tags`, writing only the difference: adding one tag to a
+ * contact with five writes one row, not six (and deletes none). `fresh`: a new contact, so
+ * there is nothing stored to compare with. */
+static int save_tags(kz_conn *c, int64_t id, const json_t *tags, int fresh, kz_err *err)
 {
 	kz_val p[2] = {KZ_INT(id), KZ_NULLV};
+	kz_rows had;
 	size_t i;
 	json_t *t;
-	if (kz_db_exec(c, "DELETE FROM contact_tags WHERE contact_id = $1", p, 1, err) < 0)
+	memset(&had, 0, sizeof had);
+	if (!fresh &&
+	    kz_db_query(c, "SELECT tag FROM contact_tags WHERE contact_id = $1", p, 1, &had, err) < 0)
 		return -1;
+	for (int k = 0; k < had.nrows; k++) {
+		const char *old = kz_rows_get(&had, k, 0);
+		if (!old || in_json(tags, old))
+			continue;
+		p[1] = KZ_TEXT(old);
+		if (kz_db_exec(c, "DELETE FROM contact_tags WHERE contact_id = $1 AND tag = $2", p, 2,
+			       err) < 0)
+			goto fail;
+	}
 	json_array_foreach(tags, i, t)
 	{
+		if (!json_is_string(t) || in_rows(&had, json_string_value(t)))
+			continue;
 		p[1] = KZ_TEXT(json_string_value(t));
 		if (kz_db_exec(c,
 			       "INSERT INTO contact_tags(contact_id, tag) VALUES ($1, $2) "
 			       "ON CONFLICT DO NOTHING",
 			       p, 2, err) < 0)
-			return -1;
+			goto fail;
 	}
+	kz_rows_free(&had);
 	return 0;
+fail:
+	kz_rows_free(&had);
+	return -1;
+}
+
+/* The columns kz_store_contact_save writes, in the order of its parameters. */
+static const char *const save_cols[] = {"email",	  "first_name", "last_name", "first_name_kana",
+					"last_name_kana", "phone",	"company_id", "owner_id",
+					"timezone",	  "locale",	"fields",     "search",
+					"name_fold"};
+#define NSAVE_COLS ((int)(sizeof save_cols / sizeof save_cols[0]))
+
+/* Whether a value differs from a stored cell (text, NULL for SQL NULL). */
+static int val_differs(const kz_val *v, const char *cell)
+{
+	char num[24];
+	if (v->t == KZ_V_NULL)
+		return cell != NULL;
+	if (!cell)
+		return 1;
+	if (v->t == KZ_V_INT) {
+		snprintf(num, sizeof num, "%" PRId64, v->i);
+		return strcmp(num, cell) != 0;
+	}
+	return strcmp(v->s, cell) != 0;
+}
+
+/* UPDATE the contact's row setting only the columns that changed (and updated_at): every
+ * column named in SET costs a delete and an insert in each of its indexes, and most saves
+ * change one or two (a tag added by a journey changes none). Returns rows changed (0: no
+ * such contact) or a KZ_DB_ code. */
+static int update_changed(kz_conn *c, const kz_val *p, int64_t id, int64_t now, kz_err *err)
+{
+	kz_val q[NSAVE_COLS + 2], pid = KZ_INT(id);
+	kz_rows had;
+	kz_buf sql;
+	int nq = 0, r;
+	r = kz_db_query(c,
+			"SELECT email, first_name, last_name, first_name_kana, last_name_kana, phone,"
+			" company_id, owner_id, timezone, locale, fields, search, name_fold"
+			" FROM contacts WHERE id = $1",
+			&pid, 1, &had, err);
+	if (r < 0)
+		return r;
+	if (had.nrows == 0) {
+		kz_rows_free(&had);
+		return 0;
+	}
+	kz_buf_init(&sql, 256);
+	kz_buf_adds(&sql, "UPDATE contacts SET ");
+	for (int i = 0; i < NSAVE_COLS; i++) {
+		if (!val_differs(&p[i], kz_rows_get(&had, 0, i)))
+			continue;
+		q[nq] = p[i];
+		kz_buf_addf(&sql, "%s = $%d, ", save_cols[i], ++nq);
+	}
+	kz_rows_free(&had);
+	q[nq++] = KZ_INT(now);
+	q[nq++] = pid;
+	kz_buf_addf(&sql, "updated_at = $%d WHERE id = $%d", nq - 1, nq);
+	r = kz_db_exec(c, sql.data, q, nq, err);
+	kz_buf_release(&sql);
+	return r;
 }
 
 static kz_val int_or_null(const json_t *v)
@@ -152,10 +254,10 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 		KZ_INT(now),
 		KZ_INT(*id),
 	};
-	int r;
+	int r, fresh = *id == 0;
 	if (!fields)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
-	if (*id == 0) {
+	if (fresh) {
 		int found = 0;
 		r = kz_db_scalar_int(
 			c,
@@ -166,13 +268,7 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 			" RETURNING id",
 			p, 14, id, &found, err);
 	} else {
-		r = kz_db_exec(c,
-			       "UPDATE contacts SET email = $1, first_name = $2, last_name = $3,"
-			       " first_name_kana = $4, last_name_kana = $5, phone = $6,"
-			       " company_id = $7, owner_id = $8, timezone = $9, locale = $10,"
-			       " fields = $11, search = $12, name_fold = $13, updated_at = $14"
-			       " WHERE id = $15",
-			       p, 15, err);
+		r = update_changed(c, p, *id, now, err);
 		if (r == 0)
 			r = kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64, *id);
 	}
@@ -181,7 +277,7 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 		kz_err_set(err, 409, "conflict", "email", "another contact already has this email");
 	if (r < 0)
 		return r;
-	return save_tags(c, *id, json_object_get(rec, "tags"), err);
+	return save_tags(c, *id, json_object_get(rec, "tags"), fresh, err);
 }
 
 int kz_store_contact_delete(kz_conn *c, int64_t id, kz_err *err)

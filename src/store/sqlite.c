@@ -77,7 +77,7 @@ static int sq_connect(const char *url, void **h, kz_err *err)
 	if (sqlite3_exec(c->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-			 "PRAGMA cache_size=-32000;",
+			 "PRAGMA cache_size=-32000; PRAGMA mmap_size=1073741824;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		kz_err_set(err, 500, "database_unavailable", NULL, "cannot set up SQLite %s: %s", path,
 			   msg ? msg : "?");
