@@ -19,7 +19,8 @@
 # "baseline_value","ratio"} lines (same format as bench/run.sh).
 #
 # Environment: KIZUNA_BIN (default build/kizuna), KZ_BENCH_RESULTS, KZ_BENCH_DURATION (10 s),
-# KZ_BENCH_TRACK_CONNECTIONS (64), KZ_BENCH_THREADS (2), KZ_BENCH_TMPDIR (/tmp).
+# KZ_BENCH_TRACK_CONNECTIONS (64), KZ_BENCH_THREADS (2), KZ_BENCH_TMPDIR (/tmp),
+# KZ_BENCH_TRACK_ROUNDS (3: kizuna and nginx measured in turn this many times, medians kept).
 # Servers listen on random free ports of 127.0.0.1; everything started here is stopped on exit.
 set -euo pipefail
 
@@ -30,6 +31,7 @@ RESULTS=${KZ_BENCH_RESULTS:-$ROOT/build/bench/results.jsonl}
 DURATION=${KZ_BENCH_DURATION:-10}
 CONNS=${KZ_BENCH_TRACK_CONNECTIONS:-64}
 THREADS=${KZ_BENCH_THREADS:-2}
+ROUNDS=${KZ_BENCH_TRACK_ROUNDS:-3}
 WARMUP=2
 LUA="" # the wrk script, written into the temp directory by write_lua
 
@@ -211,20 +213,36 @@ drain() {
 	' "http://127.0.0.1:$KZ_PORT/metrics" || die "could not read /metrics"
 }
 
-# measure NAME MODE KZKEY BATCH UNIT: peak on kizuna and on nginx, then latency at half the peak.
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# measure NAME MODE KZKEY BATCH UNIT: peak on kizuna and on nginx, ROUNDS times in turn (the
+# VM's speed drifts from minute to minute: nginx alone has moved between 70k and 200k req/s
+# from one run to the next), the medians compared; then latency at half kizuna's peak.
 measure() {
 	local name=$1 mode=$2 key=$3 batch=$4 unit=$5 d=$TMP/$1 kzr ngr mult half pause dsec dq
+	local r kzs="" ngs="" pairs="" k n
 	mkdir -p "$d"
 	mult=$batch
 	wrk_run "$d/warm" "$CONNS" "$WARMUP" "http://127.0.0.1:$KZ_PORT" "$mode" "$key" "w$name" "$batch"
 	drain >/dev/null
-	wrk_run "$d/kz" "$CONNS" "$DURATION" "http://127.0.0.1:$KZ_PORT" "$mode" "$key" "p$name" "$batch"
-	read -r dsec dq < <(drain)
-	wrk_run "$d/ng" "$CONNS" "$DURATION" "http://127.0.0.1:$NGX_PORT" "$mode" "" "n$name" "$batch"
-	kzr=$(awk -v r="$(rate "$d/kz")" -v m="$mult" 'BEGIN { printf "%.1f", r * m }')
-	ngr=$(awk -v r="$(rate "$d/ng")" -v m="$mult" 'BEGIN { printf "%.1f", r * m }')
+	for ((r = 1; r <= ROUNDS; r++)); do
+		wrk_run "$d/kz$r" "$CONNS" "$DURATION" "http://127.0.0.1:$KZ_PORT" "$mode" "$key" "p$r$name" "$batch"
+		read -r dsec dq < <(drain)
+		wrk_run "$d/ng$r" "$CONNS" "$DURATION" "http://127.0.0.1:$NGX_PORT" "$mode" "" "n$r$name" "$batch"
+		k=$(awk -v r="$(rate "$d/kz$r")" -v m="$mult" 'BEGIN { printf "%.1f", r * m }')
+		n=$(awk -v r="$(rate "$d/ng$r")" -v m="$mult" 'BEGIN { printf "%.1f", r * m }')
+		kzs+=" $k"
+		ngs+=" $n"
+		pairs+=" $(awk -v a="$k" -v b="$n" 'BEGIN { printf "%.0f/%.0f", a, b }')"
+		# the round whose kizuna rate is the median is the one the other lines describe
+		echo "$k $r $dsec $dq" >>"$d/rounds"
+	done
+	kzr=$(echo "$kzs" | median)
+	ngr=$(echo "$ngs" | median)
+	read -r _ r dsec dq < <(sort -g "$d/rounds" | awk -v m="$kzr" '$1 == m { print; exit }')
+	cp "$d/kz$r" "$d/kz"
 	record "$name" "$kzr" "$unit" nginx_204 "$ngr" \
-		"  [$CONNS conns; kizuna p50 $(field "$d/kz" p50_us) us p99 $(field "$d/kz" p99_us) us]$(notes "$d/kz")"
+		"  [medians of $ROUNDS rounds kizuna/nginx:$pairs; $CONNS conns; kizuna p50 $(field "$d/kz" p50_us) us p99 $(field "$d/kz" p99_us) us]$(notes "$d/kz")"
 	# Into the store: the events of the peak run over the run plus the time the writer then
 	# needed to apply what was still in the log (the end-to-end rate a sustained load gets).
 	record "${name}_applied" "$(awk -v r="$kzr" -v d="$(field "$d/kz" duration_us)" -v w="$dsec" \
