@@ -166,8 +166,15 @@ static int hook_member(void *ctx, int64_t segment, int64_t contact)
 static int record_change(kz_audience *a, aseg *s, int64_t cid, int in, kz_err *err)
 {
 	json_t *props;
+	int changed = 0;
 	seg_put(s, cid, in);
-	if (kz_store_segment_member_set(a->conn, s->id, cid, in, kz_now_ms(), err) < 0)
+	if (kz_store_segment_member_set(a->conn, s->id, cid, in, kz_now_ms(), &changed, err) < 0)
+		return -1;
+	/* Another node evaluating the same contact wrote the row first: the event is its own.
+	 * A static list's row may have been written by the journey step that asked for it. */
+	if (!changed && s->dynamic)
+		return 0;
+	if (changed && !s->dynamic && kz_store_feed_note(a->conn, KZ_FEED_LISTS, cid, err) < 0)
 		return -1;
 	props = json_pack("{s:I, s:s, s:s}", "segment_id", (json_int_t)s->id, "segment_name",
 			  s->name, "segment_type", s->dynamic ? "dynamic" : "static");
