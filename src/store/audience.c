@@ -240,7 +240,11 @@ int kz_store_contact_lock(kz_conn *c, int64_t id, kz_err *err)
 	/* SQLite: the caller's write transaction already excludes every other writer. */
 	if (!kz_conn_is_pg(c))
 		return 0;
-	if (kz_db_query(c, "SELECT id FROM contacts WHERE id = $1 FOR UPDATE", p, 1, &rows, err) < 0)
+	/* FOR NO KEY UPDATE: it waits for every other change of the contact's row, but lets other
+	 * transactions insert rows that refer to the contact (events, memberships), as another
+	 * node's engine does while it holds membership rows this transaction may want next. */
+	if (kz_db_query(c, "SELECT id FROM contacts WHERE id = $1 FOR NO KEY UPDATE", p, 1, &rows,
+			err) < 0)
 		return -1;
 	kz_rows_free(&rows);
 	return 0;
