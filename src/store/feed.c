@@ -97,15 +97,16 @@ static int read_pg(kz_conn *c, const kz_feed_pos *pos, int limit, kz_rows *rows,
 		       : 0;
 }
 
-int kz_store_feed_read(kz_conn *c, kz_feed_pos *pos, int limit, kz_feed_fn fn, void *ctx,
-		       int *more, kz_err *err)
+int kz_store_feed_read(kz_conn *c, kz_feed_pos *pos, int limit, kz_feed_fn fn, void *ctx, int *more,
+		       kz_err *err)
 {
 	const char *self = kz_store_node_id(c->store);
 	int pg = kz_conn_is_pg(c), rc;
 	int64_t safe = 0;
 	kz_rows rows;
 	*more = 0;
-	rc = pg ? read_pg(c, pos, limit, &rows, &safe, err) : read_sqlite(c, pos, limit, &rows, err);
+	rc = pg ? read_pg(c, pos, limit, &rows, &safe, err)
+		: read_sqlite(c, pos, limit, &rows, err);
 	if (rc < 0)
 		return -1;
 	for (int i = 0; i < rows.nrows; i++) {
