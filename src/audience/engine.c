@@ -802,7 +802,8 @@ static int apply_feed_row(kz_audience *a, const feed_row *r, kz_err *err)
 	}
 }
 
-/* One batch of the feed: the refreshes are idempotent, so a batch that fails is read again. */
+/* One batch of the feed: the refreshes are idempotent, so a batch that fails is read again.
+ * The read needs no lock (the engine's connection is its own); applying takes the index. */
 static int feed_batch(kz_audience *a, int *more, kz_err *err)
 {
 	feed_rows rows;
@@ -811,14 +812,23 @@ static int feed_batch(kz_audience *a, int *more, kz_err *err)
 	memset(&rows, 0, sizeof rows);
 	if (kz_store_feed_read(a->conn, &pos, FEED_BATCH, feed_collect, &rows, more, err) < 0)
 		return -1;
-	if (rows.oom)
-		rc = kz_err_set(err, 500, "internal", NULL, "out of memory");
-	else if (rows.config)
-		rc = reload_config(a, err);
-	for (int i = 0; rc == 0 && i < rows.n; i++)
-		rc = apply_feed_row(a, &rows.v[i], err);
-	if (rc == 0)
-		rc = settle_dirty(a, err);
+	if (rows.oom) {
+		free(rows.v);
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	if (rows.n || rows.config) {
+		pthread_mutex_lock(&a->mu);
+		a->foreign = 1;
+		if (rows.config)
+			rc = reload_config(a, err);
+		for (int i = 0; rc == 0 && i < rows.n; i++)
+			rc = apply_feed_row(a, &rows.v[i], err);
+		if (rc == 0)
+			rc = settle_dirty(a, err);
+		a->foreign = 0;
+		a->ndirty = 0; /* settled, or given up until the batch is read again */
+		pthread_mutex_unlock(&a->mu);
+	}
 	if (rc == 0)
 		a->feed_pos = pos;
 	free(rows.v);
@@ -856,17 +866,12 @@ static void poll_feed(kz_audience *a)
 		a->feed_pruned_ms = a->feed_polled_ms;
 		feed_prune(a);
 	}
-	pthread_mutex_lock(&a->mu);
-	a->foreign = 1;
 	for (int round = 0; more && round < FEED_ROUNDS; round++)
 		if (feed_batch(a, &more, &err) < 0) {
 			kz_warn("audience: reading other nodes' changes failed (%s); trying again",
 				err.message);
-			a->ndirty = 0;
 			break;
 		}
-	a->foreign = 0;
-	pthread_mutex_unlock(&a->mu);
 }
 
 static int feed_due(const kz_audience *a)

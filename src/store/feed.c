@@ -61,68 +61,53 @@ int kz_store_feed_start(kz_conn *c, kz_feed_pos *pos, kz_err *err)
 				NULL, 0, &pos->xid, &found, err);
 }
 
-/* SQLite has one writer at a time, so rows commit in seq order: seq is the position. */
-static int read_sqlite(kz_conn *c, kz_feed_pos *pos, int limit, kz_rows *rows, kz_err *err)
-{
-	kz_val p[2] = {KZ_INT(pos->seq), KZ_INT(limit)};
-	return kz_db_query(c,
-			   "SELECT seq, kind, ref, origin FROM change_feed WHERE seq > $1"
-			   " ORDER BY seq LIMIT $2",
-			   p, 2, rows, err) < 0
-		       ? -1
-		       : 0;
-}
-
-/* PostgreSQL hands out seq values at insert time, but transactions commit in any order: a
- * row with a lower seq can become visible after a higher one. A row is final once its
- * transaction is older than every transaction still running (xid below the snapshot's
- * xmin): no row can appear below that line any more. So the position is (xid, seq), in that
- * order, and only final rows are read. *safe gets the line. */
-static int read_pg(kz_conn *c, const kz_feed_pos *pos, int limit, kz_rows *rows, int64_t *safe,
-		   kz_err *err)
+/* How far rows are surely committed. SQLite has one writer at a time, so rows commit in seq
+ * order and the largest seq is the line. PostgreSQL hands out seq values at insert time but
+ * transactions commit in any order, so a row with a lower seq can become visible after a
+ * higher one; a row is final once its transaction is older than every transaction still
+ * running (xid below the snapshot's xmin): no row can appear below that line any more. There
+ * the position is (xid, seq), in that order. The line is read in its own statement first:
+ * a row that commits after it has a seq or xid above it, so the read never passes it. */
+static int read_line(kz_conn *c, int64_t *line, kz_err *err)
 {
 	int found = 0;
-	/* The line first, in its own statement: a row that commits after it was taken has an xid
-	 * at or above it, so the read below never passes a row it could not see. */
-	if (kz_db_scalar_int(c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-			     NULL, 0, safe, &found, err) < 0)
-		return -1;
-	kz_val p[4] = {KZ_INT(pos->xid), KZ_INT(pos->seq), KZ_INT(*safe), KZ_INT(limit)};
-	return kz_db_query(c,
-			   "SELECT seq, kind, ref, origin, xid FROM change_feed"
-			   " WHERE xid < $3 AND (xid > $1 OR (xid = $1 AND seq > $2))"
-			   " ORDER BY xid, seq LIMIT $4",
-			   p, 4, rows, err) < 0
-		       ? -1
-		       : 0;
+	return kz_db_scalar_int(
+		c,
+		kz_conn_is_pg(c) ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+				 : "SELECT COALESCE(MAX(seq), 0) FROM change_feed",
+		NULL, 0, line, &found, err);
 }
 
 int kz_store_feed_read(kz_conn *c, kz_feed_pos *pos, int limit, kz_feed_fn fn, void *ctx, int *more,
 		       kz_err *err)
 {
-	const char *self = kz_store_node_id(c->store);
-	int pg = kz_conn_is_pg(c), rc;
-	int64_t safe = 0;
+	int pg = kz_conn_is_pg(c);
+	int64_t line = 0;
 	kz_rows rows;
 	*more = 0;
-	rc = pg ? read_pg(c, pos, limit, &rows, &safe, err)
-		: read_sqlite(c, pos, limit, &rows, err);
-	if (rc < 0)
+	if (read_line(c, &line, err) < 0)
 		return -1;
-	for (int i = 0; i < rows.nrows; i++) {
-		const char *origin = kz_rows_get(&rows, i, 3);
-		if (!origin || strcmp(origin, self) != 0)
-			fn(ctx, (int)kz_rows_int(&rows, i, 1), kz_rows_int(&rows, i, 2));
-	}
+	kz_val p[5] = {KZ_INT(pos->xid), KZ_INT(pos->seq), KZ_INT(line), KZ_INT(limit),
+		       KZ_TEXT(kz_store_node_id(c->store))};
+	if (kz_db_query(c,
+			pg ? "SELECT seq, kind, ref, xid FROM change_feed"
+			     " WHERE xid < $3 AND (xid > $1 OR (xid = $1 AND seq > $2))"
+			     " AND origin <> $5 ORDER BY xid, seq LIMIT $4"
+			   : "SELECT seq, kind, ref, xid FROM change_feed"
+			     " WHERE seq > $2 AND seq <= $3 AND origin <> $5 ORDER BY seq LIMIT $4",
+			p, 5, &rows, err) < 0)
+		return -1;
+	for (int i = 0; i < rows.nrows; i++)
+		fn(ctx, (int)kz_rows_int(&rows, i, 1), kz_rows_int(&rows, i, 2));
 	*more = rows.nrows == limit;
-	if (rows.nrows > 0) {
+	if (*more) { /* the rest next time, from the last row read */
 		pos->seq = kz_rows_int(&rows, rows.nrows - 1, 0);
-		if (pg)
-			pos->xid = kz_rows_int(&rows, rows.nrows - 1, 4);
-	}
-	if (pg && !*more && safe > pos->xid) { /* all below the line is read: it is the position */
-		pos->xid = safe;
+		pos->xid = kz_rows_int(&rows, rows.nrows - 1, 3);
+	} else if (pg && line > pos->xid) { /* all below the line is read: it is the position */
+		pos->xid = line;
 		pos->seq = -1;
+	} else if (!pg && line > pos->seq) {
+		pos->seq = line;
 	}
 	kz_rows_free(&rows);
 	return 0;
