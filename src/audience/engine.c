@@ -646,8 +646,10 @@ static void process(kz_audience *a, qitem *items)
 				ok = 0;
 			q->rc = ok ? apply_item(a, q, &e) : -1;
 			q->err = ok ? e : err;
-			if (q->rc < 0 && (e.status >= 500 || !e.status))
+			if (ok && q->rc < 0 && (e.status >= 500 || !e.status)) {
+				err = e; /* for the warning below */
 				ok = 0;
+			}
 			continue;
 		}
 		if (ok && apply_item(a, q, &e) < 0) {
