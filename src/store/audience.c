@@ -179,20 +179,11 @@ int kz_store_segment_member_set(kz_conn *c, int64_t segment, int64_t contact, in
 int kz_store_contact_lists(kz_conn *c, int64_t contact, kz_scan_fn fn, void *ctx, kz_err *err)
 {
 	kz_val p[1] = {KZ_INT(contact)};
-	kz_rows rows;
-	int rc = 0;
-	if (kz_db_query(c,
-			"SELECT m.segment_id FROM segment_members m JOIN segments s ON s.id = m.segment_id"
-			" WHERE m.contact_id = $1 AND s.type = 'static' ORDER BY m.segment_id",
-			p, 1, &rows, err) < 0)
-		return -1;
-	for (int i = 0; i < rows.nrows && rc == 0; i++) {
-		const char *cells[1] = {kz_rows_get(&rows, i, 0)};
-		if (fn(ctx, cells) < 0)
-			rc = kz_err_set(err, 500, "internal", NULL, "scan stopped");
-	}
-	kz_rows_free(&rows);
-	return rc;
+	return scan(c,
+		    "SELECT m.segment_id FROM segment_members m JOIN segments s ON s.id = m.segment_id"
+		    " WHERE m.segment_id > $1 AND m.contact_id = $3 AND s.type = 'static'"
+		    " ORDER BY m.segment_id LIMIT $2",
+		    p, 1, fn, ctx, 0, err);
 }
 
 /* ---- bulk reads for the index ---- */
