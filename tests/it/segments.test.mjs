@@ -497,6 +497,19 @@ describe('several nodes on one PostgreSQL', () => {
     expectStatus(await a.api('DELETE', `/api/v1/scoring/rules/${profile.id}`), 204);
   });
 
+  test('a_static_list_changed_on_one_node_is_the_same_on_the_other', { skip }, async () => {
+    const list = expectStatus(await a.api('POST', '/api/v1/segments', { name: `list ${randomUUID().slice(0, 8)}`, type: 'static' }), 201);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(expectStatus(await a.api('POST', '/api/v1/contacts', { email: uniqueEmail('ls') }), 201).id);
+    ids.sort((m, n) => m - n);
+    expectStatus(await a.api('POST', `/api/v1/segments/${list.id}/members`, { contact_ids: ids, mode: 'append' }), 200);
+    await waitFor(async () => (await countOn(b, list.id)) === 3, { what: 'node B counts the list' });
+    assert.deepEqual(await memberIds(b, list.id), ids);
+    expectStatus(await b.api('POST', `/api/v1/segments/${list.id}/members`, { contact_ids: [ids[1]], mode: 'replace' }), 200);
+    await waitFor(async () => (await countOn(a, list.id)) === 1, { what: 'node A follows the list B replaced' });
+    assert.deepEqual(await memberIds(a, list.id), [ids[1]]);
+  });
+
   test('a_field_or_tag_change_on_the_second_node_moves_membership_on_the_first', { skip }, async () => {
     const tag = `from-b-${randomUUID().slice(0, 8)}`;
     await a.api('POST', '/api/v1/fields', { key: 'plan', label: 'Plan', type: 'text' });
