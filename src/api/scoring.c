@@ -158,7 +158,9 @@ int kz_api_put_setting(kz_req *req, kz_resp *resp, const char *key, json_t *v,
 	kz_err err;
 	if (!c)
 		goto out;
-	if (kz_store_setting_set(c, key, text, &err) < 0) {
+	/* other nodes reload the audience settings when they read the feed */
+	if (kz_store_setting_set(c, key, text, &err) < 0 ||
+	    kz_store_feed_note(c, KZ_FEED_CONFIG, 0, &err) < 0) {
 		kz_api_fail(c, resp, &err);
 		goto out;
 	}

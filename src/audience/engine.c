@@ -166,8 +166,17 @@ static int hook_member(void *ctx, int64_t segment, int64_t contact)
 static int record_change(kz_audience *a, aseg *s, int64_t cid, int in, kz_err *err)
 {
 	json_t *props;
+	int changed = 0;
 	seg_put(s, cid, in);
-	if (kz_store_segment_member_set(a->conn, s->id, cid, in, kz_now_ms(), err) < 0)
+	if (a->foreign)
+		return 0;
+	if (kz_store_segment_member_set(a->conn, s->id, cid, in, kz_now_ms(), &changed, err) < 0)
+		return -1;
+	/* Another node evaluating the same contact wrote the row first: the event is its own.
+	 * A static list's row may have been written by the journey step that asked for it. */
+	if (!changed && s->dynamic)
+		return 0;
+	if (changed && !s->dynamic && kz_store_feed_note(a->conn, KZ_FEED_LISTS, cid, err) < 0)
 		return -1;
 	props = json_pack("{s:I, s:s, s:s}", "segment_id", (json_int_t)s->id, "segment_name",
 			  s->name, "segment_type", s->dynamic ? "dynamic" : "static");
@@ -458,7 +467,8 @@ static int refresh_contact(kz_audience *a, int64_t cid, kz_err *err)
 {
 	json_t *rec = NULL, *attr = NULL;
 	int64_t co;
-	if (kz_store_contact_lock(a->conn, cid, err) < 0)
+	/* Another node's change has committed before it reaches the feed: nothing to wait for. */
+	if (!a->foreign && kz_store_contact_lock(a->conn, cid, err) < 0)
 		return -1;
 	if (kz_store_contact_get(a->conn, cid, &rec, err) < 0) {
 		if (err->status != 404)
@@ -495,13 +505,12 @@ static int reload_events(kz_audience *a, int64_t cid, kz_err *err)
 	return 0;
 }
 
-/* Contact `cid` absorbed another in a merge: its record, events, scores and stage anew. */
-static int refresh_merged(kz_audience *a, int64_t cid, kz_err *err)
+/* Re-read a contact's scores and stage from the store. */
+static int reload_audience(kz_audience *a, int64_t cid, kz_err *err)
 {
 	json_t *rec = json_pack("{s:I}", "id", (json_int_t)cid), *v;
 	const char *k;
-	if (refresh_contact(a, cid, err) < 0 || reload_events(a, cid, err) < 0 ||
-	    kz_store_contact_audience(a->conn, rec, err) < 0) {
+	if (kz_store_contact_audience(a->conn, rec, err) < 0) {
 		json_decref(rec);
 		return -1;
 	}
@@ -513,6 +522,14 @@ static int refresh_merged(kz_audience *a, int64_t cid, kz_err *err)
 	json_decref(rec);
 	kz_aud_dirty(a, cid);
 	return 0;
+}
+
+/* Contact `cid` absorbed another in a merge: its record, events, scores and stage anew. */
+static int refresh_merged(kz_audience *a, int64_t cid, kz_err *err)
+{
+	if (refresh_contact(a, cid, err) < 0 || reload_events(a, cid, err) < 0)
+		return -1;
+	return reload_audience(a, cid, err);
 }
 
 /* Company `co` changed (or went): keep its record for company.* filters and re-evaluate its
@@ -543,6 +560,13 @@ static int refresh_company(kz_audience *a, int64_t co, int gone, kz_err *err)
 	return 0;
 }
 
+/* A deleted contact: out of the index and every segment (its rows went with it). */
+static void forget_contact(kz_audience *a, int64_t cid)
+{
+	kz_index_remove_contact(a->ix, cid);
+	for (int i = 0; i < a->nsegs; i++)
+		seg_put(&a->segs[i], cid, 0);
+}
 
 static int apply_item(kz_audience *a, qitem *q, kz_err *err)
 {
@@ -568,9 +592,7 @@ static int apply_item(kz_audience *a, qitem *q, kz_err *err)
 	case Q_COMPANY_GONE:
 		return refresh_company(a, q->cid, q->kind == Q_COMPANY_GONE, err);
 	case Q_DELETE:
-		kz_index_remove_contact(a->ix, q->cid);
-		for (int i = 0; i < a->nsegs; i++)
-			seg_put(&a->segs[i], q->cid, 0); /* rows went with the contact */
+		forget_contact(a, q->cid);
 		return 0;
 	case Q_RELOAD:
 		if (!kz_index_has(a->ix, q->cid) && refresh_contact(a, q->cid, err) < 0)
@@ -586,7 +608,7 @@ static int settle_dirty(kz_audience *a, kz_err *err)
 {
 	for (int i = 0; i < a->ndirty; i++) {
 		int64_t cid = a->dirty[i];
-		if (kz_index_has(a->ix, cid) &&
+		if (kz_index_has(a->ix, cid) && !a->foreign &&
 		    (kz_aud_profile(a, cid, err) < 0 ||
 		     (!a->hand_moved && kz_aud_stage_rules(a, cid, err) < 0)))
 			return -1;
@@ -624,8 +646,10 @@ static void process(kz_audience *a, qitem *items)
 				ok = 0;
 			q->rc = ok ? apply_item(a, q, &e) : -1;
 			q->err = ok ? e : err;
-			if (q->rc < 0 && (e.status >= 500 || !e.status))
+			if (ok && q->rc < 0 && (e.status >= 500 || !e.status)) {
+				err = e; /* for the warning below */
 				ok = 0;
+			}
 			continue;
 		}
 		if (ok && apply_item(a, q, &e) < 0) {
@@ -660,6 +684,203 @@ static int tick_cmd(kz_audience *a, void *arg, kz_err *err)
 	return eval_all_segments(a, err);
 }
 
+/* ---- other nodes' changes (the change feed) ---- */
+
+#define FEED_POLL_MS 200     /* how often the feed is read */
+#define FEED_BATCH 1000      /* rows read at a time */
+#define FEED_ROUNDS 20       /* batches per poll, so queued work never waits long */
+#define FEED_PRUNE_MS 60000  /* how often old rows are deleted */
+#define FEED_KEEP_MS 3600000 /* how long rows are kept: a node away longer reloads at start */
+
+typedef struct feed_row {
+	int kind;
+	int64_t ref;
+} feed_row;
+
+typedef struct feed_rows {
+	feed_row *v;
+	int n, cap, config, oom;
+} feed_rows;
+
+static void feed_collect(void *ctx, int kind, int64_t ref)
+{
+	feed_rows *r = ctx;
+	if (kind == KZ_FEED_CONFIG) { /* one reload covers any number of them */
+		r->config = 1;
+		return;
+	}
+	if (r->n == r->cap) {
+		int nc = r->cap ? r->cap * 2 : 64;
+		feed_row *g = realloc(r->v, (size_t)nc * sizeof *g);
+		if (!g) {
+			r->oom = 1; /* the batch is read again */
+			return;
+		}
+		r->v = g;
+		r->cap = nc;
+	}
+	r->v[r->n++] = (feed_row){kind, ref};
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every score anew (another node cleared them for a recompute). */
+static int reload_all_scores(kz_audience *a, kz_err *err)
+{
+	int64_t end = kz_index_end(a->ix);
+	for (int64_t id = 1; id < end; id++)
+		if (kz_index_has(a->ix, id)) {
+			kz_index_reset_scores(a->ix, id);
+			kz_aud_dirty(a, id);
+		}
+	return kz_store_score_scan(a->conn, INT64_MAX, on_score_row, a, err);
+}
+
+typedef struct list_ctx {
+	kz_audience *a;
+	int64_t contact;
+} list_ctx;
+
+static int on_list_row(void *ctx, const char *const *c)
+{
+	list_ctx *l = ctx;
+	aseg *s = seg_find(l->a, strtoll(c[0], NULL, 10));
+	if (s && !s->dynamic)
+		seg_put(s, l->contact, 1);
+	return 0;
+}
+
+/* The static lists a contact is in, as the store has them. */
+static int reload_lists(kz_audience *a, int64_t cid, kz_err *err)
+{
+	list_ctx l = {a, cid};
+	for (int i = 0; i < a->nsegs; i++)
+		if (!a->segs[i].dynamic)
+			seg_put(&a->segs[i], cid, 0);
+	kz_aud_dirty(a, cid); /* segments with membership conditions follow */
+	return kz_store_contact_lists(a->conn, cid, on_list_row, &l, err);
+}
+
+/* Segment definitions, scoring rules and settings, stages and fields, all anew. */
+static int reload_config(kz_audience *a, kz_err *err)
+{
+	if (load_defs(a, err) < 0 || kz_aud_stages_load(a, err) < 0 ||
+	    kz_aud_scoring_load(a, err) < 0 || kz_aud_rules_load(a, err) < 0 ||
+	    segs_load(a, err) < 0)
+		return -1;
+	return eval_all_segments(a, err);
+}
+
+static int apply_feed_row(kz_audience *a, const feed_row *r, kz_err *err)
+{
+	switch (r->kind) {
+	case KZ_FEED_CONTACT:
+		if (refresh_contact(a, r->ref, err) < 0)
+			return -1;
+		if (!kz_index_has(a->ix, r->ref))
+			forget_contact(a, r->ref);
+		return 0;
+	case KZ_FEED_EVENTS:
+		if (refresh_contact(a, r->ref, err) < 0)
+			return -1;
+		return kz_index_has(a->ix, r->ref) ? reload_events(a, r->ref, err) : 0;
+	case KZ_FEED_MERGED:
+		return refresh_merged(a, r->ref, err);
+	case KZ_FEED_AUDIENCE:
+		if (!r->ref)
+			return reload_all_scores(a, err);
+		return kz_index_has(a->ix, r->ref) ? reload_audience(a, r->ref, err) : 0;
+	case KZ_FEED_COMPANY:
+		return refresh_company(a, r->ref, 0, err);
+	case KZ_FEED_LISTS:
+		return reload_lists(a, r->ref, err);
+	default: /* a kind from a newer version: the next start reloads everything */
+		return 0;
+	}
+}
+
+/* One batch of the feed: the refreshes are idempotent, so a batch that fails is read again.
+ * The read needs no lock (the engine's connection is its own); applying takes the index. */
+static int feed_batch(kz_audience *a, int *more, kz_err *err)
+{
+	feed_rows rows;
+	kz_feed_pos pos = a->feed_pos;
+	int rc = 0;
+	memset(&rows, 0, sizeof rows);
+	if (kz_store_feed_read(a->conn, &pos, FEED_BATCH, feed_collect, &rows, more, err) < 0)
+		return -1;
+	if (rows.oom) {
+		free(rows.v);
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	if (rows.n || rows.config) {
+		pthread_mutex_lock(&a->mu);
+		a->foreign = 1;
+		if (rows.config)
+			rc = reload_config(a, err);
+		for (int i = 0; rc == 0 && i < rows.n; i++)
+			rc = apply_feed_row(a, &rows.v[i], err);
+		if (rc == 0)
+			rc = settle_dirty(a, err);
+		a->foreign = 0;
+		a->ndirty = 0; /* settled, or given up until the batch is read again */
+		pthread_mutex_unlock(&a->mu);
+	}
+	if (rc == 0)
+		a->feed_pos = pos;
+	free(rows.v);
+	return rc;
+}
+
+/* Old rows go: every node has read them long ago. */
+static void feed_prune(kz_audience *a)
+{
+	kz_err err;
+	int64_t n = 0;
+	kz_err_clear(&err);
+	if (kz_tx_begin(a->conn, 1, &err) < 0)
+		goto fail;
+	if (kz_store_feed_prune(a->conn, FEED_KEEP_MS, &n, &err) < 0) {
+		kz_tx_rollback(a->conn);
+		goto fail;
+	}
+	if (kz_tx_commit(a->conn, &err) < 0)
+		goto fail;
+	return;
+fail:
+	kz_warn("audience: pruning the change feed failed: %s", err.message);
+}
+
+/* Apply what other nodes changed, as the index of this node: membership follows in memory
+ * only, since the node that took the change in records it. */
+static void poll_feed(kz_audience *a)
+{
+	kz_err err;
+	int more = 1;
+	kz_err_clear(&err);
+	a->feed_polled_ms = mono_ms();
+	if (a->feed_polled_ms - a->feed_pruned_ms >= FEED_PRUNE_MS) {
+		a->feed_pruned_ms = a->feed_polled_ms;
+		feed_prune(a);
+	}
+	for (int round = 0; more && round < FEED_ROUNDS; round++)
+		if (feed_batch(a, &more, &err) < 0) {
+			kz_warn("audience: reading other nodes' changes failed (%s); trying again",
+				err.message);
+			break;
+		}
+}
+
+static int feed_due(const kz_audience *a)
+{
+	return mono_ms() - a->feed_polled_ms >= FEED_POLL_MS;
+}
+
 static int manual_clock(void)
 {
 	const char *v = getenv("KIZUNA_CLOCK");
@@ -681,11 +902,18 @@ static void *engine_main(void *arg)
 				do_tick = 1;
 				break;
 			}
+			if (feed_due(a))
+				break;
+			/* until the next read of the feed (a wake-up by new work keeps that time) */
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			ts.tv_nsec += (FEED_POLL_MS - (mono_ms() - a->feed_polled_ms)) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
 			pthread_cond_timedwait(&a->q_cond, &a->q_mu, &ts);
 		}
-		if (!a->head && !do_tick)
+		if (a->stopping && !a->head)
 			break;
 		take = a->head;
 		a->head = a->tail = NULL;
@@ -699,6 +927,8 @@ static void *engine_main(void *arg)
 		}
 		if (take)
 			process(a, take);
+		if (feed_due(a))
+			poll_feed(a);
 		pthread_mutex_lock(&a->q_mu);
 		for (qitem *q = take; q;) {
 			qitem *next = q->next;
@@ -830,7 +1060,10 @@ kz_audience *kz_audience_start(kz_store *store, kz_err *err)
 	pthread_cond_init(&a->q_done, NULL);
 	a->conn = kz_store_acquire(store);
 	a->last_tick_ms = kz_now_ms();
-	if (load_all(a, err) < 0)
+	a->feed_polled_ms = a->feed_pruned_ms = mono_ms();
+	/* The feed position before the load: what commits meanwhile is applied again later,
+	 * which is harmless, where a position taken after it could skip a change. */
+	if (kz_store_feed_start(a->conn, &a->feed_pos, err) < 0 || load_all(a, err) < 0)
 		goto fail;
 	/* Catch up with what changed while the server was down (days passed, rules). */
 	if (kz_tx_begin(a->conn, 1, err) < 0)

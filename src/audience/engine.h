@@ -73,6 +73,10 @@ struct kz_audience {
 	int64_t last_full_ms, last_tick_ms;
 	kz_err *dirty_err; /* where scan callbacks leave their error */
 	int quiet;	    /* recompute: no timeline events for replayed awards */
+	int foreign;	    /* applying another node's changes: the index follows, but no
+			     * membership rows, awards, stage moves or events (that node writes them) */
+	kz_feed_pos feed_pos;			 /* the change feed, read up to here */
+	int64_t feed_polled_ms, feed_pruned_ms; /* monotonic */
 	int hand_moved;	    /* a stage was just set by hand: rules wait for the next change */
 	_Atomic long long events_applied;
 	kz_audience_emit_fn emit_fn; /* kz_audience_on_emit */

@@ -663,7 +663,9 @@ int kz_jn_apply_decision(kz_journeys *j, kz_conn *c, const jdecide *d, kz_err *e
 	} else if (!strcmp(t, "add_to_list") || !strcmp(t, "remove_from_list")) {
 		int in = !strcmp(t, "add_to_list");
 		int64_t list = json_integer_value(json_object_get(step, "list_id"));
-		if (kz_store_segment_member_set(c, list, d->e.contact_id, in, now, err) < 0)
+		int changed = 0;
+		if (kz_store_segment_member_set(c, list, d->e.contact_id, in, now, &changed, err) < 0 ||
+		    (changed && kz_store_feed_note(c, KZ_FEED_LISTS, d->e.contact_id, err) < 0))
 			return -1;
 		post(j, POST_LIST, d->e.contact_id, 0, list, in, NULL);
 		snprintf(outcome, sizeof outcome, "%s", in ? "added" : "removed");

@@ -114,7 +114,9 @@ int kz_store_segment_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 				       *id);
 	}
 	free(filter);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }
 
 int kz_store_segment_delete(kz_conn *c, int64_t id, kz_err *err)
@@ -130,7 +132,7 @@ int kz_store_segment_delete(kz_conn *c, int64_t id, kz_err *err)
 		return -1;
 	if (r == 0)
 		return kz_err_set(err, 404, "not_found", "id", "no segment with id %" PRId64, id);
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }
 
 int kz_store_segment_list(kz_conn *c, json_t **data, kz_err *err)
@@ -155,20 +157,33 @@ int kz_store_segment_member_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *e
 }
 
 int kz_store_segment_member_set(kz_conn *c, int64_t segment, int64_t contact, int in, int64_t at,
-				kz_err *err)
+				int *changed, kz_err *err)
 {
 	kz_val p[3] = {KZ_INT(contact), KZ_INT(segment), KZ_INT(at)};
-	if (in)
-		return kz_db_exec(c,
-				  "INSERT INTO segment_members(contact_id, segment_id, added_at)"
-				  " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-				  p, 3, err) < 0
-			       ? -1
-			       : 0;
-	return kz_db_exec(c, "DELETE FROM segment_members WHERE contact_id = $1 AND segment_id = $2",
-			  p, 2, err) < 0
-		       ? -1
-		       : 0;
+	/* The count of rows written says whether this call made the change: two nodes that
+	 * evaluate the same contact both try, and only one of them records the event. */
+	int r = in ? kz_db_exec(c,
+				"INSERT INTO segment_members(contact_id, segment_id, added_at)"
+				" VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+				p, 3, err)
+		   : kz_db_exec(c,
+				"DELETE FROM segment_members WHERE contact_id = $1 AND segment_id = $2",
+				p, 2, err);
+	if (r < 0)
+		return -1;
+	if (changed)
+		*changed = r > 0;
+	return 0;
+}
+
+int kz_store_contact_lists(kz_conn *c, int64_t contact, kz_scan_fn fn, void *ctx, kz_err *err)
+{
+	kz_val p[1] = {KZ_INT(contact)};
+	return scan(c,
+		    "SELECT m.segment_id FROM segment_members m JOIN segments s ON s.id = m.segment_id"
+		    " WHERE m.segment_id > $1 AND m.contact_id = $3 AND s.type = 'static'"
+		    " ORDER BY m.segment_id LIMIT $2",
+		    p, 1, fn, ctx, 0, err);
 }
 
 /* ---- bulk reads for the index ---- */
@@ -216,7 +231,11 @@ int kz_store_contact_lock(kz_conn *c, int64_t id, kz_err *err)
 	/* SQLite: the caller's write transaction already excludes every other writer. */
 	if (!kz_conn_is_pg(c))
 		return 0;
-	if (kz_db_query(c, "SELECT id FROM contacts WHERE id = $1 FOR UPDATE", p, 1, &rows, err) < 0)
+	/* FOR NO KEY UPDATE: it waits for every other change of the contact's row, but lets other
+	 * transactions insert rows that refer to the contact (events, memberships), as another
+	 * node's engine does while it holds membership rows this transaction may want next. */
+	if (kz_db_query(c, "SELECT id FROM contacts WHERE id = $1 FOR NO KEY UPDATE", p, 1, &rows,
+			err) < 0)
 		return -1;
 	kz_rows_free(&rows);
 	return 0;
@@ -287,7 +306,9 @@ int kz_store_score_rule_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 		}
 	}
 	free(text);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }
 
 int kz_store_score_rule_delete(kz_conn *c, int64_t id, kz_err *err)
@@ -299,7 +320,7 @@ int kz_store_score_rule_delete(kz_conn *c, int64_t id, kz_err *err)
 	if (r == 0)
 		return kz_err_set(err, 404, "not_found", "id", "no scoring rule with id %" PRId64,
 				  id);
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }
 
 int kz_store_score_rule_list(kz_conn *c, json_t **data, kz_err *err)
@@ -331,7 +352,7 @@ int kz_store_score_add(kz_conn *c, int64_t contact, const char *category, int64_
 				" RETURNING points",
 				p, 4, points, &found, err) < 0
 		       ? -1
-		       : 0;
+		       : kz_store_feed_note(c, KZ_FEED_AUDIENCE, contact, err);
 }
 
 int kz_store_score_decay(kz_conn *c, int64_t contact, const char *category, int64_t points,
@@ -343,7 +364,7 @@ int kz_store_score_decay(kz_conn *c, int64_t contact, const char *category, int6
 			  " WHERE contact_id = $3 AND category = $4",
 			  p, 4, err) < 0
 		       ? -1
-		       : 0;
+		       : kz_store_feed_note(c, KZ_FEED_AUDIENCE, contact, err);
 }
 
 int kz_store_score_log(kz_conn *c, int64_t contact, int64_t rule, const char *category,
@@ -416,9 +437,10 @@ int kz_store_score_scan(kz_conn *c, int64_t before, kz_scan_fn fn, void *ctx, kz
 
 int kz_store_score_clear(kz_conn *c, kz_err *err)
 {
-	if (kz_db_exec(c, "DELETE FROM contact_scores", NULL, 0, err) < 0)
+	if (kz_db_exec(c, "DELETE FROM contact_scores", NULL, 0, err) < 0 ||
+	    kz_db_exec(c, "DELETE FROM score_log", NULL, 0, err) < 0)
 		return -1;
-	return kz_db_exec(c, "DELETE FROM score_log", NULL, 0, err) < 0 ? -1 : 0;
+	return kz_store_feed_note(c, KZ_FEED_AUDIENCE, 0, err); /* ref 0: everyone */
 }
 
 /* ---- stages ---- */
@@ -439,7 +461,7 @@ int kz_store_stage_set(kz_conn *c, int64_t contact, const char *stage, const cha
 			  " VALUES ($1, $2, $4, $5, $3)",
 			  p, 5, err) < 0
 		       ? -1
-		       : 0;
+		       : kz_store_feed_note(c, KZ_FEED_AUDIENCE, contact, err);
 }
 
 int kz_store_stage_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err)

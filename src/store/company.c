@@ -89,7 +89,9 @@ int kz_store_company_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 			r = kz_err_set(err, 404, "not_found", "id", "no company with id %" PRId64, *id);
 	}
 	free(fields);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	return kz_store_feed_note(c, KZ_FEED_COMPANY, *id, err);
 }
 
 int kz_store_company_delete(kz_conn *c, int64_t id, kz_err *err)
@@ -100,7 +102,7 @@ int kz_store_company_delete(kz_conn *c, int64_t id, kz_err *err)
 		return -1;
 	if (r == 0)
 		return kz_err_set(err, 404, "not_found", "id", "no company with id %" PRId64, id);
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_COMPANY, id, err);
 }
 
 int kz_store_company_list(kz_conn *c, const char *q_fold, const char *cursor, int limit,

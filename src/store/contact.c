@@ -277,7 +277,9 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 		kz_err_set(err, 409, "conflict", "email", "another contact already has this email");
 	if (r < 0)
 		return r;
-	return save_tags(c, *id, json_object_get(rec, "tags"), fresh, err);
+	if (save_tags(c, *id, json_object_get(rec, "tags"), fresh, err) < 0)
+		return -1;
+	return kz_store_feed_note(c, KZ_FEED_CONTACT, *id, err);
 }
 
 int kz_store_contact_delete(kz_conn *c, int64_t id, kz_err *err)
@@ -290,7 +292,7 @@ int kz_store_contact_delete(kz_conn *c, int64_t id, kz_err *err)
 		return -1;
 	if (r == 0)
 		return kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64, id);
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_CONTACT, id, err);
 }
 
 int kz_store_contact_move_related(kz_conn *c, int64_t from, int64_t into, kz_err *err)
@@ -315,7 +317,7 @@ int kz_store_contact_move_related(kz_conn *c, int64_t from, int64_t into, kz_err
 	if (kz_db_exec(c, "UPDATE form_submissions SET contact_id = $2 WHERE contact_id = $1", p, 2,
 		       err) < 0)
 		return -1;
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_MERGED, into, err);
 }
 
 int kz_store_contact_count(kz_conn *c, int64_t *n, kz_err *err)

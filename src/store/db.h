@@ -51,6 +51,14 @@ typedef struct kz_db_driver {
 extern const kz_db_driver kz_sqlite_driver;
 extern const kz_db_driver kz_pg_driver;
 
+/* Feed rows already written in the open transaction (kz_store_feed_note writes one per change
+ * and transaction, however many statements touch the same contact). */
+#define KZ_FEED_NOTED 32
+struct kz_feed_noted {
+	int kind;
+	int64_t ref;
+};
+
 struct kz_conn {
 	kz_store *store;
 	const kz_db_driver *drv;
@@ -61,6 +69,8 @@ struct kz_conn {
 	/* kz_tx_after_commit: calls waiting for the transaction's COMMIT */
 	struct kz_after_commit *after;
 	int nafter, capafter, after_mark; /* mark: count when the savepoint began */
+	struct kz_feed_noted feed[KZ_FEED_NOTED];
+	int nfeed;
 };
 
 /* Convenience wrappers used by the store's record files. */

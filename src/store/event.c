@@ -41,7 +41,10 @@ int kz_store_event_insert(kz_conn *c, const kz_event_row *e, int *inserted, kz_e
 		" ON CONFLICT DO NOTHING",
 		p, 11, err);
 	*inserted = r > 0;
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	return *inserted && e->contact_id > 0 ? kz_store_feed_note(c, KZ_FEED_EVENTS, e->contact_id, err)
+					       : 0;
 }
 
 int kz_store_event_seen(kz_conn *c, const char *message_id, int *seen, kz_err *err)

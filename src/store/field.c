@@ -77,7 +77,9 @@ int kz_store_field_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 			       p, 6, err);
 	}
 	free(options);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }
 
 int kz_store_field_delete(kz_conn *c, const char *key, kz_err *err)
@@ -88,5 +90,5 @@ int kz_store_field_delete(kz_conn *c, const char *key, kz_err *err)
 		return -1;
 	if (r == 0)
 		return kz_err_set(err, 404, "not_found", "key", "no custom field with key \"%s\"", key);
-	return 0;
+	return kz_store_feed_note(c, KZ_FEED_CONFIG, 0, err);
 }

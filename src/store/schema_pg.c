@@ -305,5 +305,14 @@ const char *const kz_pg_migrations[] = {
 	"  page_id BIGINT NOT NULL REFERENCES pages(id) ON DELETE CASCADE, variant TEXT NOT NULL,"
 	"  visits BIGINT NOT NULL DEFAULT 0, conversions BIGINT NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (page_id, variant));",
+	/* 13: the change feed — what one node changed (contacts, events, scores, companies,
+	 * audience settings), written in the transaction of the change, so other nodes on the
+	 * same database keep their audience index current. xid is the writing transaction's
+	 * id: a row is read once that transaction is older than every one still running. */
+	"CREATE TABLE change_feed ("
+	"  seq BIGSERIAL PRIMARY KEY, kind INTEGER NOT NULL, ref BIGINT NOT NULL, origin TEXT NOT NULL,"
+	"  xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint), created_at BIGINT NOT NULL);"
+	"CREATE INDEX change_feed_pos ON change_feed(xid, seq);"
+	"CREATE INDEX change_feed_created ON change_feed(created_at);",
 	NULL,
 };

@@ -302,5 +302,13 @@ const char *const kz_sqlite_migrations[] = {
 	"  page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE, variant TEXT NOT NULL,"
 	"  visits INTEGER NOT NULL DEFAULT 0, conversions INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (page_id, variant));",
+	/* 13: the change feed — what one node changed (contacts, events, scores, companies,
+	 * audience settings), written in the transaction of the change, so other nodes on the
+	 * same database keep their audience index current. xid is unused: with one writer at a
+	 * time seq order is commit order. AUTOINCREMENT: a pruned seq is never handed out again. */
+	"CREATE TABLE change_feed ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, ref INTEGER NOT NULL, origin TEXT NOT NULL,"
+	"  xid INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+	"CREATE INDEX change_feed_created ON change_feed(created_at);",
 	NULL,
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
 #include "base/timeutil.h"
 #include "store/db.h"
 
@@ -24,6 +25,7 @@ struct kz_store {
 	/* SQLite allows one writer at a time; writers queue here instead of in SQLite's
 	 * sleep-and-retry busy handler, which wastes whole milliseconds per retry. */
 	pthread_mutex_t write_mu;
+	char node_id[33]; /* this process, as the origin of its change feed rows */
 };
 
 static int is_pg_url(const char *url)
@@ -42,6 +44,7 @@ int kz_store_open(const char *url, int pool_size, kz_store **out, kz_err *err)
 	if (!s)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
 	s->drv = is_pg_url(url) ? &kz_pg_driver : &kz_sqlite_driver;
+	kz_random_hex(s->node_id, 16);
 	s->url = strdup(url);
 	s->size = pool_size;
 	s->conns = calloc((size_t)pool_size, sizeof *s->conns);
@@ -88,6 +91,11 @@ void kz_store_close(kz_store *s)
 const char *kz_store_backend(const kz_store *s)
 {
 	return s->drv->name;
+}
+
+const char *kz_store_node_id(const kz_store *s)
+{
+	return s->node_id;
 }
 
 kz_conn *kz_store_acquire(kz_store *s)
@@ -157,6 +165,7 @@ int kz_tx_begin(kz_conn *c, int write, kz_err *err)
 				  "the database could not start a transaction; try again");
 	}
 	c->in_tx = 1;
+	c->nfeed = 0;
 	return 0;
 }
 
@@ -198,6 +207,7 @@ int kz_tx_commit(kz_conn *c, kz_err *err)
 {
 	int r = c->drv->commit(c->h);
 	c->in_tx = 0;
+	c->nfeed = 0;
 	if (r < 0)
 		c->drv->rollback(c->h);
 	write_unlock(c);
@@ -213,6 +223,7 @@ void kz_tx_rollback(kz_conn *c)
 {
 	c->drv->rollback(c->h);
 	c->in_tx = 0;
+	c->nfeed = 0;
 	write_unlock(c);
 	after_commit(c, 0);
 }
@@ -240,6 +251,7 @@ void kz_tx_savepoint_rollback(kz_conn *c)
 {
 	kz_err e;
 	c->nafter = c->after_mark;
+	c->nfeed = 0; /* the rows noted inside the savepoint are gone */
 	run_simple(c, "ROLLBACK TO SAVEPOINT kz_row", &e);
 	run_simple(c, "RELEASE SAVEPOINT kz_row", &e);
 }

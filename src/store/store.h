@@ -25,6 +25,8 @@ int kz_store_migrate(kz_store *s, int *applied, kz_err *err);
 int kz_store_schema_version(kz_store *s);
 /* 0 when the database answers a trivial query. */
 int kz_store_ping(kz_store *s);
+/* This process's random id: the origin of the change feed rows it writes. */
+const char *kz_store_node_id(const kz_store *s);
 /* Pool stats for /metrics. */
 void kz_store_pool_stats(kz_store *s, int *size, int *in_use, uint64_t *waits);
 
@@ -511,9 +513,12 @@ int kz_store_segment_delete(kz_conn *c, int64_t id, kz_err *err);
 int kz_store_segment_list(kz_conn *c, json_t **data, kz_err *err);
 /* Every membership row: cells contact_id, segment_id. */
 int kz_store_segment_member_scan(kz_conn *c, kz_scan_fn fn, void *ctx, kz_err *err);
-/* Add (in=1) or remove a member; adding twice is a no-op. */
+/* Add (in=1) or remove a member; adding twice is a no-op. *changed (may be NULL) is 1 when
+ * the row was written or deleted, 0 when it already was so (another node got there first). */
 int kz_store_segment_member_set(kz_conn *c, int64_t segment, int64_t contact, int in, int64_t at,
-				kz_err *err);
+				int *changed, kz_err *err);
+/* The static lists (segments of type "static") a contact is in: cells segment_id. */
+int kz_store_contact_lists(kz_conn *c, int64_t contact, kz_scan_fn fn, void *ctx, kz_err *err);
 /* Events tied to a contact (contact_id 0: every contact), by id: cells id, contact_id, name,
  * occurred_at, properties, context. */
 int kz_store_event_scan(kz_conn *c, int64_t contact_id, kz_scan_fn fn, void *ctx, kz_err *err);
@@ -564,6 +569,33 @@ int kz_store_contact_audience(kz_conn *c, json_t *contact, kz_err *err);
 int kz_store_audience_move_contact(kz_conn *c, int64_t from, int64_t into, kz_err *err);
 /* [{"stage","previous","reason","at"}], oldest first. */
 int kz_store_stage_history(kz_conn *c, int64_t contact, json_t **data, kz_err *err);
+
+/* ---- change feed (src/store/feed.c): what one node changed, for the others' indexes ---- */
+/* What a feed row's ref names. */
+enum {
+	KZ_FEED_CONTACT = 1, /* a contact was saved or deleted */
+	KZ_FEED_EVENTS,      /* a contact got events */
+	KZ_FEED_MERGED,      /* a contact absorbed another (events, scores, stage moved in) */
+	KZ_FEED_AUDIENCE,    /* a contact's scores or stage changed */
+	KZ_FEED_COMPANY,     /* a company was saved or deleted */
+	KZ_FEED_CONFIG,      /* segments, scoring rules or settings, stages or fields (ref 0) */
+	KZ_FEED_LISTS,       /* a contact's static-list memberships changed */
+};
+/* Record a change inside the caller's transaction (once per kind and ref a transaction). */
+int kz_store_feed_note(kz_conn *c, int kind, int64_t ref, kz_err *err);
+/* A read position: on PostgreSQL a transaction id and a seq, on SQLite a seq. */
+typedef struct kz_feed_pos {
+	int64_t xid, seq;
+} kz_feed_pos;
+/* The position to read from for a reader that loads everything from the store next. */
+int kz_store_feed_start(kz_conn *c, kz_feed_pos *pos /* OUT */, kz_err *err);
+/* fn(ctx, kind, ref) for up to `limit` rows after *pos that other processes wrote and whose
+ * transactions are surely committed; *pos moves past them. *more 1 when the limit cut it. */
+typedef void (*kz_feed_fn)(void *ctx, int kind, int64_t ref);
+int kz_store_feed_read(kz_conn *c, kz_feed_pos *pos, int limit, kz_feed_fn fn, void *ctx,
+		       int *more, kz_err *err);
+/* Delete feed rows older than max_age_ms (wall clock); *deleted says how many. */
+int kz_store_feed_prune(kz_conn *c, int64_t max_age_ms, int64_t *deleted, kz_err *err);
 
 /* ---- journeys (src/store/journey.c) ---- */
 /* {"id","name","description","status","version","definition","created_at","updated_at",

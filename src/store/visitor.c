@@ -147,7 +147,8 @@ int kz_store_visitor_link(kz_conn *c, int64_t visitor_id, int64_t contact_id, kz
 		       " AND contact_id IS NULL",
 		       p, 2, err) < 0)
 		return -1;
-	return 0;
+	/* the visitor's earlier events are the contact's now */
+	return kz_store_feed_note(c, KZ_FEED_EVENTS, contact_id, err);
 }
 
 int kz_store_visitor_move(kz_conn *c, int64_t from, int64_t into, kz_err *err)

@@ -1464,6 +1464,178 @@ static void acquire_blocks_until_a_connection_is_released(void **state)
 	kz_store_release(NULL); /* harmless */
 }
 
+/* ---- the change feed ---- */
+
+typedef struct feed_seen {
+	int n;
+	int kind[16];
+	int64_t ref[16];
+} feed_seen;
+
+static void feed_got(void *ctx, int kind, int64_t ref)
+{
+	feed_seen *s = ctx;
+	if (s->n < 16) {
+		s->kind[s->n] = kind;
+		s->ref[s->n] = ref;
+	}
+	s->n++;
+}
+
+/* Rows after *pos that other processes wrote; *pos moves on. */
+static void feed_read_into(kz_conn *c, kz_feed_pos *pos, feed_seen *s)
+{
+	int more = 0;
+	OK(kz_store_feed_read(c, pos, 100, feed_got, s, &more, &e_));
+	assert_int_equal(more, 0);
+}
+
+static feed_seen feed_read_all(kz_conn *c, kz_feed_pos *pos)
+{
+	feed_seen s;
+	memset(&s, 0, sizeof s);
+	feed_read_into(c, pos, &s);
+	return s;
+}
+
+/* Read until `want` rows came (at most 10 s): on PostgreSQL a write transaction anywhere in
+ * the cluster (other tests' databases too) holds back the rows that committed after it. */
+static feed_seen feed_read_until(kz_conn *c, kz_feed_pos *pos, int want)
+{
+	feed_seen s;
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	memset(&s, 0, sizeof s);
+	for (int i = 0; i < 500 && s.n < want; i++) {
+		feed_read_into(c, pos, &s);
+		if (s.n < want)
+			nanosleep(&pause, NULL);
+	}
+	return s;
+}
+
+/* A second process on the same database: another store, so another node id. */
+static kz_store *other_node(fx *f)
+{
+	kz_store *s = NULL;
+	kz_err e;
+	if (kz_store_open(f->url, 2, &s, &e) < 0)
+		fail_msg("kz_store_open: %s", e.message);
+	assert_string_not_equal(kz_store_node_id(s), kz_store_node_id(f->s));
+	return s;
+}
+
+static void feed_shows_other_nodes_changes_once_each(void **state)
+{
+	fx *f = need(state);
+	kz_store *s2 = other_node(f);
+	kz_conn *c2 = kz_store_acquire(s2);
+	kz_feed_pos pos;
+	feed_seen seen;
+	json_t *rec;
+	int64_t id, own;
+	OK(kz_store_feed_start(f->c, &pos, &e_));
+	/* one transaction that writes the contact twice: one row */
+	OK(kz_tx_begin(c2, 1, &e_));
+	id = put_contact(c2, contact_rec("feed@example.com", "Feed", "One", NULL));
+	rec = contact_rec("feed@example.com", "Feed", "Two", NULL);
+	OK(kz_store_contact_save(c2, rec, &id, &e_));
+	json_decref(rec);
+	OK(kz_tx_commit(c2, &e_));
+	own = put_contact(f->c, contact_rec("own@example.com", "Own", NULL, NULL));
+	assert_true(own > 0);
+	seen = feed_read_until(f->c, &pos, 1);
+	assert_int_equal(seen.n, 1); /* this process's own row is not shown */
+	assert_int_equal(seen.kind[0], KZ_FEED_CONTACT);
+	assert_int_equal(seen.ref[0], id);
+	assert_int_equal(feed_read_all(f->c, &pos).n, 0);
+	/* rows written before a start position are not shown (PostgreSQL may show them again
+	 * while another transaction in the cluster is older than they are: harmless, since
+	 * readers refresh from the store) */
+	OK(kz_store_feed_start(f->c, &pos, &e_));
+	if (!f->pg)
+		assert_int_equal(feed_read_all(f->c, &pos).n, 0);
+	kz_store_release(c2);
+	kz_store_close(s2);
+}
+
+static void feed_row_of_a_rolled_back_savepoint_is_written_again(void **state)
+{
+	fx *f = need(state);
+	int64_t id = put_contact(f->c, contact_rec("sp@example.com", "Save", "Point", NULL));
+	int64_t before;
+	OK(kz_tx_begin(f->c, 1, &e_));
+	OK(kz_tx_savepoint(f->c, &e_));
+	OK(kz_store_feed_note(f->c, KZ_FEED_EVENTS, id, &e_));
+	kz_tx_savepoint_rollback(f->c);
+	before = count_sql(f->c, "SELECT COUNT(*) FROM change_feed WHERE kind = 2");
+	OK(kz_store_feed_note(f->c, KZ_FEED_EVENTS, id, &e_));
+	OK(kz_store_feed_note(f->c, KZ_FEED_EVENTS, id, &e_)); /* once a transaction */
+	OK(kz_tx_commit(f->c, &e_));
+	assert_int_equal(count_sql(f->c, "SELECT COUNT(*) FROM change_feed WHERE kind = 2"),
+			 before + 1);
+}
+
+static void feed_row_committed_after_a_later_one_is_not_skipped(void **state)
+{
+	fx *f = need(state);
+	kz_store *s2;
+	kz_conn *slow, *fast;
+	kz_feed_pos pos;
+	feed_seen seen;
+	if (!f->pg)
+		skip(); /* SQLite has one writer at a time: rows commit in seq order */
+	s2 = other_node(f);
+	slow = kz_store_acquire(s2);
+	fast = kz_store_acquire(s2);
+	OK(kz_store_feed_start(f->c, &pos, &e_));
+	/* `slow` takes the lower seq and commits last */
+	OK(kz_tx_begin(slow, 1, &e_));
+	OK(kz_store_feed_note(slow, KZ_FEED_COMPANY, 1, &e_));
+	OK(kz_tx_begin(fast, 1, &e_));
+	OK(kz_store_feed_note(fast, KZ_FEED_COMPANY, 2, &e_));
+	OK(kz_tx_commit(fast, &e_));
+	assert_int_equal(feed_read_all(f->c, &pos).n, 0); /* not final while `slow` runs */
+	OK(kz_tx_commit(slow, &e_));
+	seen = feed_read_until(f->c, &pos, 2);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.ref[0] + seen.ref[1], 3);
+	assert_int_equal(feed_read_all(f->c, &pos).n, 0);
+	kz_store_release(slow);
+	kz_store_release(fast);
+	kz_store_close(s2);
+}
+
+static void feed_prune_deletes_rows_older_than_the_age(void **state)
+{
+	fx *f = need(state);
+	int64_t deleted = -1;
+	put_contact(f->c, contact_rec("prune@example.com", "Prune", NULL, NULL));
+	OK(kz_store_feed_prune(f->c, 3600000, &deleted, &e_));
+	assert_int_equal(deleted, 0);
+	OK(kz_store_feed_prune(f->c, -60000, &deleted, &e_)); /* "older than a minute from now" */
+	assert_true(deleted >= 1);
+	assert_int_equal(count_sql(f->c, "SELECT COUNT(*) FROM change_feed"), 0);
+}
+
+static void segment_member_set_reports_whether_it_changed_the_row(void **state)
+{
+	fx *f = need(state);
+	int64_t cid = put_contact(f->c, contact_rec("member@example.com", "Mem", NULL, NULL));
+	int64_t sid = 0;
+	int changed = -1;
+	json_t *seg = json_pack("{s:s, s:s}", "name", "members", "type", "static");
+	OK(kz_store_segment_save(f->c, seg, &sid, &e_));
+	json_decref(seg);
+	OK(kz_store_segment_member_set(f->c, sid, cid, 1, T0, &changed, &e_));
+	assert_int_equal(changed, 1);
+	OK(kz_store_segment_member_set(f->c, sid, cid, 1, T0, &changed, &e_));
+	assert_int_equal(changed, 0); /* another node got there first */
+	OK(kz_store_segment_member_set(f->c, sid, cid, 0, T0, &changed, &e_));
+	assert_int_equal(changed, 1);
+	OK(kz_store_segment_member_set(f->c, sid, cid, 0, T0, &changed, &e_));
+	assert_int_equal(changed, 0);
+}
+
 /* Every test runs on SQLite, then on PostgreSQL (skipped without KZ_TEST_PG_URL). */
 // clang-format off
 #define STORE_TESTS(X) \
@@ -1506,7 +1678,12 @@ static void acquire_blocks_until_a_connection_is_released(void **state)
 	X(api_keys_revoke_and_lookup_by_hash)                       \
 	X(settings_get_set_and_overwrite)                           \
 	X(pool_serves_concurrent_writers_without_errors)            \
-	X(acquire_blocks_until_a_connection_is_released)
+	X(acquire_blocks_until_a_connection_is_released)           \
+	X(feed_shows_other_nodes_changes_once_each)                 \
+	X(feed_row_of_a_rolled_back_savepoint_is_written_again)     \
+	X(feed_row_committed_after_a_later_one_is_not_skipped)      \
+	X(feed_prune_deletes_rows_older_than_the_age)               \
+	X(segment_member_set_reports_whether_it_changed_the_row)
 // clang-format on
 
 #define ON_SQLITE(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),
