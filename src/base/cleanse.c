@@ -172,10 +172,28 @@ static char *postpass(const char *s, size_t len, int flags)
 	return kz_buf_detach(&b, NULL);
 }
 
+/* Whether the normalization below leaves s as it is: printable ASCII (NFKC keeps it) with
+ * single spaces between words only. Most event and field names are; they skip utf8proc. */
+static int ascii_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (*p == ' ')
+		return 0;
+	for (; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e)
+			return 0;
+		if (*p == ' ' && (p[1] == ' ' || p[1] == '\0'))
+			return 0;
+	}
+	return 1;
+}
+
 char *kz_clean_name(const char *in)
 {
 	size_t len;
 	char *norm, *out;
+	if (in && ascii_clean(in))
+		return strdup(in);
 	/* STRIPCC turns tabs and line breaks into spaces and drops other controls. */
 	norm = uc_map(in, UTF8PROC_STRIPCC, &len);
 	if (!norm)

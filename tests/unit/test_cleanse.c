@@ -429,6 +429,13 @@ static void name_is_trimmed_and_spaces_collapsed(void **state)
 {
 	(void)state;
 	assert_name("  Taro   Yamada  ", "Taro Yamada");
+	/* plain ASCII (the path without utf8proc) and its edges */
+	assert_name("Viewed Pricing", "Viewed Pricing");
+	assert_name("Signed Up!~{x}", "Signed Up!~{x}");
+	assert_name("a  b", "a b");
+	assert_name(" a", "a");
+	assert_name("a ", "a");
+	assert_name("a\x7f" "b", "ab");
 	assert_name("山田\t\n太郎", "山田 太郎");
 	assert_name("", "");
 	assert_name("   ", "");
