@@ -207,6 +207,40 @@ static const ictc *cslot(const kz_index *ix, int64_t id)
 	return id > 0 && id < ix->nct && ix->ct[id].rec ? &ix->ct[id] : NULL;
 }
 
+/* What jansson holds for a value, by its structures (json_t and the type's fields, an
+ * object's hash buckets and one pair per key, an array's slots, a string's copy) plus the
+ * allocator's word: a walk, not a dump, since every contact change passes here. */
+static size_t json_weight(const json_t *v)
+{
+	enum { ALLOC = 8 };
+	size_t b = 0, n;
+	const char *k;
+	json_t *x;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		n = 8;
+		while (n < json_object_size(v))
+			n *= 2;
+		b = 64 + ALLOC + n * 16 + ALLOC;
+		json_object_foreach((json_t *)v, k, x)
+			b += 48 + strlen(k) + 1 + ALLOC + json_weight(x);
+		return b;
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		b = 40 + ALLOC + (n < 8 ? 8 : n) * 8 + ALLOC;
+		for (size_t i = 0; i < n; i++)
+			b += json_weight(json_array_get(v, i));
+		return b;
+	case JSON_STRING:
+		return 32 + ALLOC + json_string_length(v) + 1 + ALLOC;
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return 24 + ALLOC;
+	default: /* true, false and null are shared singletons */
+		return 0;
+	}
+}
+
 void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 {
 	ictc *c = slot(ix, id, 1);
@@ -221,8 +255,7 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 	json_decref(c->rec);
 	c->rec = rec;
 	c->ver = ++ix->ver_seq;
-	/* jansson keeps ~3 words per value beyond the text; the dump size is a fair guide */
-	c->rec_bytes = json_dumpb(rec, NULL, 0, JSON_COMPACT) * 3;
+	c->rec_bytes = json_weight(rec);
 	ix->bytes += c->rec_bytes;
 }
 

@@ -145,7 +145,8 @@ static int load_candidates(kz_conn *c, const json_t *email, const kz_recipients 
 	rules_from(settings, r);
 	json_decref(settings);
 	return kz_store_email_candidates(c, a, json_string_value(json_object_get(email, "topic")),
-					 now - 86400000LL, now - 7 * 86400000LL, rows, err);
+					 r->cap_day ? now - 86400000LL : 0,
+					 r->cap_week ? now - 7 * 86400000LL : 0, rows, err);
 }
 
 static void audience_of(const json_t *bc, kz_recipients *a)
@@ -407,7 +408,8 @@ int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *setti
 	if (settings) {
 		rules_from(settings, &r);
 		if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
-					      now - 86400000LL, now - 7 * 86400000LL, &rows, err) < 0)
+					      r.cap_day ? now - 86400000LL : 0,
+					      r.cap_week ? now - 7 * 86400000LL : 0, &rows, err) < 0)
 			goto out;
 	} else if (load_candidates(c, email, &a, now, &rows, &r, err) < 0) {
 		goto out;

@@ -155,13 +155,18 @@ static void fill(jdecide *d, const kz_enrolment *e, const json_t *def, int kind)
 	d->kind = kind;
 }
 
-static void zone_for(kz_journeys *j, kz_conn *c, jdecide *d)
+static void zone_known(kz_journeys *j, kz_conn *c, jdecide *d, int needs_zone)
 {
-	if (d->def && def_needs_zone(d->def))
+	if (needs_zone)
 		kz_jn_contact_zone(c, d->e.contact_id, str(j->settings, "timezone"), d->zone,
 				   sizeof d->zone);
 	else
 		snprintf(d->zone, sizeof d->zone, "UTC");
+}
+
+static void zone_for(kz_journeys *j, kz_conn *c, jdecide *d)
+{
+	zone_known(j, c, d, d->def && def_needs_zone(d->def));
 }
 
 int kz_jn_decide_event(kz_journeys *j, kz_conn *c, const json_t *ev, jdecide **out, int *n,
@@ -287,6 +292,9 @@ int kz_jn_decide_due(kz_journeys *j, kz_conn *c, const kz_enrolment *e, int n, j
 {
 	jdecide *d = calloc((size_t)n + 1, sizeof *d);
 	int64_t now = kz_now_ms();
+	/* a batch is mostly one journey version: its graph is looked at once */
+	const json_t *seen = NULL;
+	int goals = 0, zoned = 0;
 	*out = d;
 	*nout = n;
 	if (!d)
@@ -308,14 +316,19 @@ int kz_jn_decide_due(kz_journeys *j, kz_conn *c, const kz_enrolment *e, int n, j
 			snprintf(d[i].reason, sizeof d[i].reason, "the journey ended at %s", end);
 			continue;
 		}
-		if (def_has_goals(def) && goal_met(j, def, e[i].contact_id, goal, sizeof goal, err) == 1) {
+		if (def != seen) {
+			seen = def;
+			goals = def_has_goals(def);
+			zoned = def_needs_zone(def);
+		}
+		if (goals && goal_met(j, def, e[i].contact_id, goal, sizeof goal, err) == 1) {
 			fill(&d[i], &e[i], def, JD_GOAL);
 			snprintf(d[i].goal, sizeof d[i].goal, "%s", goal);
 			snprintf(d[i].reason, sizeof d[i].reason, "reached the goal %s", goal);
 			continue;
 		}
 		fill(&d[i], &e[i], def, JD_STEP);
-		zone_for(j, c, &d[i]);
+		zone_known(j, c, &d[i], zoned);
 	}
 	return decide_conditions(j, d, n, err);
 }

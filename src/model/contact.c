@@ -815,7 +815,8 @@ int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_
 		return -1;
 	if (apply(c, rec, in, KZ_APPLY_PATCH, o, err) < 0)
 		goto out;
-	email = kz_jstr(rec, "email");
+	/* only a patch that sets the email can collide with another contact's */
+	email = json_object_get(in, "email") ? kz_jstr(rec, "email") : NULL;
 	if (email) {
 		int64_t other = 0;
 		if (kz_store_contact_by_email(c, email, &other, err) < 0)

@@ -239,6 +239,16 @@ void kz_enrolments_free(kz_enrolment *e, int n)
 	free(e);
 }
 
+/* A text cell into a fixed buffer, cut at its size ("" for NULL); a claim copies two per row. */
+static void copy_cell(char *out, size_t len, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, v ? v : "", n);
+	out[n] = '\0';
+}
+
 static int rows_to_enrolments(kz_rows *rows, kz_enrolment **out, int *n, kz_err *err)
 {
 	kz_enrolment *e = calloc((size_t)(rows->nrows ? rows->nrows : 1), sizeof *e);
@@ -256,10 +266,8 @@ static int rows_to_enrolments(kz_rows *rows, kz_enrolment **out, int *n, kz_err 
 		e[i].due_at = kz_rows_int(rows, i, 5);
 		e[i].entered_at = kz_rows_int(rows, i, 6);
 		e[i].sends = kz_rows_int(rows, i, 7);
-		snprintf(e[i].step, sizeof e[i].step, "%s",
-			 kz_rows_get(rows, i, 8) ? kz_rows_get(rows, i, 8) : "");
-		snprintf(e[i].wait_event, sizeof e[i].wait_event, "%s",
-			 kz_rows_get(rows, i, 9) ? kz_rows_get(rows, i, 9) : "");
+		copy_cell(e[i].step, sizeof e[i].step, kz_rows_get(rows, i, 8));
+		copy_cell(e[i].wait_event, sizeof e[i].wait_event, kz_rows_get(rows, i, 9));
 		e[i].context = ctx ? strdup(ctx) : NULL;
 	}
 	*n = rows->nrows;

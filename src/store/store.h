@@ -342,7 +342,8 @@ typedef struct kz_recipients {
 } kz_recipients;
 /* Recipient resolution: one row per contact of the audience, in id order:
  * [contact_id, email|null, unsubscribed (0/1, globally or from `topic`), suppression reason
- * |null, consent status|null, marketing mails sent since day_since, since week_since]. */
+ * |null, consent status|null, marketing mails sent since day_since, since week_since]; a
+ * since of 0 skips that count (no frequency cap to check) and reads 0. */
 int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *topic,
 			      int64_t day_since, int64_t week_since, json_t **rows, kz_err *err);
 

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,17 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Has smtp-sink written the whole message? A multipart message ends with its closing
+ * boundary; anything else counts once the file has not changed for 300 ms. */
+function complete(file) {
+  const text = readFileSync(file).toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  if (end < 0) return false;
+  const b = /^content-type:[^\n]*(?:\n[ \t][^\n]*)*?boundary="?([^";\r\n]+)"?/im.exec(text.slice(0, end));
+  if (b) return text.includes(`--${b[1]}--`);
+  return Date.now() - statSync(file).mtimeMs > 300;
 }
 
 /** smtp-sink on `port` (random when absent), writing one file per message into a temp dir. */
@@ -42,7 +53,8 @@ export async function startSink(port) {
     port,
     dir,
     url: `smtp://127.0.0.1:${port}`,
-    files: () => readdirSync(dir).sort().map((f) => path.join(dir, f)),
+    // only messages smtp-sink has finished writing (it writes a file as the DATA arrives)
+    files: () => readdirSync(dir).sort().map((f) => path.join(dir, f)).filter(complete),
     messages: () => sink.files().map((f) => parseMessage(readFileSync(f))),
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();

@@ -254,6 +254,33 @@ static void format_then_parse_round_trips(void **state)
 	}
 }
 
+/* The hand-written formatter agrees with the C library's gmtime_r everywhere in 0001..9999. */
+static void formatting_agrees_with_gmtime(void **state)
+{
+	uint64_t seed = 7;
+	const int64_t lo = INT64_C(-62135596800000), span = INT64_C(253402300799000) - lo;
+	(void)state;
+	for (int i = 0; i < 50000; i++) {
+		int64_t ms = lo + (int64_t)(lcg(&seed) % (uint64_t)span);
+		int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+		time_t t = (time_t)secs;
+		struct tm tm;
+		char iso[40], want[64];
+		int milli = (int)(ms - secs * 1000);
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (milli)
+			snprintf(want + 19, sizeof want - 19, ".%03dZ", milli);
+		else
+			snprintf(want + 19, sizeof want - 19, "Z");
+		kz_time_iso(ms, iso, sizeof iso);
+		if (strcmp(iso, want))
+			fail_msg("kz_time_iso(%lld) = \"%s\", gmtime says \"%s\"", (long long)ms, iso,
+				 want);
+	}
+}
+
 static void parse_then_format_is_canonical_utc(void **state)
 {
 	char iso[40];
@@ -321,6 +348,7 @@ int main(void)
 		cmocka_unit_test(leap_years_follow_the_gregorian_rules),
 		cmocka_unit_test(date_valid_checks_shape_and_calendar),
 		cmocka_unit_test(format_then_parse_round_trips),
+		cmocka_unit_test(formatting_agrees_with_gmtime),
 		cmocka_unit_test(parse_then_format_is_canonical_utc),
 		cmocka_unit_test(iso_output_has_four_digit_year_before_1000),
 		cmocka_unit_test(output_is_truncated_to_the_buffer),
