@@ -394,39 +394,84 @@ out:
 	return rc;
 }
 
+int kz_outbox_candidates(kz_conn *c, const json_t *email, const json_t *settings,
+			 const int64_t *ids, int n, int64_t now, json_t **by_id, kz_err *err)
+{
+	kz_recipients a = {0};
+	json_t *list = json_array(), *rows = NULL, *row;
+	rules r;
+	char *text;
+	size_t i;
+	int rc;
+	*by_id = NULL;
+	for (int k = 0; k < n; k++)
+		json_array_append_new(list, json_integer(ids[k]));
+	text = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	if (!text)
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	a.ids = text;
+	rules_from(settings, &r);
+	rc = kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
+				       r.cap_day ? now - 86400000LL : 0,
+				       r.cap_week ? now - 7 * 86400000LL : 0, &rows, err);
+	free(text);
+	if (rc < 0)
+		return -1;
+	*by_id = json_object();
+	json_array_foreach(rows, i, row)
+	{
+		char key[24];
+		snprintf(key, sizeof key, "%" PRId64, (int64_t)json_integer_value(json_array_get(row, 0)));
+		json_object_set(*by_id, key, row);
+	}
+	json_decref(rows);
+	return 0;
+}
+
+int kz_outbox_queue_row(kz_conn *c, const json_t *email, const json_t *settings,
+			const json_t *row, int64_t journey_id, const char *dedupe, int64_t now,
+			int64_t *send_id, const char **reason, kz_err *err)
+{
+	rules r;
+	const char *why;
+	*send_id = 0;
+	*reason = NULL;
+	if (!row) {
+		*reason = "no_contact";
+		return 0;
+	}
+	rules_from(settings, &r);
+	why = skip_reason(row, &r, NULL);
+	if (insert_send(c, email, 0, journey_id, row, dedupe, why, now, send_id, err) < 0)
+		return -1;
+	*reason = why;
+	return 0;
+}
+
 int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *settings,
 			    int64_t contact_id, int64_t journey_id, const char *dedupe, int64_t now,
 			    int64_t *send_id, const char **reason, kz_err *err)
 {
-	json_t *rows = NULL, *row;
-	kz_recipients a = {0, NULL, 0, contact_id};
+	json_t *rows = NULL, *loaded = NULL;
+	kz_recipients a = {0, NULL, 0, contact_id, NULL};
 	rules r;
-	const char *why;
 	int rc = -1;
 	*send_id = 0;
 	*reason = NULL;
-	if (settings) {
-		rules_from(settings, &r);
-		if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
-					      r.cap_day ? now - 86400000LL : 0,
-					      r.cap_week ? now - 7 * 86400000LL : 0, &rows, err) < 0)
-			goto out;
-	} else if (load_candidates(c, email, &a, now, &rows, &r, err) < 0) {
-		goto out;
+	if (!settings) {
+		if (kz_settings_load(c, NULL, &loaded, err) < 0)
+			return -1;
+		settings = loaded;
 	}
-	row = json_array_get(rows, 0);
-	if (!row) {
-		*reason = "no_contact";
-		rc = 0;
-		goto out;
-	}
-	why = skip_reason(row, &r, NULL);
-	if (insert_send(c, email, 0, journey_id, row, dedupe, why, now, send_id, err) < 0)
-		goto out;
-	*reason = why;
-	rc = 0;
-out:
+	rules_from(settings, &r);
+	if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
+				      r.cap_day ? now - 86400000LL : 0,
+				      r.cap_week ? now - 7 * 86400000LL : 0, &rows, err) == 0)
+		rc = kz_outbox_queue_row(c, email, settings, json_array_get(rows, 0), journey_id,
+					 dedupe, now, send_id, reason, err);
 	json_decref(rows);
+	json_decref(loaded);
 	return rc;
 }
 
@@ -515,7 +560,7 @@ static const char *late_skip(kz_conn *c, const json_t *row, const json_t *email,
 	int64_t cid = json_integer_value(json_object_get(row, "contact_id"));
 	const char *kind = json_string_value(json_object_get(row, "kind"));
 	json_t *cands = NULL;
-	kz_recipients a = {0, NULL, 0, cid};
+	kz_recipients a = {0, NULL, 0, cid, NULL};
 	rules r;
 	const char *why = NULL;
 	if (!cid || !strcmp(kind, "test") || !strcmp(kind, "notify"))

@@ -64,6 +64,15 @@ int kz_outbox_expand(kz_conn *c, int64_t broadcast_id, int64_t now, kz_err *err)
 int kz_outbox_estimate(kz_conn *c, const json_t *email, const kz_recipients *a, int64_t now,
 		       json_t **out, kz_err *err);
 
+/* The recipient rows (as kz_store_email_candidates makes them) of `email` for the contacts
+ * `ids`, keyed by contact id: a journey batch looks its sends up in one query. */
+int kz_outbox_candidates(kz_conn *c, const json_t *email, const json_t *settings,
+			 const int64_t *ids, int n, int64_t now, json_t **by_id, kz_err *err);
+/* kz_outbox_queue_contact with the contact's candidate row already read (NULL: the contact
+ * is gone, *reason "no_contact"). */
+int kz_outbox_queue_row(kz_conn *c, const json_t *email, const json_t *settings,
+			const json_t *row, int64_t journey_id, const char *dedupe, int64_t now,
+			int64_t *send_id, const char **reason, kz_err *err);
 /* Queue `email` for one contact as a journey send (kind "journey"), by the same rules as a
  * broadcast: unsubscribes, suppressions, consent, frequency caps. The row is written even
  * when skipped; *reason is then why (else NULL). (contact, dedupe) is unique: a second call

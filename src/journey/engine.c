@@ -674,10 +674,13 @@ static int due_round(kz_journeys *j, kz_conn *c, kz_err *err)
 	if (!in_tx && kz_tx_begin(c, 1, err) < 0)
 		goto fail;
 	in_tx = 1;
+	if (kz_jn_prefetch_sends(j, c, dec, ndec, err) < 0)
+		goto fail;
 	for (int i = 0; i < ndec; i++)
 		if (kz_jn_apply_decision(j, c, &dec[i], err) < 0)
 			goto fail;
 	in_tx = 0;
+	kz_jn_sends_done(j);
 	if (kz_jn_commit(j, c, err) < 0)
 		goto fail;
 	kz_jn_decisions_free(dec, ndec);
@@ -686,6 +689,7 @@ static int due_round(kz_journeys *j, kz_conn *c, kz_err *err)
 fail:
 	if (in_tx)
 		kz_tx_rollback(c);
+	kz_jn_sends_done(j);
 	kz_jn_post_clear(j);
 	kz_jn_decisions_free(dec, ndec);
 	kz_enrolments_free(e, n);
@@ -822,6 +826,7 @@ void kz_journeys_stop(kz_journeys *j)
 	json_decref(j->defs);
 	json_decref(j->settings);
 	json_decref(j->emails);
+	json_decref(j->cands);
 	json_decref(j->field_defs);
 	json_decref(j->date_done);
 	kz_jn_post_clear(j);

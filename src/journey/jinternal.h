@@ -36,6 +36,7 @@ struct kz_journeys {
 	json_t *defs; /* "journey:version" -> definition */
 	json_t *settings, *settings_tmp;
 	json_t *emails;	    /* this pass: email id -> record (sends) */
+	json_t *cands;	    /* this batch: email id -> {contact id -> candidate row} or NULL */
 	json_t *date_done;  /* "journey:trigger" -> the local day its date trigger last ran */
 	json_t *field_defs; /* this pass: custom field definitions (contact updates) */
 	int queued_mail, queued_calls;
@@ -91,6 +92,10 @@ int kz_jn_apply_decision(kz_journeys *j, kz_conn *c, const jdecide *d, kz_err *e
 void kz_jn_decisions_free(jdecide *d, int n);
 /* Commit, then hand the queued post actions to the audience engine. */
 int kz_jn_commit(kz_journeys *j, kz_conn *c, kz_err *err);
+/* Read the recipient rows of the batch's sends in one query per email (inside the batch's
+ * transaction, before kz_jn_apply_decision); kz_jn_sends_done forgets them. */
+int kz_jn_prefetch_sends(kz_journeys *j, kz_conn *c, const jdecide *d, int n, kz_err *err);
+void kz_jn_sends_done(kz_journeys *j);
 void kz_jn_post_clear(kz_journeys *j);
 /* 1 when some enrolment is due now. */
 int kz_jn_more_due(kz_journeys *j, kz_conn *c);

@@ -420,15 +420,83 @@ static void dedupe_of(const kz_enrolment *e, char *out, size_t len)
 	snprintf(out, len, "j%" PRId64 ":%" PRId64, e->id, e->seq);
 }
 
+/* The email of a send step, kept for the pass: 0, 1 when it was deleted, -1 on error. */
+static int email_of(kz_journeys *j, kz_conn *c, int64_t id, json_t **email, kz_err *err)
+{
+	char key[32];
+	snprintf(key, sizeof key, "%" PRId64, id);
+	*email = json_object_get(j->emails, key);
+	if (*email)
+		return 0;
+	if (kz_store_email_get(c, id, email, err) < 0) {
+		if (err->status != 404)
+			return -1;
+		kz_err_clear(err);
+		return 1;
+	}
+	json_object_set_new(j->emails, key, *email);
+	return 0;
+}
+
+int kz_jn_prefetch_sends(kz_journeys *j, kz_conn *c, const jdecide *d, int n, kz_err *err)
+{
+	int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+	json_t *todo = json_object(); /* email id -> 1 once its contacts are read */
+	int rc = 0;
+	kz_jn_sends_done(j);
+	j->cands = json_object();
+	if (!ids) {
+		json_decref(todo);
+		return kz_err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const json_t *step = json_object_get(json_object_get(d[i].def, "steps"), d[i].e.step);
+		int64_t email_id = json_integer_value(json_object_get(step, "email_id"));
+		json_t *email, *by_id = NULL;
+		char key[32];
+		int m = 0;
+		if (d[i].kind != JD_STEP || strcmp(type_of(step), "send_email"))
+			continue;
+		snprintf(key, sizeof key, "%" PRId64, email_id);
+		if (json_object_get(todo, key))
+			continue;
+		json_object_set_new(todo, key, json_true());
+		if ((rc = email_of(j, c, email_id, &email, err)) != 0) {
+			rc = rc < 0 ? -1 : 0; /* a deleted email is skipped by do_send */
+			continue;
+		}
+		/* every contact of the batch sent this email, each once */
+		for (int k = i; k < n; k++) {
+			const json_t *sk = json_object_get(json_object_get(d[k].def, "steps"), d[k].e.step);
+			if (d[k].kind == JD_STEP && !strcmp(type_of(sk), "send_email") &&
+			    json_integer_value(json_object_get(sk, "email_id")) == email_id)
+				ids[m++] = d[k].e.contact_id;
+		}
+		if (kz_outbox_candidates(c, email, j->settings, ids, m, kz_now_ms(), &by_id, err) < 0)
+			rc = -1;
+		else
+			json_object_set_new(j->cands, key, by_id);
+	}
+	free(ids);
+	json_decref(todo);
+	return rc;
+}
+
+void kz_jn_sends_done(kz_journeys *j)
+{
+	json_decref(j->cands);
+	j->cands = NULL;
+}
+
 /* send_email: the per-journey cap, then the workspace's rules (kz_outbox_queue_contact). */
 static int do_send(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t *step,
 		   char *outcome, size_t olen, int *sent, kz_err *err)
 {
 	int64_t cap = json_integer_value(json_object_get(settings_of(d->def), "send_cap"));
 	int64_t email_id = json_integer_value(json_object_get(step, "email_id")), sid = 0;
-	json_t *email = NULL;
+	json_t *email = NULL, *cands;
 	const char *why = NULL;
-	char dedupe[64];
+	char dedupe[64], key[32];
 	*sent = 0;
 	if (cap > 0) {
 		int64_t n = 0;
@@ -439,24 +507,25 @@ static int do_send(kz_journeys *j, kz_conn *c, const jdecide *d, const json_t *s
 			return 0;
 		}
 	}
-	{
-		char key[32];
-		snprintf(key, sizeof key, "%" PRId64, email_id);
-		email = json_object_get(j->emails, key);
-		if (!email) {
-			if (kz_store_email_get(c, email_id, &email, err) < 0) {
-				if (err->status != 404)
-					return -1;
-				snprintf(outcome, olen, "skipped:email_deleted");
-				return 0;
-			}
-			json_object_set_new(j->emails, key, email);
-		}
+	switch (email_of(j, c, email_id, &email, err)) {
+	case -1:
+		return -1;
+	case 1:
+		snprintf(outcome, olen, "skipped:email_deleted");
+		return 0;
 	}
 	dedupe_of(&d->e, dedupe, sizeof dedupe);
-	if (kz_outbox_queue_contact(c, email, j->settings, d->e.contact_id, d->e.journey_id, dedupe,
-				    kz_now_ms(), &sid, &why, err) < 0)
+	snprintf(key, sizeof key, "%" PRId64, email_id);
+	if ((cands = json_object_get(j->cands, key))) {
+		snprintf(key, sizeof key, "%" PRId64, d->e.contact_id);
+		if (kz_outbox_queue_row(c, email, j->settings, json_object_get(cands, key),
+					d->e.journey_id, dedupe, kz_now_ms(), &sid, &why, err) < 0)
+			return -1;
+	} else if (kz_outbox_queue_contact(c, email, j->settings, d->e.contact_id,
+					   d->e.journey_id, dedupe, kz_now_ms(), &sid, &why,
+					   err) < 0) {
 		return -1;
+	}
 	if (why) {
 		snprintf(outcome, olen, "skipped:%s", why);
 	} else {

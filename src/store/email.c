@@ -402,6 +402,12 @@ int kz_store_email_candidates(kz_conn *c, const kz_recipients *a, const char *to
 	if (a->contact_id) {
 		where = "c.id = $4";
 		p[np++] = KZ_INT(a->contact_id);
+	} else if (a->ids) {
+		/* one cached statement whatever the list */
+		where = kz_conn_is_pg(c)
+				? "c.id IN (SELECT CAST(jsonb_array_elements_text(CAST($4 AS jsonb)) AS BIGINT))"
+				: "c.id IN (SELECT value FROM json_each($4))";
+		p[np++] = KZ_TEXT(a->ids);
 	} else if (a->tag) {
 		where = "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = $4)";
 		p[np++] = KZ_TEXT(a->tag);

@@ -339,6 +339,7 @@ typedef struct kz_recipients {
 	const char *tag;    /* not NULL: contacts with this tag */
 	int all;            /* 1: every contact */
 	int64_t contact_id; /* not 0: this one contact (tests, journeys) */
+	const char *ids;    /* not NULL: these contacts, a JSON array of ids (a journey batch) */
 } kz_recipients;
 /* Recipient resolution: one row per contact of the audience, in id order:
  * [contact_id, email|null, unsubscribed (0/1, globally or from `topic`), suppression reason
