@@ -24,11 +24,12 @@
 // KZ_BENCH_JOURNEY_BACKENDS=postgres (skip SQLite).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from '../tests/it/mail.mjs';
+import { rssMiB } from './proc.mjs';
 import { startPostgres } from '../tests/it/pg.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,15 +84,6 @@ async function serve(db, sink, env = {}) {
   const m = /listening on (http:\/\/[^ ]+) /.exec(out);
   if (!m) throw new Error(`kizuna serve did not start: ${out}`);
   return { child, url: m[1], log: () => out };
-}
-
-function rssMiB(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(s)[1]) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function api(srv, key, method, p, body) {

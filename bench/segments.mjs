@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../tests/it/pg.mjs';
+import { rssMiB } from './proc.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KIZUNA = process.env.KIZUNA_BIN || path.join(ROOT, 'build', 'kizuna');
@@ -234,6 +235,8 @@ async function main() {
     record('segment_event_to_membership_p50', median(lat), 'ms', 'target_50ms', 50);
     record('segment_event_to_membership_max', Math.max(...lat), 'ms', 'target_50ms', 50);
     record('audience_index_memory', srv.indexMiB, 'MiB', 'target_1GiB', 1024, `  (built in ${srv.indexMs} ms)`);
+    // the whole server's resident memory after the run (index, caches, pools), informational
+    record('audience_server_rss', rssMiB(srv.child.pid, 'VmRSS'), 'MiB', 'none', 0);
   } finally {
     if (srv) srv.child.kill('SIGTERM');
     if (pg) await pg.stop();

@@ -370,8 +370,11 @@ static int on_attribution_row(void *ctx, const char *const *c)
 	kz_audience *a = ctx;
 	json_t *rec = (json_t *)kz_index_record(a->ix, strtoll(c[0], NULL, 10));
 	if (rec) {
-		json_object_set_new(rec, "first_touch", c[1] ? parse_or_empty(c[1]) : json_null());
-		json_object_set_new(rec, "last_touch", c[2] ? parse_or_empty(c[2]) : json_null());
+		/* absent rather than null: the index keeps no null members */
+		if (c[1])
+			json_object_set_new(rec, "first_touch", parse_or_empty(c[1]));
+		if (c[2])
+			json_object_set_new(rec, "last_touch", parse_or_empty(c[2]));
 	}
 	return 0;
 }
@@ -548,7 +551,7 @@ static int refresh_company(kz_audience *a, int64_t co, int gone, kz_err *err)
 	end = kz_index_end(a->ix);
 	for (int64_t id = 1; id < end; id++) {
 		const json_t *c = kz_index_record(a->ix, id);
-		if (!c || json_integer_value(json_object_get(json_object_get(c, "company"), "id")) != co)
+		if (!c || json_integer_value(json_object_get(c, "company_id")) != co)
 			continue;
 		if (gone) { /* the contact's record lost its company: read it again */
 			if (refresh_contact(a, id, err) < 0)
@@ -1399,8 +1402,7 @@ int64_t kz_audience_company_score(kz_audience *a, int64_t company)
 	for (int64_t id = 1; id < end; id++) {
 		const json_t *rec = kz_index_record(a->ix, id);
 		int64_t s;
-		if (!rec || json_integer_value(json_object_get(json_object_get(rec, "company"),
-								"id")) != company)
+		if (!rec || json_integer_value(json_object_get(rec, "company_id")) != company)
 			continue;
 		s = kz_index_score(a->ix, id);
 		total = use_max ? (s > total ? s : total) : total + s;
