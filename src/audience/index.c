@@ -3,8 +3,11 @@
 #include "audience/index.h"
 #include "base/json.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/banned.h"
 
@@ -587,24 +590,33 @@ static icol *column(kz_index *ix, kz_fnode *n)
 	return col;
 }
 
+/* Make the column as long as the contact array; 0, or -1 out of memory. */
+static int col_size(kz_index *ix, icol *col)
+{
+	int64_t len = ix->nct;
+	kz_fval *v;
+	uint64_t *ver;
+	if (col->n >= len)
+		return 0;
+	v = realloc(col->v, (size_t)len * sizeof *v);
+	if (!v)
+		return -1;
+	col->v = v;
+	ver = realloc(col->ver, (size_t)len * sizeof *ver);
+	if (!ver)
+		return -1;
+	memset(ver + col->n, 0, (size_t)(len - col->n) * sizeof *ver);
+	ix->bytes += (size_t)(len - col->n) * (sizeof *v + sizeof *ver);
+	col->ver = ver;
+	col->n = len;
+	return 0;
+}
+
 static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c)
 {
 	icol *col = column(ix, n);
-	if (col && id >= col->n) {
-		int64_t len = ix->nct;
-		kz_fval *v = realloc(col->v, (size_t)len * sizeof *v);
-		uint64_t *ver = v ? realloc(col->ver, (size_t)len * sizeof *ver) : NULL;
-		if (v)
-			col->v = v;
-		if (!ver) {
-			col = NULL;
-		} else {
-			memset(ver + col->n, 0, (size_t)(len - col->n) * sizeof *ver);
-			ix->bytes += (size_t)(len - col->n) * (sizeof *v + sizeof *ver);
-			col->ver = ver;
-			col->n = len;
-		}
-	}
+	if (col && id >= col->n && col_size(ix, col) < 0)
+		col = NULL;
 	if (!col)
 		return record_value(n, c);
 	if (col->ver[id] != c->ver) {
@@ -654,30 +666,44 @@ static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 			     x->h ? x->h->ctx : NULL);
 }
 
-/* Do the kept properties `pid` satisfy the event condition's where list? Cached per node. */
+/* Make the node's property cache cover every interned property set; 0, or -1. */
+static int pmatch_size(const kz_index *ix, kz_fnode *n)
+{
+	size_t nn = ix->props.n + 64;
+	unsigned char *g;
+	if (n->npmatch >= ix->props.n)
+		return 0;
+	g = realloc(n->pmatch, nn);
+	if (!g)
+		return -1;
+	memset(g + n->npmatch, 0, nn - n->npmatch);
+	n->pmatch = g;
+	n->npmatch = nn;
+	return 0;
+}
+
+/* Do the kept properties `pid` satisfy the event condition's where list? Cached per node;
+ * the cache bytes are read and written atomically, since evaluation threads share them (two
+ * threads that fill the same byte write the same value). */
 static int props_ok(const ectx *x, kz_fnode *n, uint32_t pid)
 {
+	unsigned char m;
 	if (!n->nwhere)
 		return 1;
-	if (pid >= n->npmatch) {
-		size_t nn = x->ix->props.n + 64;
-		unsigned char *g = realloc(n->pmatch, nn);
-		if (!g)
-			return 0;
-		memset(g + n->npmatch, 0, nn - n->npmatch);
-		n->pmatch = g;
-		n->npmatch = nn;
-	}
-	if (!n->pmatch[pid]) {
+	if (pid >= n->npmatch && pmatch_size(x->ix, n) < 0)
+		return 0;
+	m = __atomic_load_n(&n->pmatch[pid], __ATOMIC_RELAXED);
+	if (!m) {
 		const json_t *props = x->ix->props.val[pid];
 		int ok = 1;
 		for (int i = 0; ok && i < n->nwhere; i++) {
 			kz_fval v = kz_fval_of(json_object_get(props, n->where[i].prop), KZ_FT_ANY);
 			ok = kz_fcmp_match(&n->where[i].cmp, &v, x->now, NULL, NULL);
 		}
-		n->pmatch[pid] = ok ? 2 : 1;
+		m = ok ? 2 : 1;
+		__atomic_store_n(&n->pmatch[pid], m, __ATOMIC_RELAXED);
 	}
-	return n->pmatch[pid] == 2;
+	return m == 2;
 }
 
 static int count_ok(kz_fop op, int64_t v, int64_t want)
@@ -776,21 +802,113 @@ int kz_index_match(kz_index *ix, kz_fnode *f, int64_t contact, int64_t now_ms,
 	return eval(&x, f, contact, c);
 }
 
-int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_index_hooks *h,
-			   uint64_t *bits)
+/* Everything evaluation would set up lazily, set up before threads share the filter:
+ * columns made and sized, event names looked up, property caches sized. -1: some could not
+ * be (out of memory), so evaluate on one thread. */
+static int prepare(kz_index *ix, kz_fnode *n)
 {
-	ectx x;
+	switch (n->kind) {
+	case KZ_F_ALL:
+	case KZ_F_ANY:
+	case KZ_F_NOT:
+		for (int i = 0; i < n->nkids; i++)
+			if (prepare(ix, n->kids[i]) < 0)
+				return -1;
+		return 0;
+	case KZ_F_FIELD:
+		if (n->src == KZ_FS_RECORD || n->src == KZ_FS_CUSTOM) {
+			icol *col = column(ix, n);
+			if (col && col_size(ix, col) < 0)
+				return -1;
+		}
+		return 0;
+	case KZ_F_EVENT:
+		if (n->name_id < 0) {
+			uint32_t id = itab_id(&ix->names, n->event, 0, 0);
+			if (id != UINT32_MAX)
+				n->name_id = (int)id;
+		}
+		return n->nwhere ? pmatch_size(ix, n) : 0;
+	case KZ_F_SEGMENT:
+		return 0;
+	}
+	return 0;
+}
+
+/* Contacts per unit of work: a multiple of 64, so no two threads write one word of bits.
+ * Units are taken in turn, so the heavy contacts (often the oldest ids) are spread out. */
+#define MATCH_UNIT 4096
+#define MATCH_PAR_MIN 65536 /* below this many contacts one thread is quicker */
+#define MATCH_THREADS 8
+
+typedef struct match_job {
+	kz_index *ix;
+	kz_fnode *f;
+	const ectx *x;
+	uint64_t *bits;
+	atomic_llong next; /* the next unit's first id */
+	atomic_llong matched;
+} match_job;
+
+static int64_t match_range(const ectx *x, kz_fnode *f, int64_t from, int64_t to, uint64_t *bits)
+{
 	int64_t n = 0;
-	ectx_init(&x, ix, now_ms, h);
-	memset(bits, 0, (size_t)((ix->nct + 63) / 64) * sizeof *bits);
-	for (int64_t id = 1; id < ix->nct; id++) {
-		const ictc *c = &ix->ct[id];
-		if (c->rec && eval(&x, f, id, c)) {
+	for (int64_t id = from; id < to; id++) {
+		const ictc *c = &x->ix->ct[id];
+		if (c->rec && eval(x, f, id, c)) {
 			bits[id >> 6] |= (uint64_t)1 << (id & 63);
 			n++;
 		}
 	}
 	return n;
+}
+
+static void *match_worker(void *arg)
+{
+	match_job *j = arg;
+	int64_t n = 0, end = j->ix->nct;
+	for (;;) {
+		int64_t from = atomic_fetch_add(&j->next, MATCH_UNIT);
+		if (from >= end)
+			break;
+		n += match_range(j->x, j->f, from ? from : 1,
+				 from + MATCH_UNIT < end ? from + MATCH_UNIT : end, j->bits);
+	}
+	atomic_fetch_add(&j->matched, n);
+	return NULL;
+}
+
+static int match_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MATCH_THREADS ? MATCH_THREADS : (int)n;
+}
+
+int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_index_hooks *h,
+			   uint64_t *bits)
+{
+	ectx x;
+	match_job job;
+	pthread_t th[MATCH_THREADS];
+	int nth = ix->nct >= MATCH_PAR_MIN ? match_threads() : 1, started = 0;
+	ectx_init(&x, ix, now_ms, h);
+	memset(bits, 0, (size_t)((ix->nct + 63) / 64) * sizeof *bits);
+	if (nth < 2 || prepare(ix, f) < 0)
+		return ix->nct > 1 ? match_range(&x, f, 1, ix->nct, bits) : 0;
+	/* the calling thread works too; the hooks and the index are only read meanwhile */
+	job.ix = ix;
+	job.f = f;
+	job.x = &x;
+	job.bits = bits;
+	atomic_init(&job.next, 0);
+	atomic_init(&job.matched, 0);
+	for (int i = 0; i < nth - 1; i++)
+		if (pthread_create(&th[started], NULL, match_worker, &job) == 0)
+			started++;
+	match_worker(&job);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&job.matched);
 }
 
 size_t kz_index_memory(const kz_index *ix)

@@ -246,6 +246,55 @@ static void typed_columns_follow_record_changes_and_removals(void **state)
 	kz_index_free(ix);
 }
 
+/* A large index is evaluated on several threads: the same members as one contact at a time,
+ * for field, event (with property caches) and nested conditions, and a second pass over the
+ * caches the first one filled. */
+static void large_index_matches_the_same_on_many_threads(void **state)
+{
+	const int64_t n = 100000;
+	kz_index *ix = kz_index_new();
+	static const char *const filters[] = {
+		"{\"field\":\"fields.employees\",\"op\":\"gte\",\"value\":500}",
+		"{\"event\":\"page_view\",\"where\":[{\"prop\":\"path\",\"op\":\"eq\","
+		"\"value\":\"/pricing\"}],\"count\":{\"op\":\"gte\",\"value\":2},\"within_days\":30}",
+		"{\"all\":[{\"any\":[{\"field\":\"tags\",\"op\":\"contains\",\"value\":\"vip\"},"
+		"{\"field\":\"fields.employees\",\"op\":\"gte\",\"value\":900}]},"
+		"{\"not\":{\"event\":\"page_view\",\"where\":[{\"prop\":\"path\",\"op\":\"eq\","
+		"\"value\":\"/about\"}]}}]}",
+	};
+	uint64_t *bits;
+	(void)state;
+	for (int64_t i = 1; i <= n; i++) {
+		kz_index_put_contact(ix, i, json_pack("{s:I, s:s, s:[s], s:{s:I}}", "id", (json_int_t)i,
+						      "email", "a@example.jp", "tags",
+						      i % 7 == 0 ? "vip" : "x", "fields", "employees",
+						      (json_int_t)(i * 37 % 1000)));
+		for (int64_t k = 0; k < i % 4; k++)
+			page(ix, i, k % 2 ? "/pricing" : (i % 3 ? "/pricing" : "/about"),
+			     NOW - (i + k) % 40 * DAYMS);
+	}
+	bits = calloc((size_t)(kz_index_end(ix) + 63) / 64, sizeof *bits);
+	for (size_t q = 0; q < sizeof filters / sizeof *filters; q++) {
+		kz_err err;
+		kz_fnode *f = parse(filters[q], &err);
+		assert_non_null(f);
+		for (int pass = 0; pass < 2; pass++) {
+			int64_t want = 0, got = kz_index_match_all(ix, f, NOW, NULL, bits);
+			for (int64_t i = 1; i <= n; i++) {
+				int m = kz_index_match(ix, f, i, NOW, NULL);
+				want += m;
+				if (m != (int)(bits[i >> 6] >> (i & 63) & 1))
+					fail_msg("filter %zu, contact %lld: %d one by one", q, (long long)i, m);
+			}
+			assert_int_equal(got, want);
+			assert_true(want > 0 && want < n);
+		}
+		kz_filter_free(f);
+	}
+	free(bits);
+	kz_index_free(ix);
+}
+
 static void index_keeps_days_in_order_when_events_arrive_out_of_order(void **state)
 {
 	kz_index *ix = sample_index();
@@ -278,6 +327,7 @@ int main(void)
 		cmocka_unit_test(index_groups_scores_and_stages),
 		cmocka_unit_test(typed_columns_follow_record_changes_and_removals),
 		cmocka_unit_test(index_keeps_days_in_order_when_events_arrive_out_of_order),
+		cmocka_unit_test(large_index_matches_the_same_on_many_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
