@@ -802,6 +802,51 @@ int kz_index_match(kz_index *ix, kz_fnode *f, int64_t contact, int64_t now_ms,
 	return eval(&x, f, contact, c);
 }
 
+/* What a condition costs per contact, roughly: a typed column is one read, an event
+ * condition walks buckets, a list or company value walks JSON (cache misses each). */
+static int cost(const kz_fnode *n)
+{
+	int c = 0;
+	switch (n->kind) {
+	case KZ_F_ALL:
+	case KZ_F_ANY:
+	case KZ_F_NOT:
+		for (int i = 0; i < n->nkids; i++)
+			c += cost(n->kids[i]);
+		return c;
+	case KZ_F_FIELD:
+		if (n->src == KZ_FS_COMPANY)
+			return 6;
+		if (n->src != KZ_FS_RECORD && n->src != KZ_FS_CUSTOM)
+			return 1;
+		return n->cmp.type == KZ_FT_LIST || n->cmp.type == KZ_FT_ANY ? 6
+		       : n->cmp.type == KZ_FT_STRING			      ? 2
+									      : 1;
+	case KZ_F_EVENT:
+		return 4;
+	case KZ_F_SEGMENT:
+		return 1;
+	}
+	return 1;
+}
+
+/* all/any have no side effects, so their parts may run cheapest first: the dear ones then
+ * run only for the contacts the cheap ones did not decide. */
+static void cheapest_first(kz_fnode *n)
+{
+	if (n->kind != KZ_F_ALL && n->kind != KZ_F_ANY)
+		return;
+	for (int i = 1; i < n->nkids; i++) {
+		kz_fnode *k = n->kids[i];
+		int c = cost(k), j = i;
+		while (j > 0 && cost(n->kids[j - 1]) > c) {
+			n->kids[j] = n->kids[j - 1];
+			j--;
+		}
+		n->kids[j] = k;
+	}
+}
+
 /* Everything evaluation would set up lazily, set up before threads share the filter:
  * columns made and sized, event names looked up, property caches sized. -1: some could not
  * be (out of memory), so evaluate on one thread. */
@@ -814,6 +859,7 @@ static int prepare(kz_index *ix, kz_fnode *n)
 		for (int i = 0; i < n->nkids; i++)
 			if (prepare(ix, n->kids[i]) < 0)
 				return -1;
+		cheapest_first(n);
 		return 0;
 	case KZ_F_FIELD:
 		if (n->src == KZ_FS_RECORD || n->src == KZ_FS_CUSTOM) {
@@ -841,20 +887,64 @@ static int prepare(kz_index *ix, kz_fnode *n)
 #define MATCH_PAR_MIN 65536 /* below this many contacts one thread is quicker */
 #define MATCH_THREADS 8
 
+
+/* A pass over event conditions is bound by memory latency (contact → its names → their
+ * buckets): ask for the names of a contact a few ahead, and for the newest bucket of the
+ * filter's events of the next but one. Field-only filters skip it (it would only fetch what
+ * they never read). */
+#define AHEAD 8
+#define AHEAD_NAMES 4
+
+typedef struct ahead {
+	uint32_t names[AHEAD_NAMES];
+	int n; /* 0: nothing to fetch ahead */
+} ahead;
+
+static void ahead_names(const kz_fnode *f, ahead *a)
+{
+	if (f->kind == KZ_F_EVENT && f->name_id >= 0) {
+		for (int i = 0; i < a->n; i++)
+			if (a->names[i] == (uint32_t)f->name_id)
+				return;
+		if (a->n < AHEAD_NAMES)
+			a->names[a->n++] = (uint32_t)f->name_id;
+		return;
+	}
+	for (int i = 0; i < f->nkids; i++)
+		ahead_names(f->kids[i], a);
+}
+
+static void prefetch(const kz_index *ix, const ahead *a, int64_t id, int64_t to)
+{
+	if (id + AHEAD < to)
+		__builtin_prefetch(ix->ct[id + AHEAD].ev);
+	if (id + 2 < to) {
+		const ictc *p = &ix->ct[id + 2];
+		for (uint32_t k = 0; k < p->nev; k++)
+			for (int i = 0; i < a->n; i++)
+				if (p->ev[k].name == a->names[i] && p->ev[k].nb)
+					__builtin_prefetch(&p->ev[k].b[p->ev[k].nb - 1]);
+	}
+}
+
 typedef struct match_job {
 	kz_index *ix;
 	kz_fnode *f;
 	const ectx *x;
+	ahead a;
 	uint64_t *bits;
 	atomic_llong next; /* the next unit's first id */
 	atomic_llong matched;
 } match_job;
 
-static int64_t match_range(const ectx *x, kz_fnode *f, int64_t from, int64_t to, uint64_t *bits)
+static int64_t match_range(const ectx *x, kz_fnode *f, const ahead *a, int64_t from, int64_t to,
+			   uint64_t *bits)
 {
 	int64_t n = 0;
 	for (int64_t id = from; id < to; id++) {
 		const ictc *c = &x->ix->ct[id];
+		if (a->n)
+			prefetch(x->ix, a, id, to);
 		if (c->rec && eval(x, f, id, c)) {
 			bits[id >> 6] |= (uint64_t)1 << (id & 63);
 			n++;
@@ -871,7 +961,7 @@ static void *match_worker(void *arg)
 		int64_t from = atomic_fetch_add(&j->next, MATCH_UNIT);
 		if (from >= end)
 			break;
-		n += match_range(j->x, j->f, from ? from : 1,
+		n += match_range(j->x, j->f, &j->a, from ? from : 1,
 				 from + MATCH_UNIT < end ? from + MATCH_UNIT : end, j->bits);
 	}
 	atomic_fetch_add(&j->matched, n);
@@ -893,8 +983,10 @@ int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_i
 	int nth = ix->nct >= MATCH_PAR_MIN ? match_threads() : 1, started = 0;
 	ectx_init(&x, ix, now_ms, h);
 	memset(bits, 0, (size_t)((ix->nct + 63) / 64) * sizeof *bits);
+	memset(&job.a, 0, sizeof job.a);
 	if (nth < 2 || prepare(ix, f) < 0)
-		return ix->nct > 1 ? match_range(&x, f, 1, ix->nct, bits) : 0;
+		return ix->nct > 1 ? match_range(&x, f, &job.a, 1, ix->nct, bits) : 0;
+	ahead_names(f, &job.a);
 	/* the calling thread works too; the hooks and the index are only read meanwhile */
 	job.ix = ix;
 	job.f = f;
