@@ -724,15 +724,21 @@ static int count_ok(kz_fop op, int64_t v, int64_t want)
 	}
 }
 
+/* The node's event name as an interned id, once the index has seen the name. */
+static void name_lookup(kz_index *ix, kz_fnode *n)
+{
+	if (n->name_id < 0) {
+		uint32_t id = itab_id(&ix->names, n->event, 0, 0);
+		if (id != UINT32_MAX)
+			n->name_id = (int)id;
+	}
+}
+
 static int match_event(const ectx *x, kz_fnode *n, const ictc *c)
 {
 	int64_t sum = 0;
 	int32_t since = n->within_days ? x->today - (int32_t)n->within_days + 1 : INT32_MIN;
-	if (n->name_id < 0) {
-		uint32_t id = itab_id(&x->ix->names, n->event, 0, 0);
-		if (id != UINT32_MAX)
-			n->name_id = (int)id;
-	}
+	name_lookup(x->ix, n);
 	if (n->name_id >= 0) {
 		const ename *e = NULL;
 		for (uint32_t k = 0; k < c->nev && !e; k++)
@@ -834,17 +840,26 @@ static int cost(const kz_fnode *n)
  * run only for the contacts the cheap ones did not decide. */
 static void cheapest_first(kz_fnode *n)
 {
-	if (n->kind != KZ_F_ALL && n->kind != KZ_F_ANY)
+	int *c;
+	if ((n->kind != KZ_F_ALL && n->kind != KZ_F_ANY) || n->nkids < 2)
 		return;
-	for (int i = 1; i < n->nkids; i++) {
+	c = malloc((size_t)n->nkids * sizeof *c);
+	if (!c)
+		return; /* the order as written is as right, only slower */
+	for (int i = 0; i < n->nkids; i++)
+		c[i] = cost(n->kids[i]);
+	for (int i = 1; i < n->nkids; i++) { /* insertion sort: stable, a handful of parts */
 		kz_fnode *k = n->kids[i];
-		int c = cost(k), j = i;
-		while (j > 0 && cost(n->kids[j - 1]) > c) {
+		int ck = c[i], j = i;
+		while (j > 0 && c[j - 1] > ck) {
 			n->kids[j] = n->kids[j - 1];
+			c[j] = c[j - 1];
 			j--;
 		}
 		n->kids[j] = k;
+		c[j] = ck;
 	}
+	free(c);
 }
 
 /* Everything evaluation would set up lazily, set up before threads share the filter:
@@ -869,11 +884,7 @@ static int prepare(kz_index *ix, kz_fnode *n)
 		}
 		return 0;
 	case KZ_F_EVENT:
-		if (n->name_id < 0) {
-			uint32_t id = itab_id(&ix->names, n->event, 0, 0);
-			if (id != UINT32_MAX)
-				n->name_id = (int)id;
-		}
+		name_lookup(ix, n);
 		return n->nwhere ? pmatch_size(ix, n) : 0;
 	case KZ_F_SEGMENT:
 		return 0;
@@ -886,7 +897,6 @@ static int prepare(kz_index *ix, kz_fnode *n)
 #define MATCH_UNIT 4096
 #define MATCH_PAR_MIN 65536 /* below this many contacts one thread is quicker */
 #define MATCH_THREADS 8
-
 
 /* A pass over event conditions is bound by memory latency (contact → its names → their
  * buckets): ask for the names of a contact a few ahead, and for the newest bucket of the

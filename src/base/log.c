@@ -141,21 +141,6 @@ static size_t format_line(char *line, enum kz_log_level lvl, const char *fmt, va
 	return n + 1;
 }
 
-void kz_log(enum kz_log_level lvl, const char *fmt, ...)
-{
-	char line[LINE_MAX_BYTES];
-	va_list ap;
-	size_t n;
-	if (lvl < min_level)
-		return;
-	va_start(ap, fmt);
-	n = format_line(line, lvl, fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&out_mu);
-	flush_locked();
-	write_all(line, n);
-	pthread_mutex_unlock(&out_mu);
-}
 
 /* Add a finished line to the group the flusher writes. */
 static void enqueue(const char *line, size_t n)
@@ -177,17 +162,38 @@ static void enqueue(const char *line, size_t n)
 	pthread_mutex_unlock(&out_mu);
 }
 
-void kz_log_buffered(enum kz_log_level lvl, const char *fmt, ...)
+/* One formatted line: written now (after what is buffered), or buffered. */
+static void vlog(enum kz_log_level lvl, int buffered, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX_BYTES];
-	va_list ap;
 	size_t n;
 	if (lvl < min_level)
 		return;
-	va_start(ap, fmt);
 	n = format_line(line, lvl, fmt, ap);
+	if (buffered) {
+		enqueue(line, n);
+		return;
+	}
+	pthread_mutex_lock(&out_mu);
+	flush_locked();
+	write_all(line, n);
+	pthread_mutex_unlock(&out_mu);
+}
+
+void kz_log(enum kz_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(lvl, 0, fmt, ap);
 	va_end(ap);
-	enqueue(line, n);
+}
+
+void kz_log_buffered(enum kz_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(lvl, 1, fmt, ap);
+	va_end(ap);
 }
 
 void kz_log_buffered_parts(enum kz_log_level lvl, const char *const *parts, int nparts)

@@ -136,6 +136,16 @@ static const char *skip_reason(const json_t *row, const rules *r, json_t *seen)
 	return NULL;
 }
 
+/* The recipient rows of `email` for audience a, counting past sends only for the
+ * frequency caps that are set. */
+static int candidates_by(kz_conn *c, const json_t *email, const kz_recipients *a,
+			 const rules *r, int64_t now, json_t **rows, kz_err *err)
+{
+	return kz_store_email_candidates(c, a, json_string_value(json_object_get(email, "topic")),
+					 r->cap_day ? now - 86400000LL : 0,
+					 r->cap_week ? now - 7 * 86400000LL : 0, rows, err);
+}
+
 static int load_candidates(kz_conn *c, const json_t *email, const kz_recipients *a, int64_t now,
 			   json_t **rows, rules *r, kz_err *err)
 {
@@ -144,9 +154,7 @@ static int load_candidates(kz_conn *c, const json_t *email, const kz_recipients 
 		return -1;
 	rules_from(settings, r);
 	json_decref(settings);
-	return kz_store_email_candidates(c, a, json_string_value(json_object_get(email, "topic")),
-					 r->cap_day ? now - 86400000LL : 0,
-					 r->cap_week ? now - 7 * 86400000LL : 0, rows, err);
+	return candidates_by(c, email, a, r, now, rows, err);
 }
 
 static void audience_of(const json_t *bc, kz_recipients *a)
@@ -412,9 +420,7 @@ int kz_outbox_candidates(kz_conn *c, const json_t *email, const json_t *settings
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
 	a.ids = text;
 	rules_from(settings, &r);
-	rc = kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
-				       r.cap_day ? now - 86400000LL : 0,
-				       r.cap_week ? now - 7 * 86400000LL : 0, &rows, err);
+	rc = candidates_by(c, email, &a, &r, now, &rows, err);
 	free(text);
 	if (rc < 0)
 		return -1;
@@ -465,9 +471,7 @@ int kz_outbox_queue_contact(kz_conn *c, const json_t *email, const json_t *setti
 		settings = loaded;
 	}
 	rules_from(settings, &r);
-	if (kz_store_email_candidates(c, &a, json_string_value(json_object_get(email, "topic")),
-				      r.cap_day ? now - 86400000LL : 0,
-				      r.cap_week ? now - 7 * 86400000LL : 0, &rows, err) == 0)
+	if (candidates_by(c, email, &a, &r, now, &rows, err) == 0)
 		rc = kz_outbox_queue_row(c, email, settings, json_array_get(rows, 0), journey_id,
 					 dedupe, now, send_id, reason, err);
 	json_decref(rows);

@@ -438,47 +438,50 @@ static int email_of(kz_journeys *j, kz_conn *c, int64_t id, json_t **email, kz_e
 	return 0;
 }
 
+/* The email a due decision sends, or 0 when it is not a send_email step. */
+static int64_t sends_email(const jdecide *d)
+{
+	const json_t *step = json_object_get(json_object_get(d->def, "steps"), d->e.step);
+	if (d->kind != JD_STEP || strcmp(type_of(step), "send_email"))
+		return 0;
+	return json_integer_value(json_object_get(step, "email_id"));
+}
+
 int kz_jn_prefetch_sends(kz_journeys *j, kz_conn *c, const jdecide *d, int n, kz_err *err)
 {
 	int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
-	json_t *todo = json_object(); /* email id -> 1 once its contacts are read */
 	int rc = 0;
 	kz_jn_sends_done(j);
 	j->cands = json_object();
-	if (!ids) {
-		json_decref(todo);
+	if (!ids)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
-	}
 	for (int i = 0; rc == 0 && i < n; i++) {
-		const json_t *step = json_object_get(json_object_get(d[i].def, "steps"), d[i].e.step);
-		int64_t email_id = json_integer_value(json_object_get(step, "email_id"));
+		int64_t email_id = sends_email(&d[i]);
 		json_t *email, *by_id = NULL;
 		char key[32];
 		int m = 0;
-		if (d[i].kind != JD_STEP || strcmp(type_of(step), "send_email"))
+		if (!email_id)
 			continue;
 		snprintf(key, sizeof key, "%" PRId64, email_id);
-		if (json_object_get(todo, key))
-			continue;
-		json_object_set_new(todo, key, json_true());
+		if (json_object_get(j->cands, key))
+			continue; /* this email's contacts were read at its first send */
 		if ((rc = email_of(j, c, email_id, &email, err)) != 0) {
-			rc = rc < 0 ? -1 : 0; /* a deleted email is skipped by do_send */
+			/* a deleted email: do_send skips its sends; not looked up again here */
+			if (rc > 0)
+				json_object_set_new(j->cands, key, json_null());
+			rc = rc < 0 ? -1 : 0;
 			continue;
 		}
-		/* every contact of the batch sent this email, each once */
-		for (int k = i; k < n; k++) {
-			const json_t *sk = json_object_get(json_object_get(d[k].def, "steps"), d[k].e.step);
-			if (d[k].kind == JD_STEP && !strcmp(type_of(sk), "send_email") &&
-			    json_integer_value(json_object_get(sk, "email_id")) == email_id)
+		/* every contact of the batch sent this email */
+		for (int k = i; k < n; k++)
+			if (sends_email(&d[k]) == email_id)
 				ids[m++] = d[k].e.contact_id;
-		}
 		if (kz_outbox_candidates(c, email, j->settings, ids, m, kz_now_ms(), &by_id, err) < 0)
 			rc = -1;
 		else
 			json_object_set_new(j->cands, key, by_id);
 	}
 	free(ids);
-	json_decref(todo);
 	return rc;
 }
 

@@ -88,9 +88,8 @@ test('kill -9 in the middle of a large run, then restart: no step lost or double
   const ran = [];
   let shift = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
-    const run = await killedRun(srv, ids, `k9-${attempt}`, shift);
-    const { after } = run;
-    ({ shift } = run);
+    const { after, shift: next } = await killedRun(srv, ids, `k9-${attempt}`, shift);
+    shift = next;
     ran.push(after);
     // The restarted process ran some of the steps itself: the kill came in the middle of the run
     // (a check made after the restart would race with the run the restart resumes).
