@@ -161,6 +161,13 @@ static int hook_member(void *ctx, int64_t segment, int64_t contact)
 	return s && seg_has(s, contact);
 }
 
+static const uint64_t *hook_member_bits(void *ctx, int64_t segment, int64_t *nwords)
+{
+	aseg *s = seg_find(ctx, segment);
+	*nwords = s ? s->nwords : 0;
+	return s ? s->bits : NULL;
+}
+
 /* ---- membership changes ---- */
 
 static int record_change(kz_audience *a, aseg *s, int64_t cid, int in, kz_err *err)
@@ -375,6 +382,7 @@ static int on_attribution_row(void *ctx, const char *const *c)
 			json_object_set_new(rec, "first_touch", parse_or_empty(c[1]));
 		if (c[2])
 			json_object_set_new(rec, "last_touch", parse_or_empty(c[2]));
+		kz_index_touch(a->ix, strtoll(c[0], NULL, 10));
 	}
 	return 0;
 }
@@ -1055,6 +1063,7 @@ kz_audience *kz_audience_start(kz_store *store, kz_err *err)
 	a->store = store;
 	a->ix = kz_index_new();
 	a->hooks.member = hook_member;
+	a->hooks.member_bits = hook_member_bits;
 	a->hooks.stage_rank = kz_aud_stage_rank;
 	a->hooks.ctx = a;
 	pthread_mutex_init(&a->q_mu, NULL);

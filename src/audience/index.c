@@ -28,7 +28,6 @@ typedef struct ename {
 
 typedef struct ictc {
 	json_t *rec; /* NULL: no such contact */
-	uint64_t ver; /* new (unique) whenever rec changes: older column entries are stale */
 	size_t rec_bytes;
 	ename *ev;
 	uint32_t nev;
@@ -47,16 +46,35 @@ typedef struct itab {
 	uint32_t nslots;
 } itab;
 
+/* A column value in 16 bytes: the kind of a kz_fval and its one member; a list is the id of
+ * its text in the column's table of distinct lists (NO_LIST: too many, read the record). */
+typedef struct cval {
+	uint32_t t;
+	uint32_t lid;
+	union {
+		const char *s;
+		double num;
+		int64_t ms;
+		int b;
+	} u;
+} cval;
+
+#define NO_LIST UINT32_MAX
+#define MAX_LISTS 65536
+
 /* A typed column: one field's value per contact, extracted from the JSON records once and
  * kept until the record changes, so evaluations compare values instead of walking JSON (and
- * parsing ISO dates) per contact. A string value points into the record of that version. */
+ * parsing ISO dates) per contact, and whole units of contacts at a time. A string value
+ * points into the record it was taken from; a changed or removed record marks its entry
+ * stale, and an evaluation takes the stale entries anew before it reads the column. */
 typedef struct icol {
 	kz_fsrc src;
 	kz_ftype type;
 	char *key;
-	kz_fval *v;
-	uint64_t *ver; /* the record version v[id] was taken from; 0: none */
-	int64_t n;
+	cval *v;
+	uint64_t *stale; /* a bit per contact: v[id] is not from the current record */
+	int64_t n, nstale;
+	itab lists; /* the distinct lists seen (by their JSON text), parsed */
 } icol;
 
 #define MAX_COLS 64
@@ -64,9 +82,9 @@ typedef struct icol {
 struct kz_index {
 	icol cols[MAX_COLS];
 	int ncols;
-	uint64_t ver_seq; /* record versions, never reused */
 	ictc *ct;
-	int64_t nct; /* array length (one past the largest id) */
+	uint64_t *live; /* a bit per slot of ct: it holds a contact */
+	int64_t nct; /* array length (one past the largest id), a multiple of 64 */
 	int64_t count;
 	json_t **co; /* companies by id */
 	int64_t nco;
@@ -170,13 +188,15 @@ void kz_index_free(kz_index *ix)
 	for (int k = 0; k < ix->ncols; k++) {
 		free(ix->cols[k].key);
 		free(ix->cols[k].v);
-		free(ix->cols[k].ver);
+		free(ix->cols[k].stale);
+		itab_release(&ix->cols[k].lists);
 	}
 	for (int64_t i = 0; i < ix->nct; i++)
 		ctc_release(&ix->ct[i]);
 	for (int64_t i = 0; i < ix->nco; i++)
 		json_decref(ix->co[i]);
 	free(ix->ct);
+	free(ix->live);
 	free(ix->co);
 	itab_release(&ix->names);
 	itab_release(&ix->props);
@@ -191,10 +211,16 @@ static ictc *slot(kz_index *ix, int64_t id, int grow)
 	if (id >= ix->nct) {
 		int64_t n = ix->nct ? ix->nct : 1024;
 		ictc *g;
+		uint64_t *l;
 		if (!grow)
 			return NULL;
 		while (n <= id)
 			n *= 2;
+		l = realloc(ix->live, (size_t)(n / 64) * sizeof *l);
+		if (!l)
+			return NULL;
+		memset(l + ix->nct / 64, 0, (size_t)((n - ix->nct) / 64) * sizeof *l);
+		ix->live = l;
 		g = realloc(ix->ct, (size_t)n * sizeof *g);
 		if (!g)
 			return NULL;
@@ -266,6 +292,23 @@ static void slim(json_t *o, int top)
 	}
 }
 
+static int bit_of(const uint64_t *bits, int64_t id)
+{
+	return (int)(bits[id >> 6] >> (id & 63) & 1);
+}
+
+/* The contact's record changed or went: every column's entry of it is stale. */
+static void cols_stale(kz_index *ix, int64_t id)
+{
+	for (int k = 0; k < ix->ncols; k++) {
+		icol *col = &ix->cols[k];
+		if (id < col->n && !bit_of(col->stale, id)) {
+			col->stale[id >> 6] |= (uint64_t)1 << (id & 63);
+			col->nstale++;
+		}
+	}
+}
+
 void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 {
 	ictc *c = slot(ix, id, 1);
@@ -281,7 +324,8 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 	if (json_is_object(rec))
 		slim(rec, 1);
 	c->rec = rec;
-	c->ver = ++ix->ver_seq;
+	ix->live[id >> 6] |= (uint64_t)1 << (id & 63);
+	cols_stale(ix, id);
 	c->rec_bytes = json_weight(rec);
 	ix->bytes += c->rec_bytes;
 }
@@ -295,11 +339,19 @@ void kz_index_remove_contact(kz_index *ix, int64_t id)
 	ix->bytes -= c->rec_bytes;
 	kz_index_clear_events(ix, id);
 	ctc_release(c);
+	ix->live[id >> 6] &= ~((uint64_t)1 << (id & 63));
+	cols_stale(ix, id);
 }
 
 int kz_index_has(const kz_index *ix, int64_t id)
 {
 	return cslot(ix, id) != NULL;
+}
+
+void kz_index_touch(kz_index *ix, int64_t id)
+{
+	if (cslot(ix, id))
+		cols_stale(ix, id);
 }
 
 const json_t *kz_index_record(const kz_index *ix, int64_t id)
@@ -546,12 +598,11 @@ static const json_t *path_get(const json_t *o, const char *path)
 	return path_get(json_object_get(o, head), dot + 1);
 }
 
-static kz_fval record_value(const kz_fnode *n, const ictc *c)
+static kz_fval record_value(kz_fsrc src, const char *key, kz_ftype type, const ictc *c)
 {
-	if (n->src == KZ_FS_CUSTOM)
-		return kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), n->key),
-				  n->cmp.type);
-	return kz_fval_of(path_get(c->rec, n->key), n->cmp.type);
+	if (src == KZ_FS_CUSTOM)
+		return kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), key), type);
+	return kz_fval_of(path_get(c->rec, key), type);
 }
 
 /* The typed column of (src, key, type), made on first use; NULL when none can be had. */
@@ -561,6 +612,11 @@ static icol *column(kz_index *ix, kz_fnode *n)
 	if (n->col_of != ix) { /* a node evaluated against another index before */
 		n->col_of = ix;
 		n->col = 0;
+		if (n->kind == KZ_F_FIELD) { /* its verdicts were by that index's list ids */
+			free(n->pmatch);
+			n->pmatch = NULL;
+			n->npmatch = 0;
+		}
 	}
 	if (n->col > 0)
 		return &ix->cols[n->col - 1];
@@ -590,26 +646,115 @@ static icol *column(kz_index *ix, kz_fnode *n)
 	return col;
 }
 
-/* Make the column as long as the contact array; 0, or -1 out of memory. */
+/* Make the column as long as the contact array, the new entries stale; 0, or -1. */
 static int col_size(kz_index *ix, icol *col)
 {
-	int64_t len = ix->nct;
-	kz_fval *v;
-	uint64_t *ver;
+	int64_t len = ix->nct, w0 = col->n / 64, w1 = len / 64;
+	cval *v;
+	uint64_t *st;
 	if (col->n >= len)
 		return 0;
 	v = realloc(col->v, (size_t)len * sizeof *v);
 	if (!v)
 		return -1;
 	col->v = v;
-	ver = realloc(col->ver, (size_t)len * sizeof *ver);
-	if (!ver)
+	st = realloc(col->stale, (size_t)w1 * sizeof *st);
+	if (!st)
 		return -1;
-	memset(ver + col->n, 0, (size_t)(len - col->n) * sizeof *ver);
-	ix->bytes += (size_t)(len - col->n) * (sizeof *v + sizeof *ver);
-	col->ver = ver;
+	memset(st + w0, 0xff, (size_t)(w1 - w0) * sizeof *st);
+	ix->bytes += (size_t)(len - col->n) * sizeof *v + (size_t)(w1 - w0) * sizeof *st;
+	col->stale = st;
+	col->nstale += len - col->n;
 	col->n = len;
 	return 0;
+}
+
+/* Take the column's entry of contact id from its record. */
+static void col_take(kz_index *ix, icol *col, int64_t id)
+{
+	const ictc *c = &ix->ct[id];
+	cval *cv = &col->v[id];
+	kz_fval f;
+	memset(cv, 0, sizeof *cv);
+	if (!c->rec)
+		return; /* KZ_V_MISSING */
+	f = record_value(col->src, col->key, col->type, c);
+	cv->t = (uint32_t)f.t;
+	switch (f.t) {
+	case KZ_V_STR:
+		cv->u.s = f.s;
+		break;
+	case KZ_V_NUM:
+		cv->u.num = f.num;
+		break;
+	case KZ_V_BOOL:
+		cv->u.b = f.b;
+		break;
+	case KZ_V_MS:
+		cv->u.ms = f.ms;
+		break;
+	case KZ_V_LIST: {
+		char *text = col->lists.n < MAX_LISTS ? json_dumps(f.list, JSON_COMPACT) : NULL;
+		cv->lid = text ? itab_id(&col->lists, text, 1, 1) : NO_LIST;
+		if (cv->lid != NO_LIST && !col->lists.val[cv->lid])
+			cv->lid = NO_LIST;
+		free(text);
+		break;
+	}
+	case KZ_V_MISSING:
+		break;
+	}
+}
+
+/* Take every stale entry anew (before an evaluation reads the column). */
+static void col_fresh(kz_index *ix, icol *col)
+{
+	if (!col->nstale)
+		return;
+	for (int64_t w = 0; w < col->n / 64; w++) {
+		uint64_t m = col->stale[w];
+		while (m) {
+			col_take(ix, col, w * 64 + __builtin_ctzll(m));
+			m &= m - 1;
+		}
+		col->stale[w] = 0;
+	}
+	col->nstale = 0;
+}
+
+/* The entry as the kz_fval the operators take. */
+static kz_fval col_value(const icol *col, int64_t id, const ictc *c)
+{
+	const cval *cv = &col->v[id];
+	kz_fval r;
+	memset(&r, 0, sizeof r);
+	switch (cv->t) {
+	case KZ_V_STR:
+		r.t = KZ_V_STR;
+		r.s = cv->u.s;
+		break;
+	case KZ_V_NUM:
+		r.t = KZ_V_NUM;
+		r.num = cv->u.num;
+		break;
+	case KZ_V_BOOL:
+		r.t = KZ_V_BOOL;
+		r.b = cv->u.b;
+		break;
+	case KZ_V_MS:
+		r.t = KZ_V_MS;
+		r.ms = cv->u.ms;
+		break;
+	case KZ_V_LIST:
+		if (cv->lid == NO_LIST)
+			return record_value(col->src, col->key, col->type, c);
+		r.t = KZ_V_LIST;
+		r.list = col->lists.val[cv->lid];
+		break;
+	default:
+		break;
+	}
+	return r;
 }
 
 static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c)
@@ -618,12 +763,13 @@ static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c
 	if (col && id >= col->n && col_size(ix, col) < 0)
 		col = NULL;
 	if (!col)
-		return record_value(n, c);
-	if (col->ver[id] != c->ver) {
-		col->v[id] = record_value(n, c);
-		col->ver[id] = c->ver;
+		return record_value(n->src, n->key, n->cmp.type, c);
+	if (bit_of(col->stale, id)) {
+		col_take(ix, col, id);
+		col->stale[id >> 6] &= ~((uint64_t)1 << (id & 63));
+		col->nstale--;
 	}
-	return col->v[id];
+	return col_value(col, id, c);
 }
 
 static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
@@ -666,12 +812,13 @@ static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 			     x->h ? x->h->ctx : NULL);
 }
 
-/* Make the node's property cache cover every interned property set; 0, or -1. */
-static int pmatch_size(const kz_index *ix, kz_fnode *n)
+/* Make the node's verdict cache (property sets for an event, distinct lists for a list
+ * field) hold `want` entries; 0, or -1 out of memory. */
+static int verdicts_size(kz_fnode *n, size_t want)
 {
-	size_t nn = ix->props.n + 64;
+	size_t nn = want + 64;
 	unsigned char *g;
-	if (n->npmatch >= ix->props.n)
+	if (n->npmatch >= want)
 		return 0;
 	g = realloc(n->pmatch, nn);
 	if (!g)
@@ -690,7 +837,7 @@ static int props_ok(const ectx *x, kz_fnode *n, uint32_t pid)
 	unsigned char m;
 	if (!n->nwhere)
 		return 1;
-	if (pid >= n->npmatch && pmatch_size(x->ix, n) < 0)
+	if (pid >= n->npmatch && verdicts_size(n, x->ix->props.n) < 0)
 		return 0;
 	m = __atomic_load_n(&n->pmatch[pid], __ATOMIC_RELAXED);
 	if (!m) {
@@ -808,8 +955,29 @@ int kz_index_match(kz_index *ix, kz_fnode *f, int64_t contact, int64_t now_ms,
 	return eval(&x, f, contact, c);
 }
 
-/* What a condition costs per contact, roughly: a typed column is one read, an event
- * condition walks buckets, a list or company value walks JSON (cache misses each). */
+/* ---- evaluating everyone: a unit of contacts at a time, as bits ----
+ *
+ * A group's parts run one after the other over the unit's candidates, each only for the
+ * contacts the parts before it left undecided (all: those still in; any: those not yet
+ * in), so a cheap part first narrows what the dear ones read. A typed column is compared
+ * in a tight loop over the unit; a list field looks up its verdict per distinct list; a
+ * segment is its member bits; an event condition walks each candidate's buckets. */
+
+/* Contacts per unit of work: a multiple of 64, so no two threads write one word of bits.
+ * Units are taken in turn, so the heavy contacts (often the oldest ids) are spread out. */
+#define MATCH_UNIT 4096
+#define UNIT_WORDS (MATCH_UNIT / 64)
+#define MATCH_PAR_MIN 65536 /* below this many contacts one thread is quicker */
+#define MATCH_THREADS 8
+
+/* An event pass is bound by memory latency (contact → its names → their buckets): ask for
+ * a candidate's slot well ahead, its names a few ahead and its newest bucket of the
+ * condition's event the next but one. */
+#define AHEAD_SLOT 16
+#define AHEAD 8
+
+/* What a condition costs per contact, roughly: a segment is its bits, a typed column one
+ * read, an event condition walks buckets, a company value walks JSON (cache misses each). */
 static int cost(const kz_fnode *n)
 {
 	int c = 0;
@@ -825,13 +993,11 @@ static int cost(const kz_fnode *n)
 			return 6;
 		if (n->src != KZ_FS_RECORD && n->src != KZ_FS_CUSTOM)
 			return 1;
-		return n->cmp.type == KZ_FT_LIST || n->cmp.type == KZ_FT_ANY ? 6
-		       : n->cmp.type == KZ_FT_STRING			      ? 2
-									      : 1;
+		return n->cmp.type == KZ_FT_ANY || n->cmp.type == KZ_FT_STRING ? 2 : 1;
 	case KZ_F_EVENT:
 		return 4;
 	case KZ_F_SEGMENT:
-		return 1;
+		return 0;
 	}
 	return 1;
 }
@@ -863,8 +1029,9 @@ static void cheapest_first(kz_fnode *n)
 }
 
 /* Everything evaluation would set up lazily, set up before threads share the filter:
- * columns made and sized, event names looked up, property caches sized. -1: some could not
- * be (out of memory), so evaluate on one thread. */
+ * columns made, sized and taken anew where stale, list verdict caches sized, event names
+ * looked up, property caches sized. -1: some could not be (out of memory), so evaluate one
+ * contact at a time. */
 static int prepare(kz_index *ix, kz_fnode *n)
 {
 	switch (n->kind) {
@@ -879,100 +1046,244 @@ static int prepare(kz_index *ix, kz_fnode *n)
 	case KZ_F_FIELD:
 		if (n->src == KZ_FS_RECORD || n->src == KZ_FS_CUSTOM) {
 			icol *col = column(ix, n);
-			if (col && col_size(ix, col) < 0)
+			if (!col)
+				return 0;
+			if (col_size(ix, col) < 0)
 				return -1;
+			col_fresh(ix, col);
+			return verdicts_size(n, col->lists.n);
 		}
 		return 0;
 	case KZ_F_EVENT:
 		name_lookup(ix, n);
-		return n->nwhere ? pmatch_size(ix, n) : 0;
+		return n->nwhere ? verdicts_size(n, ix->props.n) : 0;
 	case KZ_F_SEGMENT:
 		return 0;
 	}
 	return 0;
 }
 
-/* Contacts per unit of work: a multiple of 64, so no two threads write one word of bits.
- * Units are taken in turn, so the heavy contacts (often the oldest ids) are spread out. */
-#define MATCH_UNIT 4096
-#define MATCH_PAR_MIN 65536 /* below this many contacts one thread is quicker */
-#define MATCH_THREADS 8
-
-/* A pass over event conditions is bound by memory latency (contact → its names → their
- * buckets): ask for the names of a contact a few ahead, and for the newest bucket of the
- * filter's events of the next but one. Field-only filters skip it (it would only fetch what
- * they never read). */
-#define AHEAD 8
-#define AHEAD_NAMES 4
-
-typedef struct ahead {
-	uint32_t names[AHEAD_NAMES];
-	int n; /* 0: nothing to fetch ahead */
-} ahead;
-
-static void ahead_names(const kz_fnode *f, ahead *a)
+static int any_bits(const uint64_t *w, int nw)
 {
-	if (f->kind == KZ_F_EVENT && f->name_id >= 0) {
-		for (int i = 0; i < a->n; i++)
-			if (a->names[i] == (uint32_t)f->name_id)
-				return;
-		if (a->n < AHEAD_NAMES)
-			a->names[a->n++] = (uint32_t)f->name_id;
-		return;
-	}
-	for (int i = 0; i < f->nkids; i++)
-		ahead_names(f->kids[i], a);
+	uint64_t o = 0;
+	for (int i = 0; i < nw; i++)
+		o |= w[i];
+	return o != 0;
 }
 
-static void prefetch(const kz_index *ix, const ahead *a, int64_t id, int64_t to)
+/* The candidates of a unit as ids (up to MATCH_UNIT); how many. */
+static int cand_ids(int64_t base, int nw, const uint64_t *cand, int64_t *ids)
 {
-	if (id + AHEAD < to)
-		__builtin_prefetch(ix->ct[id + AHEAD].ev);
-	if (id + 2 < to) {
-		const ictc *p = &ix->ct[id + 2];
-		for (uint32_t k = 0; k < p->nev; k++)
-			for (int i = 0; i < a->n; i++)
-				if (p->ev[k].name == a->names[i] && p->ev[k].nb)
-					__builtin_prefetch(&p->ev[k].b[p->ev[k].nb - 1]);
+	int k = 0;
+	for (int w = 0; w < nw; w++)
+		for (uint64_t m = cand[w]; m; m &= m - 1)
+			ids[k++] = base + w * 64 + __builtin_ctzll(m);
+	return k;
+}
+
+static void set_bit(uint64_t *out, int64_t base, int64_t id)
+{
+	out[(id - base) >> 6] |= (uint64_t)1 << ((id - base) & 63);
+}
+
+/* One contact at a time, for what has no faster way (company fields, scores, stages). */
+static void vone(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
+		 uint64_t *out)
+{
+	memset(out, 0, (size_t)nw * sizeof *out);
+	for (int w = 0; w < nw; w++)
+		for (uint64_t m = cand[w]; m; m &= m - 1) {
+			int64_t id = base + w * 64 + __builtin_ctzll(m);
+			if (eval(x, n, id, &x->ix->ct[id]))
+				set_bit(out, base, id);
+		}
+}
+
+static void vevent(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
+		   uint64_t *out)
+{
+	int64_t ids[MATCH_UNIT];
+	const ictc *ct = x->ix->ct;
+	int k = cand_ids(base, nw, cand, ids);
+	memset(out, 0, (size_t)nw * sizeof *out);
+	for (int i = 0; i < k; i++) {
+		if (i + AHEAD_SLOT < k)
+			__builtin_prefetch(&ct[ids[i + AHEAD_SLOT]]);
+		if (i + AHEAD < k)
+			__builtin_prefetch(ct[ids[i + AHEAD]].ev);
+		if (i + 2 < k && n->name_id >= 0) {
+			const ictc *p = &ct[ids[i + 2]];
+			for (uint32_t e = 0; e < p->nev; e++)
+				if (p->ev[e].name == (uint32_t)n->name_id && p->ev[e].nb) {
+					__builtin_prefetch(&p->ev[e].b[p->ev[e].nb - 1]);
+					break;
+				}
+		}
+		if (match_event(x, n, &ct[ids[i]]))
+			set_bit(out, base, ids[i]);
 	}
+}
+
+/* A number compared in a tight loop: these operators hold only for a number. */
+#define NUM_WORD(test)                                                                  \
+	for (int w = 0; w < nw; w++) {                                                  \
+		uint64_t r = 0, m = cand[w];                                            \
+		const cval *cv = v + w * 64;                                            \
+		if (!m) {                                                               \
+			out[w] = 0;                                                     \
+			continue;                                                       \
+		}                                                                       \
+		for (int j = 0; j < 64; j++) {                                          \
+			double d = cv[j].u.num;                                         \
+			r |= (uint64_t)((cv[j].t == KZ_V_NUM) & (test)) << j;           \
+		}                                                                       \
+		out[w] = r & m;                                                         \
+	}
+
+static int vnumber(const kz_fnode *n, const cval *v, int nw, const uint64_t *cand, uint64_t *out)
+{
+	double a = n->cmp.num[0], b = n->cmp.num[1];
+	if (n->cmp.type != KZ_FT_NUMBER)
+		return 0;
+	switch (n->cmp.op) {
+	case KZ_OP_EQ:
+		NUM_WORD(d == a);
+		return 1;
+	case KZ_OP_GT:
+		NUM_WORD(d > a);
+		return 1;
+	case KZ_OP_GTE:
+		NUM_WORD(d >= a);
+		return 1;
+	case KZ_OP_LT:
+		NUM_WORD(d < a);
+		return 1;
+	case KZ_OP_LTE:
+		NUM_WORD(d <= a);
+		return 1;
+	case KZ_OP_BETWEEN:
+		NUM_WORD((d >= a) & (d <= b));
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A field with a typed column: numbers in a tight loop, lists by their cached verdict, the
+ * rest through the operators, per candidate. */
+static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
+		   const uint64_t *cand, uint64_t *out)
+{
+	const cval *v = col->v + base;
+	int (*rank)(void *, const char *) = x->h ? x->h->stage_rank : NULL;
+	void *rctx = x->h ? x->h->ctx : NULL;
+	if (vnumber(n, v, nw, cand, out))
+		return;
+	memset(out, 0, (size_t)nw * sizeof *out);
+	for (int w = 0; w < nw; w++)
+		for (uint64_t m = cand[w]; m; m &= m - 1) {
+			int j = w * 64 + __builtin_ctzll(m), ok;
+			const cval *cv = &v[j];
+			if (cv->t == KZ_V_LIST && n->cmp.type == KZ_FT_LIST && cv->lid < n->npmatch) {
+				unsigned char vd = __atomic_load_n(&n->pmatch[cv->lid], __ATOMIC_RELAXED);
+				if (!vd) {
+					kz_fval f = col_value(col, base + j, NULL);
+					vd = kz_fcmp_match(&n->cmp, &f, x->now, rank, rctx) ? 2 : 1;
+					__atomic_store_n(&n->pmatch[cv->lid], vd, __ATOMIC_RELAXED);
+				}
+				ok = vd == 2;
+			} else {
+				kz_fval f = col_value(col, base + j, &x->ix->ct[base + j]);
+				ok = kz_fcmp_match(&n->cmp, &f, x->now, rank, rctx);
+			}
+			if (ok)
+				out[w] |= (uint64_t)1 << (j & 63);
+		}
+}
+
+static void vsegment(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
+		     uint64_t *out)
+{
+	int64_t words = 0, w0 = base / 64;
+	const uint64_t *m = x->h->member_bits(x->h->ctx, n->segment, &words);
+	for (int w = 0; w < nw; w++) {
+		uint64_t in = m && w0 + w < words ? m[w0 + w] : 0;
+		out[w] = cand[w] & (n->member ? in : ~in);
+	}
+}
+
+/* out = the candidates (bits of ids base..base+64·nw) that match n; out is not cand. */
+static void veval(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
+		  uint64_t *out)
+{
+	uint64_t cur[UNIT_WORDS], tmp[UNIT_WORDS];
+	switch (n->kind) {
+	case KZ_F_ALL:
+		memcpy(cur, cand, (size_t)nw * sizeof *cur);
+		for (int i = 0; i < n->nkids && any_bits(cur, nw); i++) {
+			veval(x, n->kids[i], base, nw, cur, tmp);
+			memcpy(cur, tmp, (size_t)nw * sizeof *cur);
+		}
+		memcpy(out, cur, (size_t)nw * sizeof *out);
+		return;
+	case KZ_F_ANY:
+		memcpy(cur, cand, (size_t)nw * sizeof *cur); /* not decided yet */
+		memset(out, 0, (size_t)nw * sizeof *out);
+		for (int i = 0; i < n->nkids && any_bits(cur, nw); i++) {
+			veval(x, n->kids[i], base, nw, cur, tmp);
+			for (int w = 0; w < nw; w++) {
+				out[w] |= tmp[w];
+				cur[w] &= ~tmp[w];
+			}
+		}
+		return;
+	case KZ_F_NOT:
+		veval(x, n->kids[0], base, nw, cand, tmp);
+		for (int w = 0; w < nw; w++)
+			out[w] = cand[w] & ~tmp[w];
+		return;
+	case KZ_F_FIELD:
+		if ((n->src == KZ_FS_RECORD || n->src == KZ_FS_CUSTOM) && n->col > 0 &&
+		    n->col_of == x->ix) {
+			vfield(x, n, &x->ix->cols[n->col - 1], base, nw, cand, out);
+			return;
+		}
+		break;
+	case KZ_F_EVENT:
+		vevent(x, n, base, nw, cand, out);
+		return;
+	case KZ_F_SEGMENT:
+		if (x->h && x->h->member_bits) {
+			vsegment(x, n, base, nw, cand, out);
+			return;
+		}
+		break;
+	}
+	vone(x, n, base, nw, cand, out);
 }
 
 typedef struct match_job {
-	kz_index *ix;
-	kz_fnode *f;
 	const ectx *x;
-	ahead a;
+	kz_fnode *f;
 	uint64_t *bits;
 	atomic_llong next; /* the next unit's first id */
 	atomic_llong matched;
 } match_job;
 
-static int64_t match_range(const ectx *x, kz_fnode *f, const ahead *a, int64_t from, int64_t to,
-			   uint64_t *bits)
-{
-	int64_t n = 0;
-	for (int64_t id = from; id < to; id++) {
-		const ictc *c = &x->ix->ct[id];
-		if (a->n)
-			prefetch(x->ix, a, id, to);
-		if (c->rec && eval(x, f, id, c)) {
-			bits[id >> 6] |= (uint64_t)1 << (id & 63);
-			n++;
-		}
-	}
-	return n;
-}
-
 static void *match_worker(void *arg)
 {
 	match_job *j = arg;
-	int64_t n = 0, end = j->ix->nct;
+	const kz_index *ix = j->x->ix;
+	int64_t n = 0, end = ix->nct;
 	for (;;) {
 		int64_t from = atomic_fetch_add(&j->next, MATCH_UNIT);
+		int nw;
 		if (from >= end)
 			break;
-		n += match_range(j->x, j->f, &j->a, from ? from : 1,
-				 from + MATCH_UNIT < end ? from + MATCH_UNIT : end, j->bits);
+		nw = (int)((from + MATCH_UNIT < end ? MATCH_UNIT : end - from) / 64);
+		veval(j->x, j->f, from, nw, ix->live + from / 64, j->bits + from / 64);
+		for (int w = 0; w < nw; w++)
+			n += __builtin_popcountll(j->bits[from / 64 + w]);
 	}
 	atomic_fetch_add(&j->matched, n);
 	return NULL;
@@ -993,17 +1304,21 @@ int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_i
 	int nth = ix->nct >= MATCH_PAR_MIN ? match_threads() : 1, started = 0;
 	ectx_init(&x, ix, now_ms, h);
 	memset(bits, 0, (size_t)((ix->nct + 63) / 64) * sizeof *bits);
-	memset(&job.a, 0, sizeof job.a);
-	if (nth < 2 || prepare(ix, f) < 0)
-		return ix->nct > 1 ? match_range(&x, f, &job.a, 1, ix->nct, bits) : 0;
-	ahead_names(f, &job.a);
-	/* the calling thread works too; the hooks and the index are only read meanwhile */
-	job.ix = ix;
-	job.f = f;
+	if (prepare(ix, f) < 0) { /* out of memory: one contact at a time, lazily */
+		int64_t n = 0;
+		for (int64_t id = 1; id < ix->nct; id++)
+			if (ix->ct[id].rec && eval(&x, f, id, &ix->ct[id])) {
+				bits[id >> 6] |= (uint64_t)1 << (id & 63);
+				n++;
+			}
+		return n;
+	}
 	job.x = &x;
+	job.f = f;
 	job.bits = bits;
 	atomic_init(&job.next, 0);
 	atomic_init(&job.matched, 0);
+	/* the calling thread works too; the hooks and the index are only read meanwhile */
 	for (int i = 0; i < nth - 1; i++)
 		if (pthread_create(&th[started], NULL, match_worker, &job) == 0)
 			started++;
@@ -1017,7 +1332,11 @@ size_t kz_index_memory(const kz_index *ix)
 {
 	size_t b = ix->bytes + (size_t)ix->nct * sizeof(ictc) + (size_t)ix->nco * sizeof(json_t *);
 	b += (size_t)(ix->names.cap + ix->props.cap) * (sizeof(char *) + sizeof(json_t *));
+	b += (size_t)ix->nct / 8; /* live */
 	for (uint32_t i = 0; i < ix->props.n; i++)
 		b += strlen(ix->props.str[i]) * 4 + 1;
+	for (int k = 0; k < ix->ncols; k++)
+		for (uint32_t i = 0; i < ix->cols[k].lists.n; i++)
+			b += strlen(ix->cols[k].lists.str[i]) * 4 + 1;
 	return b;
 }

@@ -12,9 +12,11 @@
 
 typedef struct kz_index kz_index;
 
-/* What evaluation asks the engine: segment membership and the stage order. */
+/* What evaluation asks the engine: segment membership (one contact, or every member as
+ * bits by contact id, *nwords words of them; NULL: none) and the stage order. */
 typedef struct kz_index_hooks {
 	int (*member)(void *ctx, int64_t segment, int64_t contact);
+	const uint64_t *(*member_bits)(void *ctx, int64_t segment, int64_t *nwords);
 	int (*stage_rank)(void *ctx, const char *stage);
 	void *ctx;
 } kz_index_hooks;
@@ -28,6 +30,8 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec);
 void kz_index_remove_contact(kz_index *ix, int64_t id);
 /* 1 when the contact is indexed. */
 int kz_index_has(const kz_index *ix, int64_t id);
+/* The contact's record was changed in place (through kz_index_record): read it anew. */
+void kz_index_touch(kz_index *ix, int64_t id);
 /* The contact's record (borrowed) or NULL. */
 const json_t *kz_index_record(const kz_index *ix, int64_t id);
 /* A company's record (taken), for company.<key> conditions. */

@@ -18,6 +18,18 @@ static int member(void *ctx, int64_t seg, int64_t cid)
 	return (seg + cid) % 2 == 0;
 }
 
+/* The same members as bits (one word: the index holds ids 1..8). */
+static const uint64_t *member_bits(void *ctx, int64_t seg, int64_t *nwords)
+{
+	static uint64_t w;
+	w = 0;
+	for (int64_t cid = 0; cid < 64; cid++)
+		if (member(ctx, seg, cid))
+			w |= (uint64_t)1 << cid;
+	*nwords = 1;
+	return &w;
+}
+
 static int rank(void *ctx, const char *stage)
 {
 	(void)ctx;
@@ -56,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kz_fnode *f;
 	kz_err err;
 	kz_filter_env env;
-	kz_index_hooks h = {member, rank, NULL};
+	kz_index_hooks h = {member, member_bits, rank, NULL};
 	static uint64_t *bits;
 	if (size > 8192)
 		return 0;

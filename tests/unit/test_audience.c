@@ -295,6 +295,128 @@ static void large_index_matches_the_same_on_many_threads(void **state)
 	kz_index_free(ix);
 }
 
+/* Segment 7's members for the hooks: every contact whose id is a multiple of 3. */
+static uint64_t *seg7;
+static int64_t seg7_words;
+
+static int hook_member(void *ctx, int64_t segment, int64_t cid)
+{
+	(void)ctx;
+	return segment == 7 && cid < seg7_words * 64 && (seg7[cid >> 6] >> (cid & 63) & 1);
+}
+
+static const uint64_t *hook_bits(void *ctx, int64_t segment, int64_t *nwords)
+{
+	(void)ctx;
+	*nwords = segment == 7 ? seg7_words : 0;
+	return segment == 7 ? seg7 : NULL;
+}
+
+/* A whole-index evaluation (unit by unit, as bits, on several threads when large) gives
+ * every contact the verdict of evaluating that contact alone, for each kind of value a
+ * column can hold (numbers, strings in a number field, missing, empty and shared lists,
+ * dates), each operator family, groups, negation and segments; and again after records
+ * change under the columns. */
+static void whole_index_evaluation_agrees_with_one_contact_at_a_time(void **state)
+{
+	static const char *const filters[] = {
+		"{\"field\":\"fields.employees\",\"op\":\"eq\",\"value\":37}",
+		"{\"field\":\"fields.employees\",\"op\":\"neq\",\"value\":37}",
+		"{\"field\":\"fields.employees\",\"op\":\"lt\",\"value\":100}",
+		"{\"field\":\"fields.employees\",\"op\":\"lte\",\"value\":100}",
+		"{\"field\":\"fields.employees\",\"op\":\"gt\",\"value\":900}",
+		"{\"field\":\"fields.employees\",\"op\":\"between\",\"value\":[100,200]}",
+		"{\"field\":\"fields.employees\",\"op\":\"in\",\"value\":[1,2,3,500]}",
+		"{\"field\":\"fields.employees\",\"op\":\"not_exists\"}",
+		"{\"field\":\"tags\",\"op\":\"contains\",\"value\":\"vip\"}",
+		"{\"field\":\"tags\",\"op\":\"not_contains\",\"value\":\"vip\"}",
+		"{\"field\":\"tags\",\"op\":\"in\",\"value\":[\"a\",\"b\"]}",
+		"{\"field\":\"tags\",\"op\":\"exists\"}",
+		"{\"field\":\"fields.title\",\"op\":\"starts_with\",\"value\":\"部長\"}",
+		"{\"field\":\"fields.title\",\"op\":\"neq\",\"value\":\"部長 A\"}",
+		"{\"field\":\"fields.birthday\",\"op\":\"lt\",\"value\":\"1990-06-01\"}",
+		"{\"field\":\"fields.birthday\",\"op\":\"anniversary_within\",\"value\":{\"days\":30}}",
+		"{\"field\":\"email\",\"op\":\"ends_with\",\"value\":\"example.com\"}",
+		"{\"segment\":7,\"member\":true}",
+		"{\"segment\":7,\"member\":false}",
+		"{\"all\":[{\"segment\":7,\"member\":true},{\"not\":{\"field\":\"tags\",\"op\":"
+		"\"contains\",\"value\":\"b\"}}]}",
+		"{\"any\":[{\"field\":\"fields.employees\",\"op\":\"gte\",\"value\":950},{\"event\":"
+		"\"page_view\",\"count\":{\"op\":\"gte\",\"value\":2}},{\"segment\":7,\"member\":true}]}",
+		"{\"all\":[{\"any\":[{\"field\":\"tags\",\"op\":\"contains\",\"value\":\"vip\"},"
+		"{\"not\":{\"field\":\"fields.employees\",\"op\":\"lt\",\"value\":800}}]},{\"not\":{"
+		"\"event\":\"page_view\",\"within_days\":10}},{\"field\":\"score\",\"op\":\"gte\","
+		"\"value\":5}]}",
+	};
+	static const int64_t sizes[] = {70000, 3000}; /* several threads, then one */
+	kz_index_hooks h = {hook_member, hook_bits, NULL, NULL};
+	(void)state;
+	for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+		const int64_t n = sizes[z];
+		kz_index *ix = kz_index_new();
+		kz_fnode *f[sizeof filters / sizeof *filters];
+		uint64_t *bits;
+		for (int64_t i = 1; i <= n; i++) {
+			json_t *fields = json_object(), *tags = json_array();
+			if (i % 5 == 1)
+				json_object_set_new(fields, "employees", json_string("many"));
+			else if (i % 5 != 2)
+				json_object_set_new(fields, "employees", json_integer(i * 37 % 1000));
+			if (i % 4 == 0)
+				json_object_set_new(fields, "title", json_string(i % 8 ? "部長 A" : "課長"));
+			if (i % 3 != 0)
+				json_object_set_new(fields, "birthday", json_string(i % 2 ? "1990-02-28" : "1991-12-01"));
+			if (i % 7 == 0)
+				json_array_append_new(tags, json_string("vip"));
+			if (i % 11 < 3)
+				json_array_append_new(tags, json_string(i % 2 ? "a" : "b"));
+			kz_index_put_contact(ix, i, json_pack("{s:s, s:o, s:o}", "email",
+							      i % 2 ? "x@example.com" : "y@example.jp",
+							      "tags", tags, "fields", fields));
+			if (i % 13 == 0)
+				kz_index_set_score(ix, i, "fit", i % 10);
+			for (int64_t k = 0; k < i % 3; k++)
+				page(ix, i, "/p", NOW - (i + k) % 20 * DAYMS);
+		}
+		kz_index_remove_contact(ix, 10);
+		seg7_words = (kz_index_end(ix) + 63) / 64;
+		seg7 = calloc((size_t)seg7_words, sizeof *seg7);
+		for (int64_t i = 3; i <= n; i += 3)
+			seg7[i >> 6] |= (uint64_t)1 << (i & 63);
+		bits = calloc((size_t)seg7_words, sizeof *bits);
+		for (size_t q = 0; q < sizeof filters / sizeof *filters; q++) {
+			kz_err err;
+			f[q] = parse(filters[q], &err);
+			if (!f[q])
+				fail_msg("%s: %s at %s", filters[q], err.message, err.field);
+		}
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t q = 0; q < sizeof filters / sizeof *filters; q++) {
+				int64_t want = 0, got = kz_index_match_all(ix, f[q], NOW, &h, bits);
+				for (int64_t i = 1; i < kz_index_end(ix); i++) {
+					int m = kz_index_match(ix, f[q], i, NOW, &h);
+					want += m;
+					if (m != (int)(bits[i >> 6] >> (i & 63) & 1))
+						fail_msg("n %lld pass %d: %s, contact %lld: %d alone",
+							 (long long)n, pass, filters[q], (long long)i, m);
+				}
+				assert_int_equal(got, want);
+			}
+			/* records change under the columns (and a new list appears) */
+			for (int64_t i = 2; i <= n; i += 97)
+				kz_index_put_contact(ix, i, json_pack("{s:s, s:[s,s], s:{s:i}}", "email",
+								      "z@example.com", "tags", "vip", "new",
+								      "fields", "employees", 950));
+			kz_index_remove_contact(ix, 12);
+		}
+		for (size_t q = 0; q < sizeof filters / sizeof *filters; q++)
+			kz_filter_free(f[q]);
+		free(bits);
+		free(seg7);
+		kz_index_free(ix);
+	}
+}
+
 static void index_keeps_days_in_order_when_events_arrive_out_of_order(void **state)
 {
 	kz_index *ix = sample_index();
@@ -328,6 +450,7 @@ int main(void)
 		cmocka_unit_test(typed_columns_follow_record_changes_and_removals),
 		cmocka_unit_test(index_keeps_days_in_order_when_events_arrive_out_of_order),
 		cmocka_unit_test(large_index_matches_the_same_on_many_threads),
+		cmocka_unit_test(whole_index_evaluation_agrees_with_one_contact_at_a_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
