@@ -805,14 +805,31 @@ out:
 	return rc;
 }
 
+/* Whether the members "search" and "name_fold" are made of have the same values in a and b. */
+static int same_search_sources(const json_t *a, const json_t *b)
+{
+	static const char *const src[] = {"last_name", "first_name", "last_name_kana",
+					  "first_name_kana", "email"};
+	for (int i = 0; i < 5; i++)
+		if (strcmp(kz_jstr_or(a, src[i]), kz_jstr_or(b, src[i])) != 0)
+			return 0;
+	return 1;
+}
+
 int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_opts *o,
 		     kz_err *err)
 {
-	json_t *rec = NULL;
+	json_t *rec = NULL, *before = NULL;
 	int rc = -1;
 	const char *email;
 	if (kz_store_contact_get(c, id, &rec, err) < 0)
 		return -1;
+	/* the record as stored, so the save writes what changed without reading it again */
+	before = json_deep_copy(rec);
+	if (!before) {
+		kz_err_set(err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
 	if (apply(c, rec, in, KZ_APPLY_PATCH, o, err) < 0)
 		goto out;
 	/* only a patch that sets the email can collide with another contact's */
@@ -829,9 +846,18 @@ int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_
 			goto out;
 		}
 	}
-	rc = save(c, rec, &id, err);
+	derive(rec);
+	if (same_search_sources(rec, before)) { /* then what is stored is what derive made */
+		json_object_set(before, "search", json_object_get(rec, "search"));
+		json_object_set(before, "name_fold", json_object_get(rec, "name_fold"));
+	}
+	if (kz_store_contact_save_over(c, rec, before, id, err) < 0)
+		goto out;
+	changed(c, id, 0);
+	rc = 0;
 out:
 	json_decref(rec);
+	json_decref(before);
 	return rc;
 }
 

@@ -120,52 +120,53 @@ static int in_json(const json_t *a, const char *t)
 	return 0;
 }
 
-static int in_rows(const kz_rows *r, const char *t)
-{
-	for (int i = 0; i < r->nrows; i++)
-		if (kz_rows_get(r, i, 0) && !strcmp(kz_rows_get(r, i, 0), t))
-			return 1;
-	return 0;
-}
-
 /* Make the contact's tags exactly `tags`, writing only the difference: adding one tag to a
- * contact with five writes one row, not six (and deletes none). `fresh`: a new contact, so
- * there is nothing stored to compare with. */
-static int save_tags(kz_conn *c, int64_t id, const json_t *tags, int fresh, kz_err *err)
+ * contact with five writes one row, not six (and deletes none). `had`: the tags stored
+ * (read with the record in this transaction), or NULL to read them here; an empty array
+ * for a new contact. */
+static int save_tags(kz_conn *c, int64_t id, const json_t *tags, const json_t *had, kz_err *err)
 {
 	kz_val p[2] = {KZ_INT(id), KZ_NULLV};
-	kz_rows had;
+	kz_rows rows;
+	json_t *read = NULL;
 	size_t i;
 	json_t *t;
-	memset(&had, 0, sizeof had);
-	if (!fresh &&
-	    kz_db_query(c, "SELECT tag FROM contact_tags WHERE contact_id = $1", p, 1, &had, err) < 0)
-		return -1;
-	for (int k = 0; k < had.nrows; k++) {
-		const char *old = kz_rows_get(&had, k, 0);
-		if (!old || in_json(tags, old))
+	int rc = -1;
+	if (!had) {
+		if (kz_db_query(c, "SELECT tag FROM contact_tags WHERE contact_id = $1", p, 1, &rows,
+				err) < 0)
+			return -1;
+		read = json_array();
+		for (int k = 0; k < rows.nrows; k++)
+			if (kz_rows_get(&rows, k, 0))
+				json_array_append_new(read, json_string(kz_rows_get(&rows, k, 0)));
+		kz_rows_free(&rows);
+		had = read;
+	}
+	json_array_foreach(had, i, t)
+	{
+		if (!json_is_string(t) || in_json(tags, json_string_value(t)))
 			continue;
-		p[1] = KZ_TEXT(old);
+		p[1] = KZ_TEXT(json_string_value(t));
 		if (kz_db_exec(c, "DELETE FROM contact_tags WHERE contact_id = $1 AND tag = $2", p, 2,
 			       err) < 0)
-			goto fail;
+			goto out;
 	}
 	json_array_foreach(tags, i, t)
 	{
-		if (!json_is_string(t) || in_rows(&had, json_string_value(t)))
+		if (!json_is_string(t) || in_json(had, json_string_value(t)))
 			continue;
 		p[1] = KZ_TEXT(json_string_value(t));
 		if (kz_db_exec(c,
 			       "INSERT INTO contact_tags(contact_id, tag) VALUES ($1, $2) "
 			       "ON CONFLICT DO NOTHING",
 			       p, 2, err) < 0)
-			goto fail;
+			goto out;
 	}
-	kz_rows_free(&had);
-	return 0;
-fail:
-	kz_rows_free(&had);
-	return -1;
+	rc = 0;
+out:
+	json_decref(read);
+	return rc;
 }
 
 /* The columns kz_store_contact_save writes, in the order of its parameters. */
@@ -190,41 +191,76 @@ static int val_differs(const kz_val *v, const char *cell)
 	return strcmp(v->s, cell) != 0;
 }
 
+/* The stored cells of the save columns as text, from the record the caller read in this
+ * transaction (before): what it lacks ("search" and "name_fold" when the model could not
+ * vouch for them) reads as NULL, so it is written. `num` holds the numbers' text and
+ * *fields the fields' JSON (malloc'd). */
+static void cells_of(const json_t *before, const char **cell, char num[2][24], char **fields)
+{
+	static const char *const text[] = {"email", "first_name", "last_name", "first_name_kana",
+					   "last_name_kana", "phone"};
+	const json_t *co = json_object_get(before, "company_id"), *ow = json_object_get(before, "owner");
+	for (int i = 0; i < 6; i++)
+		cell[i] = kz_jstr(before, text[i]);
+	snprintf(num[0], sizeof num[0], "%" PRId64, (int64_t)json_integer_value(co));
+	snprintf(num[1], sizeof num[1], "%" PRId64, (int64_t)json_integer_value(ow));
+	cell[6] = json_is_integer(co) ? num[0] : NULL;
+	cell[7] = json_is_integer(ow) ? num[1] : NULL;
+	cell[8] = kz_jstr(before, "timezone");
+	cell[9] = kz_jstr(before, "locale");
+	*fields = kz_jdump(json_object_get(before, "fields"));
+	cell[10] = *fields;
+	cell[11] = kz_jstr(before, "search");
+	cell[12] = kz_jstr(before, "name_fold");
+}
+
 /* UPDATE the contact's row setting only the columns that changed (and updated_at): every
  * column named in SET costs a delete and an insert in each of its indexes, and most saves
- * change one or two (a tag added by a journey changes none). Returns rows changed (0: no
- * such contact) or a KZ_DB_ code. */
-static int update_changed(kz_conn *c, const kz_val *p, int64_t id, int64_t now, kz_err *err)
+ * change one or two (a tag added by a journey changes none). The stored values come from
+ * `before` when the caller has them, else from a read of the row. Returns rows changed (0:
+ * no such contact) or a KZ_DB_ code. */
+static int update_changed(kz_conn *c, const kz_val *p, int64_t id, const json_t *before,
+			  int64_t now, kz_err *err)
 {
 	kz_val q[NSAVE_COLS + 2], pid = KZ_INT(id);
 	kz_rows had;
+	const char *cell[NSAVE_COLS];
+	char num[2][24], *fields = NULL;
 	kz_buf sql;
 	int nq = 0, r;
-	r = kz_db_query(c,
-			"SELECT email, first_name, last_name, first_name_kana, last_name_kana, phone,"
-			" company_id, owner_id, timezone, locale, fields, search, name_fold"
-			" FROM contacts WHERE id = $1",
-			&pid, 1, &had, err);
-	if (r < 0)
-		return r;
-	if (had.nrows == 0) {
-		kz_rows_free(&had);
-		return 0;
+	memset(&had, 0, sizeof had);
+	if (before) {
+		cells_of(before, cell, num, &fields);
+	} else {
+		r = kz_db_query(c,
+				"SELECT email, first_name, last_name, first_name_kana, last_name_kana,"
+				" phone, company_id, owner_id, timezone, locale, fields, search,"
+				" name_fold FROM contacts WHERE id = $1",
+				&pid, 1, &had, err);
+		if (r < 0)
+			return r;
+		if (had.nrows == 0) {
+			kz_rows_free(&had);
+			return 0;
+		}
+		for (int i = 0; i < NSAVE_COLS; i++)
+			cell[i] = kz_rows_get(&had, 0, i);
 	}
 	kz_buf_init(&sql, 256);
 	kz_buf_adds(&sql, "UPDATE contacts SET ");
 	for (int i = 0; i < NSAVE_COLS; i++) {
-		if (!val_differs(&p[i], kz_rows_get(&had, 0, i)))
+		if (!val_differs(&p[i], cell[i]))
 			continue;
 		q[nq] = p[i];
 		kz_buf_addf(&sql, "%s = $%d, ", save_cols[i], ++nq);
 	}
-	kz_rows_free(&had);
 	q[nq++] = KZ_INT(now);
 	q[nq++] = pid;
 	kz_buf_addf(&sql, "updated_at = $%d WHERE id = $%d", nq - 1, nq);
 	r = kz_db_exec(c, sql.data, q, nq, err);
 	kz_buf_release(&sql);
+	kz_rows_free(&had);
+	free(fields);
 	return r;
 }
 
@@ -233,7 +269,8 @@ static kz_val int_or_null(const json_t *v)
 	return json_is_integer(v) ? KZ_INT(json_integer_value(v)) : KZ_NULLV;
 }
 
-int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
+/* Save rec; before: the record as read in this transaction (NULL: compare with the rows). */
+static int save(kz_conn *c, json_t *rec, const json_t *before, int64_t *id, kz_err *err)
 {
 	char *fields = kz_jdump(json_object_get(rec, "fields"));
 	int64_t now = kz_now_ms();
@@ -254,6 +291,8 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 		KZ_INT(now),
 		KZ_INT(*id),
 	};
+	json_t *none = NULL;
+	const json_t *had_tags = before ? json_object_get(before, "tags") : NULL;
 	int r, fresh = *id == 0;
 	if (!fields)
 		return kz_err_set(err, 500, "internal", NULL, "out of memory");
@@ -267,19 +306,33 @@ int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
 			" RETURNING id",
 			p, 14, id, &found, err);
+		had_tags = none = json_array();
 	} else {
-		r = update_changed(c, p, *id, now, err);
+		r = update_changed(c, p, *id, before, now, err);
 		if (r == 0)
 			r = kz_err_set(err, 404, "not_found", "id", "no contact with id %" PRId64, *id);
 	}
 	free(fields);
 	if (r == KZ_DB_UNIQUE)
 		kz_err_set(err, 409, "conflict", "email", "another contact already has this email");
+	if (r >= 0)
+		r = save_tags(c, *id, json_object_get(rec, "tags"),
+			      json_is_array(had_tags) ? had_tags : NULL, err);
+	json_decref(none);
 	if (r < 0)
 		return r;
-	if (save_tags(c, *id, json_object_get(rec, "tags"), fresh, err) < 0)
-		return -1;
 	return kz_store_feed_note(c, KZ_FEED_CONTACT, *id, err);
+}
+
+int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
+{
+	return save(c, rec, NULL, id, err);
+}
+
+int kz_store_contact_save_over(kz_conn *c, json_t *rec, const json_t *before, int64_t id,
+			       kz_err *err)
+{
+	return save(c, rec, before, &id, err);
 }
 
 int kz_store_contact_delete(kz_conn *c, int64_t id, kz_err *err)

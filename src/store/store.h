@@ -77,6 +77,12 @@ int kz_store_contact_by_email(kz_conn *c, const char *email, int64_t *id, kz_err
 /* Write every column of `rec` and replace its tags; *id 0 inserts (and gets the new id).
  * `rec` also carries "search" and "name_fold" computed by the model. */
 int kz_store_contact_save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err);
+/* The same for an existing contact whose record `before` was read (kz_store_contact_get) in
+ * this transaction: the changed columns and tags are found against it, not read again.
+ * "search"/"name_fold" in before (the model's, when their sources did not change) count as
+ * stored; absent, they are written. */
+int kz_store_contact_save_over(kz_conn *c, json_t *rec, const json_t *before, int64_t id,
+			       kz_err *err);
 /* Delete a contact and everything tied to it; 404 in err when absent. */
 int kz_store_contact_delete(kz_conn *c, int64_t id, kz_err *err);
 /* A page of contacts; *next_cursor (malloc'd) is NULL on the last page. */

@@ -619,6 +619,44 @@ static void contact_patch_updates_search_for_listing(void **state)
 	free(fold);
 }
 
+/* A patch that changes no column (a tag) keeps every column and the search text as they
+ * were; a later name change still reaches the search text. */
+static void contact_patch_of_a_tag_keeps_the_row_and_its_search(void **state)
+{
+	fx *f = need(state);
+	int64_t id = must_upsert(f, "{\"email\":\"t@example.jp\",\"last_name\":\"佐藤\","
+				    "\"fields\":{\"plan\":\"pro\"},\"tags\":[\"a\"]}", 1);
+	kz_contact_query q;
+	json_t *page = NULL, *c;
+	char *next = NULL, *fold = kz_fold_search("佐藤"), *fold2 = kz_fold_search("鈴木");
+	kz_err e;
+	must_patch(f, id, "{\"tags\":{\"add\":[\"b\"]}}");
+	c = get(f, id);
+	assert_json(json_object_get(c, "tags"), "[\"a\",\"b\"]");
+	assert_json(json_object_get(c, "fields"), "{\"plan\":\"pro\"}");
+	assert_string_equal(str(c, "last_name"), "佐藤");
+	json_decref(c);
+	memset(&q, 0, sizeof q);
+	q.q = fold;
+	assert_int_equal(kz_store_contact_list(f->c, &q, &page, &next, &e), 0);
+	assert_int_equal(json_array_size(page), 1);
+	json_decref(page);
+	must_patch(f, id, "{\"last_name\":\"鈴木\",\"tags\":{\"remove\":[\"a\"]}}");
+	q.q = fold2;
+	assert_int_equal(kz_store_contact_list(f->c, &q, &page, &next, &e), 0);
+	assert_int_equal(json_array_size(page), 1);
+	json_decref(page);
+	q.q = fold;
+	assert_int_equal(kz_store_contact_list(f->c, &q, &page, &next, &e), 0);
+	assert_int_equal(json_array_size(page), 0);
+	json_decref(page);
+	c = get(f, id);
+	assert_json(json_object_get(c, "tags"), "[\"b\"]");
+	json_decref(c);
+	free(fold);
+	free(fold2);
+}
+
 /* ---- merge ---- */
 
 static void contact_merge_into_wins_fills_gaps_unions_tags_and_deletes_from(void **state)
@@ -1199,6 +1237,7 @@ static void domain_normalize_strips_scheme_www_path_port_and_case(void **state)
 	X(contact_patch_of_missing_contact_is_404)                         \
 	X(contact_patch_validates_like_create)                             \
 	X(contact_patch_updates_search_for_listing)                        \
+	X(contact_patch_of_a_tag_keeps_the_row_and_its_search)            \
 	X(contact_merge_into_wins_fills_gaps_unions_tags_and_deletes_from) \
 	X(contact_merge_takes_the_email_when_into_has_none)                \
 	X(contact_merge_refuses_itself_and_missing_contacts)               \
