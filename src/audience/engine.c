@@ -375,15 +375,13 @@ static int on_rollup_row(void *ctx, const char *const *c)
 static int on_attribution_row(void *ctx, const char *const *c)
 {
 	kz_audience *a = ctx;
-	json_t *rec = (json_t *)kz_index_record(a->ix, strtoll(c[0], NULL, 10));
-	if (rec) {
-		/* absent rather than null: the index keeps no null members */
-		if (c[1])
-			json_object_set_new(rec, "first_touch", parse_or_empty(c[1]));
-		if (c[2])
-			json_object_set_new(rec, "last_touch", parse_or_empty(c[2]));
-		kz_index_touch(a->ix, strtoll(c[0], NULL, 10));
-	}
+	json_t *m = json_object();
+	/* absent rather than null: the index keeps no null members */
+	if (c[1])
+		json_object_set_new(m, "first_touch", parse_or_empty(c[1]));
+	if (c[2])
+		json_object_set_new(m, "last_touch", parse_or_empty(c[2]));
+	kz_index_update_contact(a->ix, strtoll(c[0], NULL, 10), m);
 	return 0;
 }
 
@@ -558,8 +556,7 @@ static int refresh_company(kz_audience *a, int64_t co, int gone, kz_err *err)
 	kz_index_put_company(a->ix, co, gone ? NULL : rec);
 	end = kz_index_end(a->ix);
 	for (int64_t id = 1; id < end; id++) {
-		const json_t *c = kz_index_record(a->ix, id);
-		if (!c || json_integer_value(json_object_get(c, "company_id")) != co)
+		if (kz_index_company_of(a->ix, id) != co)
 			continue;
 		if (gone) { /* the contact's record lost its company: read it again */
 			if (refresh_contact(a, id, err) < 0)
@@ -1409,9 +1406,8 @@ int64_t kz_audience_company_score(kz_audience *a, int64_t company)
 	use_max = !strcmp(kz_jstr_or_empty(a->scoring, "company"), "max");
 	end = kz_index_end(a->ix);
 	for (int64_t id = 1; id < end; id++) {
-		const json_t *rec = kz_index_record(a->ix, id);
 		int64_t s;
-		if (!rec || json_integer_value(json_object_get(rec, "company_id")) != company)
+		if (kz_index_company_of(a->ix, id) != company)
 			continue;
 		s = kz_index_score(a->ix, id);
 		total = use_max ? (s > total ? s : total) : total + s;

@@ -26,9 +26,12 @@ typedef struct ename {
 	bucket *b;
 } ename;
 
+/* A contact: its record as compact JSON text (a jansson tree would cost six times the
+ * memory: ~1.5 KB against ~200 bytes for a typical contact), the company it belongs to, its
+ * events, scores and stage. Filters read fields through the typed columns. */
 typedef struct ictc {
-	json_t *rec; /* NULL: no such contact */
-	size_t rec_bytes;
+	char *text; /* NULL: no such contact */
+	int64_t company_id;
 	ename *ev;
 	uint32_t nev;
 	int64_t last_seen;
@@ -46,8 +49,9 @@ typedef struct itab {
 	uint32_t nslots;
 } itab;
 
-/* A column value in 16 bytes: the kind of a kz_fval and its one member; a list is the id of
- * its text in the column's table of distinct lists (NO_LIST: too many, read the record). */
+/* A column value in 16 bytes: the kind of a kz_fval and its one member; a string or a list
+ * is the id of the value in the column's table of distinct values (which holds it, and by
+ * which a node caches its verdict) and, for a string, a pointer to it there. */
 typedef struct cval {
 	uint32_t t;
 	uint32_t lid;
@@ -60,7 +64,6 @@ typedef struct cval {
 } cval;
 
 #define NO_LIST UINT32_MAX
-#define MAX_LISTS 65536
 
 /* A typed column: one field's value per contact, extracted from the JSON records once and
  * kept until the record changes, so evaluations compare values instead of walking JSON (and
@@ -74,7 +77,7 @@ typedef struct icol {
 	cval *v;
 	uint64_t *stale; /* a bit per contact: v[id] is not from the current record */
 	int64_t n, nstale;
-	itab lists; /* the distinct lists seen (by their JSON text), parsed */
+	itab lists; /* distinct values: "L" + a list's JSON text (parsed), "S" + a string */
 } icol;
 
 #define MAX_COLS 64
@@ -172,7 +175,7 @@ kz_index *kz_index_new(void)
 
 static void ctc_release(ictc *c)
 {
-	json_decref(c->rec);
+	free(c->text);
 	json_decref(c->scores);
 	for (uint32_t i = 0; i < c->nev; i++)
 		free(c->ev[i].b);
@@ -233,41 +236,13 @@ static ictc *slot(kz_index *ix, int64_t id, int grow)
 
 static const ictc *cslot(const kz_index *ix, int64_t id)
 {
-	return id > 0 && id < ix->nct && ix->ct[id].rec ? &ix->ct[id] : NULL;
+	return id > 0 && id < ix->nct && ix->ct[id].text ? &ix->ct[id] : NULL;
 }
 
-/* What jansson holds for a value, by its structures (json_t and the type's fields, an
- * object's hash buckets and one pair per key, an array's slots, a string's copy) plus the
- * allocator's word: a walk, not a dump, since every contact change passes here. */
-static size_t json_weight(const json_t *v)
+/* What a record's text holds in memory: its bytes and the allocator's words. */
+static size_t text_weight(const char *text)
 {
-	enum { ALLOC = 8 };
-	size_t b = 0, n;
-	const char *k;
-	json_t *x;
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		n = 8;
-		while (n < json_object_size(v))
-			n *= 2;
-		b = 64 + ALLOC + n * 16 + ALLOC;
-		json_object_foreach((json_t *)v, k, x)
-			b += 48 + strlen(k) + 1 + ALLOC + json_weight(x);
-		return b;
-	case JSON_ARRAY:
-		n = json_array_size(v);
-		b = 40 + ALLOC + (n < 8 ? 8 : n) * 8 + ALLOC;
-		for (size_t i = 0; i < n; i++)
-			b += json_weight(json_array_get(v, i));
-		return b;
-	case JSON_STRING:
-		return 32 + ALLOC + json_string_length(v) + 1 + ALLOC;
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return 24 + ALLOC;
-	default: /* true, false and null are shared singletons */
-		return 0;
-	}
+	return strlen(text) + 1 + 16;
 }
 
 /* Drop what no filter reads from a record the index keeps: its id (the slot is the id), the
@@ -297,50 +272,57 @@ static int bit_of(const uint64_t *bits, int64_t id)
 	return (int)(bits[id >> 6] >> (id & 63) & 1);
 }
 
-/* The contact's record changed or went: every column's entry of it is stale. */
-static void cols_stale(kz_index *ix, int64_t id)
-{
-	for (int k = 0; k < ix->ncols; k++) {
-		icol *col = &ix->cols[k];
-		if (id < col->n && !bit_of(col->stale, id)) {
-			col->stale[id >> 6] |= (uint64_t)1 << (id & 63);
-			col->nstale++;
-		}
-	}
-}
+static void cols_put(kz_index *ix, int64_t id, const json_t *rec);
 
 void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 {
 	ictc *c = slot(ix, id, 1);
-	if (!c) {
+	char *text;
+	if (!c || !json_is_object(rec)) {
 		json_decref(rec);
 		return;
 	}
-	if (!c->rec)
+	slim(rec, 1);
+	text = kz_json_dumps(rec);
+	if (!text) {
+		json_decref(rec);
+		return;
+	}
+	if (!c->text)
 		ix->count++;
 	else
-		ix->bytes -= c->rec_bytes;
-	json_decref(c->rec);
-	if (json_is_object(rec))
-		slim(rec, 1);
-	c->rec = rec;
+		ix->bytes -= text_weight(c->text);
+	free(c->text);
+	c->text = text;
+	c->company_id = json_integer_value(json_object_get(rec, "company_id"));
+	ix->bytes += text_weight(text);
 	ix->live[id >> 6] |= (uint64_t)1 << (id & 63);
-	cols_stale(ix, id);
-	c->rec_bytes = json_weight(rec);
-	ix->bytes += c->rec_bytes;
+	cols_put(ix, id, rec); /* from the tree in hand, so no column reads the text anew */
+	json_decref(rec);
+}
+
+void kz_index_update_contact(kz_index *ix, int64_t id, json_t *members)
+{
+	const ictc *c = cslot(ix, id);
+	json_t *rec = c ? kz_json_loads(c->text, 0, NULL) : NULL;
+	if (rec && json_is_object(members) && json_object_update(rec, members) == 0)
+		kz_index_put_contact(ix, id, rec);
+	else
+		json_decref(rec);
+	json_decref(members);
 }
 
 void kz_index_remove_contact(kz_index *ix, int64_t id)
 {
 	ictc *c = slot(ix, id, 0);
-	if (!c || !c->rec)
+	if (!c || !c->text)
 		return;
 	ix->count--;
-	ix->bytes -= c->rec_bytes;
+	ix->bytes -= text_weight(c->text);
 	kz_index_clear_events(ix, id);
 	ctc_release(c);
 	ix->live[id >> 6] &= ~((uint64_t)1 << (id & 63));
-	cols_stale(ix, id);
+	cols_put(ix, id, NULL);
 }
 
 int kz_index_has(const kz_index *ix, int64_t id)
@@ -348,16 +330,16 @@ int kz_index_has(const kz_index *ix, int64_t id)
 	return cslot(ix, id) != NULL;
 }
 
-void kz_index_touch(kz_index *ix, int64_t id)
-{
-	if (cslot(ix, id))
-		cols_stale(ix, id);
-}
-
-const json_t *kz_index_record(const kz_index *ix, int64_t id)
+json_t *kz_index_record(const kz_index *ix, int64_t id)
 {
 	const ictc *c = cslot(ix, id);
-	return c ? c->rec : NULL;
+	return c ? kz_json_loads(c->text, 0, NULL) : NULL;
+}
+
+int64_t kz_index_company_of(const kz_index *ix, int64_t id)
+{
+	const ictc *c = cslot(ix, id);
+	return c ? c->company_id : 0;
 }
 
 void kz_index_put_company(kz_index *ix, int64_t id, json_t *rec)
@@ -490,7 +472,7 @@ void kz_index_add_event(kz_index *ix, int64_t contact, const char *name, int64_t
 	char *text;
 	uint32_t nid, pid;
 	int32_t day = day_of(at);
-	if (!c || !c->rec)
+	if (!c || !c->text)
 		return;
 	text = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
@@ -527,7 +509,7 @@ void kz_index_set_score(kz_index *ix, int64_t contact, const char *category, int
 	ictc *c = slot(ix, contact, 0);
 	const char *k;
 	json_t *v;
-	if (!c || !c->rec)
+	if (!c || !c->text)
 		return;
 	if (!c->scores)
 		c->scores = json_object();
@@ -561,7 +543,7 @@ json_t *kz_index_scores(const kz_index *ix, int64_t contact)
 void kz_index_set_stage(kz_index *ix, int64_t contact, const char *stage)
 {
 	ictc *c = slot(ix, contact, 0);
-	if (!c || !c->rec)
+	if (!c || !c->text)
 		return;
 	free(c->stage);
 	c->stage = stage ? strdup(stage) : NULL;
@@ -598,11 +580,112 @@ static const json_t *path_get(const json_t *o, const char *path)
 	return path_get(json_object_get(o, head), dot + 1);
 }
 
-static kz_fval record_value(kz_fsrc src, const char *key, kz_ftype type, const ictc *c)
+static kz_fval record_value(kz_fsrc src, const char *key, kz_ftype type, const json_t *rec)
 {
 	if (src == KZ_FS_CUSTOM)
-		return kz_fval_of(json_object_get(json_object_get(c->rec, "fields"), key), type);
-	return kz_fval_of(path_get(c->rec, key), type);
+		return kz_fval_of(json_object_get(json_object_get(rec, "fields"), key), type);
+	return kz_fval_of(path_get(rec, key), type);
+}
+
+/* ---- reading one member out of a record's text, without parsing the rest ----
+ * The text is what kz_json_dumps wrote (compact, well formed); a malformed one reads as
+ * missing. Keys are compared byte for byte (field keys and record members are plain). */
+
+/* p at '"': the byte after the closing quote, or NULL. */
+static const char *skip_string(const char *p)
+{
+	for (p++; *p; p++) {
+		if (*p == '\\') {
+			if (!*++p)
+				return NULL;
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* p at a value: the byte after it, or NULL. */
+static const char *skip_value(const char *p)
+{
+	int depth = 0;
+	for (;;) {
+		switch (*p) {
+		case '\0':
+			return NULL;
+		case '"':
+			p = skip_string(p);
+			if (!p)
+				return NULL;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			p++;
+			break;
+		case '}':
+		case ']':
+			if (!depth)
+				return p;
+			depth--;
+			p++;
+			break;
+		case ',':
+			if (!depth)
+				return p;
+			p++;
+			break;
+		default:
+			p++;
+			break;
+		}
+		if (!depth && (*p == ',' || *p == '}' || *p == ']'))
+			return p;
+	}
+}
+
+/* In the object at p, the value of member key (klen bytes), or NULL. */
+static const char *find_member(const char *p, const char *key, size_t klen)
+{
+	if (!p || *p != '{')
+		return NULL;
+	for (p++; *p == '"';) {
+		const char *k = p + 1, *e = skip_string(p);
+		if (!e || *e != ':')
+			return NULL;
+		if ((size_t)(e - 1 - k) == klen && !memcmp(k, key, klen))
+			return e + 1;
+		p = skip_value(e + 1);
+		if (!p)
+			return NULL;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
+/* The value of (src, key) in a record's text, parsed into *hold (the caller decrefs it). */
+static kz_fval text_value(kz_fsrc src, const char *key, kz_ftype type, const char *text,
+			  json_t **hold)
+{
+	const char *v = text, *end;
+	kz_fval none;
+	memset(&none, 0, sizeof none);
+	*hold = NULL;
+	if (src == KZ_FS_CUSTOM) {
+		v = find_member(find_member(v, "fields", 6), key, strlen(key));
+	} else {
+		for (const char *k = key; v && k;) { /* a dotted path, one member per part */
+			const char *dot = strchr(k, '.');
+			v = find_member(v, k, dot ? (size_t)(dot - k) : strlen(k));
+			k = dot ? dot + 1 : NULL;
+		}
+	}
+	end = v ? skip_value(v) : NULL;
+	if (!end)
+		return none;
+	*hold = kz_json_loadb(v, (size_t)(end - v), KZ_JSON_ANY, NULL);
+	return kz_fval_of(*hold, type);
 }
 
 /* The typed column of (src, key, type), made on first use; NULL when none can be had. */
@@ -612,7 +695,7 @@ static icol *column(kz_index *ix, kz_fnode *n)
 	if (n->col_of != ix) { /* a node evaluated against another index before */
 		n->col_of = ix;
 		n->col = 0;
-		if (n->kind == KZ_F_FIELD) { /* its verdicts were by that index's list ids */
+		if (n->kind == KZ_F_FIELD) { /* its verdicts were by that index's value ids */
 			free(n->pmatch);
 			n->pmatch = NULL;
 			n->npmatch = 0;
@@ -669,20 +752,41 @@ static int col_size(kz_index *ix, icol *col)
 	return 0;
 }
 
-/* Take the column's entry of contact id from its record. */
-static void col_take(kz_index *ix, icol *col, int64_t id)
+/* The id of a distinct value ("S" + a string, "L" + a list's JSON text) in the column's
+ * table; for a new list, its tree is kept there too. NO_LIST out of memory. */
+static uint32_t col_intern(icol *col, char kind, const char *s, const json_t *list)
 {
-	const ictc *c = &ix->ct[id];
+	size_t n = strlen(s);
+	char *key = malloc(n + 2);
+	uint32_t id;
+	if (!key)
+		return NO_LIST;
+	key[0] = kind;
+	memcpy(key + 1, s, n + 1);
+	id = itab_id(&col->lists, key, 1, 0);
+	free(key);
+	if (id != NO_LIST && list && !col->lists.val[id]) {
+		col->lists.val[id] = json_deep_copy(list);
+		if (!col->lists.val[id])
+			return NO_LIST;
+	}
+	return id;
+}
+
+/* Set entry id to f: strings and lists point into the column's table of distinct values,
+ * never into a record (records are kept as text). */
+static void col_set(icol *col, int64_t id, kz_fval f)
+{
 	cval *cv = &col->v[id];
-	kz_fval f;
 	memset(cv, 0, sizeof *cv);
-	if (!c->rec)
-		return; /* KZ_V_MISSING */
-	f = record_value(col->src, col->key, col->type, c);
 	cv->t = (uint32_t)f.t;
 	switch (f.t) {
 	case KZ_V_STR:
-		cv->u.s = f.s;
+		cv->lid = col_intern(col, 'S', f.s, NULL);
+		if (cv->lid == NO_LIST)
+			cv->t = KZ_V_MISSING;
+		else
+			cv->u.s = col->lists.str[cv->lid] + 1;
 		break;
 	case KZ_V_NUM:
 		cv->u.num = f.num;
@@ -694,36 +798,59 @@ static void col_take(kz_index *ix, icol *col, int64_t id)
 		cv->u.ms = f.ms;
 		break;
 	case KZ_V_LIST: {
-		char *text = col->lists.n < MAX_LISTS ? json_dumps(f.list, JSON_COMPACT) : NULL;
-		cv->lid = text ? itab_id(&col->lists, text, 1, 1) : NO_LIST;
-		if (cv->lid != NO_LIST && !col->lists.val[cv->lid])
-			cv->lid = NO_LIST;
+		char *text = kz_json_dumps(f.list);
+		cv->lid = text ? col_intern(col, 'L', text, f.list) : NO_LIST;
+		if (cv->lid == NO_LIST)
+			cv->t = KZ_V_MISSING;
 		free(text);
 		break;
 	}
 	case KZ_V_MISSING:
 		break;
 	}
+	if (bit_of(col->stale, id)) {
+		col->stale[id >> 6] &= ~((uint64_t)1 << (id & 63));
+		col->nstale--;
+	}
 }
 
-/* Take every stale entry anew (before an evaluation reads the column). */
+/* A contact was put (rec) or removed (NULL): every column takes its entry from the tree. */
+static void cols_put(kz_index *ix, int64_t id, const json_t *rec)
+{
+	kz_fval none;
+	memset(&none, 0, sizeof none);
+	for (int k = 0; k < ix->ncols; k++) {
+		icol *col = &ix->cols[k];
+		if (id < col->n)
+			col_set(col, id, rec ? record_value(col->src, col->key, col->type, rec) : none);
+	}
+}
+
+/* Take the column's entry of contact id from its record's text. */
+static void col_take(kz_index *ix, icol *col, int64_t id)
+{
+	const ictc *c = &ix->ct[id];
+	json_t *hold = NULL;
+	kz_fval f;
+	memset(&f, 0, sizeof f);
+	if (c->text)
+		f = text_value(col->src, col->key, col->type, c->text, &hold);
+	col_set(col, id, f);
+	json_decref(hold);
+}
+
+/* Take every stale entry (a new column's, or past its old length) from the records. */
 static void col_fresh(kz_index *ix, icol *col)
 {
 	if (!col->nstale)
 		return;
-	for (int64_t w = 0; w < col->n / 64; w++) {
-		uint64_t m = col->stale[w];
-		while (m) {
+	for (int64_t w = 0; w < col->n / 64; w++)
+		for (uint64_t m = col->stale[w]; m; m &= m - 1)
 			col_take(ix, col, w * 64 + __builtin_ctzll(m));
-			m &= m - 1;
-		}
-		col->stale[w] = 0;
-	}
-	col->nstale = 0;
 }
 
 /* The entry as the kz_fval the operators take. */
-static kz_fval col_value(const icol *col, int64_t id, const ictc *c)
+static kz_fval col_value(const icol *col, int64_t id)
 {
 	const cval *cv = &col->v[id];
 	kz_fval r;
@@ -746,8 +873,6 @@ static kz_fval col_value(const icol *col, int64_t id, const ictc *c)
 		r.ms = cv->u.ms;
 		break;
 	case KZ_V_LIST:
-		if (cv->lid == NO_LIST)
-			return record_value(col->src, col->key, col->type, c);
 		r.t = KZ_V_LIST;
 		r.list = col->lists.val[cv->lid];
 		break;
@@ -757,32 +882,34 @@ static kz_fval col_value(const icol *col, int64_t id, const ictc *c)
 	return r;
 }
 
-static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c)
+/* The field's value for contact id: from its column, else (no column could be had) read
+ * from the record's text into *hold (the caller decrefs it). */
+static kz_fval cached_value(kz_index *ix, kz_fnode *n, int64_t id, const ictc *c, json_t **hold)
 {
 	icol *col = column(ix, n);
+	*hold = NULL;
 	if (col && id >= col->n && col_size(ix, col) < 0)
 		col = NULL;
 	if (!col)
-		return record_value(n->src, n->key, n->cmp.type, c);
-	if (bit_of(col->stale, id)) {
+		return text_value(n->src, n->key, n->cmp.type, c->text, hold);
+	if (bit_of(col->stale, id))
 		col_take(ix, col, id);
-		col->stale[id >> 6] &= ~((uint64_t)1 << (id & 63));
-		col->nstale--;
-	}
-	return col_value(col, id, c);
+	return col_value(col, id);
 }
 
 static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 {
 	kz_fval v;
+	json_t *hold = NULL;
+	int r;
 	memset(&v, 0, sizeof v);
 	switch (n->src) {
 	case KZ_FS_RECORD:
 	case KZ_FS_CUSTOM:
-		v = cached_value(x->ix, n, id, c);
+		v = cached_value(x->ix, n, id, c, &hold);
 		break;
 	case KZ_FS_COMPANY: {
-		int64_t cid = json_integer_value(json_object_get(c->rec, "company_id"));
+		int64_t cid = c->company_id;
 		const json_t *full = cid > 0 && cid < x->ix->nco ? x->ix->co[cid] : NULL;
 		const json_t *val = full ? json_object_get(full, n->key) : NULL;
 		if ((!val || json_is_null(val)) && full)
@@ -808,8 +935,10 @@ static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 		}
 		break;
 	}
-	return kz_fcmp_match(&n->cmp, &v, x->now, x->h ? x->h->stage_rank : NULL,
-			     x->h ? x->h->ctx : NULL);
+	r = kz_fcmp_match(&n->cmp, &v, x->now, x->h ? x->h->stage_rank : NULL,
+			  x->h ? x->h->ctx : NULL);
+	json_decref(hold);
+	return r;
 }
 
 /* Make the node's verdict cache (property sets for an event, distinct lists for a list
@@ -1169,8 +1298,9 @@ static int vnumber(const kz_fnode *n, const cval *v, int nw, const uint64_t *can
 	}
 }
 
-/* A field with a typed column: numbers in a tight loop, lists by their cached verdict, the
- * rest through the operators, per candidate. */
+/* A field with a typed column: numbers in a tight loop, lists and strings by the node's
+ * verdict per distinct value (neither depends on the clock), the rest through the operators,
+ * per candidate. */
 static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
 		   const uint64_t *cand, uint64_t *out)
 {
@@ -1184,16 +1314,17 @@ static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
 		for (uint64_t m = cand[w]; m; m &= m - 1) {
 			int j = w * 64 + __builtin_ctzll(m), ok;
 			const cval *cv = &v[j];
-			if (cv->t == KZ_V_LIST && n->cmp.type == KZ_FT_LIST && cv->lid < n->npmatch) {
+			if ((cv->t == KZ_V_LIST || cv->t == KZ_V_STR) && cv->lid < n->npmatch &&
+			    (n->cmp.type == KZ_FT_LIST || n->cmp.type == KZ_FT_STRING)) {
 				unsigned char vd = __atomic_load_n(&n->pmatch[cv->lid], __ATOMIC_RELAXED);
 				if (!vd) {
-					kz_fval f = col_value(col, base + j, NULL);
+					kz_fval f = col_value(col, base + j);
 					vd = kz_fcmp_match(&n->cmp, &f, x->now, rank, rctx) ? 2 : 1;
 					__atomic_store_n(&n->pmatch[cv->lid], vd, __ATOMIC_RELAXED);
 				}
 				ok = vd == 2;
 			} else {
-				kz_fval f = col_value(col, base + j, &x->ix->ct[base + j]);
+				kz_fval f = col_value(col, base + j);
 				ok = kz_fcmp_match(&n->cmp, &f, x->now, rank, rctx);
 			}
 			if (ok)
@@ -1307,7 +1438,7 @@ int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_i
 	if (prepare(ix, f) < 0) { /* out of memory: one contact at a time, lazily */
 		int64_t n = 0;
 		for (int64_t id = 1; id < ix->nct; id++)
-			if (ix->ct[id].rec && eval(&x, f, id, &ix->ct[id])) {
+			if (ix->ct[id].text && eval(&x, f, id, &ix->ct[id])) {
 				bits[id >> 6] |= (uint64_t)1 << (id & 63);
 				n++;
 			}

@@ -30,10 +30,12 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec);
 void kz_index_remove_contact(kz_index *ix, int64_t id);
 /* 1 when the contact is indexed. */
 int kz_index_has(const kz_index *ix, int64_t id);
-/* The contact's record was changed in place (through kz_index_record): read it anew. */
-void kz_index_touch(kz_index *ix, int64_t id);
-/* The contact's record (borrowed) or NULL. */
-const json_t *kz_index_record(const kz_index *ix, int64_t id);
+/* Set members of an indexed contact's record (members taken: an object). */
+void kz_index_update_contact(kz_index *ix, int64_t id, json_t *members);
+/* The contact's record as the index keeps it (a new object; no nulls, no id), or NULL. */
+json_t *kz_index_record(const kz_index *ix, int64_t id);
+/* The contact's company id, 0 for none or no such contact. */
+int64_t kz_index_company_of(const kz_index *ix, int64_t id);
 /* A company's record (taken), for company.<key> conditions. */
 void kz_index_put_company(kz_index *ix, int64_t id, json_t *rec);
 /* One past the largest contact id ever indexed (bitmap size). */
@@ -68,7 +70,7 @@ int kz_index_match(kz_index *ix, kz_fnode *f, int64_t contact, int64_t now_ms,
  * returns how many matched. */
 int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_index_hooks *h,
 			   uint64_t *bits);
-/* Bytes held by the index (approximate: records are counted by their JSON size). */
+/* Bytes held by the index (approximate: allocator overheads are estimated). */
 size_t kz_index_memory(const kz_index *ix);
 
 #endif
