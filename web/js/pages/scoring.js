@@ -189,13 +189,18 @@ export default async function render(ctx) {
 		let polling = true;
 		const poll = async () => {
 			while (polling) {
-				try { showStatus(await api.get('/scoring/recompute', undefined, { quiet: true })); } catch { /* the next poll tries again */ }
+				try {
+					const s = await api.get('/scoring/recompute', undefined, { quiet: true });
+					if (polling) showStatus(s); /* a poll answered after the run's own answer is older */
+				} catch { /* the next poll tries again */ }
 				await new Promise((r) => setTimeout(r, 500));
 			}
 		};
 		poll();
 		try {
-			showStatus(await api.post('/scoring/recompute', {}));
+			const done = await api.post('/scoring/recompute', {});
+			polling = false;
+			showStatus(done);
 		} catch {
 			/* toasted */
 		} finally {
