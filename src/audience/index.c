@@ -67,9 +67,10 @@ typedef struct cval {
 
 /* A typed column: one field's value per contact, extracted from the JSON records once and
  * kept until the record changes, so evaluations compare values instead of walking JSON (and
- * parsing ISO dates) per contact, and whole units of contacts at a time. A string value
- * points into the record it was taken from; a changed or removed record marks its entry
- * stale, and an evaluation takes the stale entries anew before it reads the column. */
+ * parsing ISO dates) per contact, and whole units of contacts at a time. Strings and lists
+ * live in the column's table of distinct values. A put or removed contact sets its entry
+ * at once; the entries of a new column (or past its old length) are stale until an
+ * evaluation reads them out of the record texts. */
 typedef struct icol {
 	kz_fsrc src;
 	kz_ftype type;
@@ -272,6 +273,16 @@ static int bit_of(const uint64_t *bits, int64_t id)
 	return (int)(bits[id >> 6] >> (id & 63) & 1);
 }
 
+static void bit_set(uint64_t *bits, int64_t id)
+{
+	bits[id >> 6] |= (uint64_t)1 << (id & 63);
+}
+
+static void bit_clear(uint64_t *bits, int64_t id)
+{
+	bits[id >> 6] &= ~((uint64_t)1 << (id & 63));
+}
+
 static void cols_put(kz_index *ix, int64_t id, const json_t *rec);
 
 void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
@@ -296,7 +307,7 @@ void kz_index_put_contact(kz_index *ix, int64_t id, json_t *rec)
 	c->text = text;
 	c->company_id = json_integer_value(json_object_get(rec, "company_id"));
 	ix->bytes += text_weight(text);
-	ix->live[id >> 6] |= (uint64_t)1 << (id & 63);
+	bit_set(ix->live, id);
 	cols_put(ix, id, rec); /* from the tree in hand, so no column reads the text anew */
 	json_decref(rec);
 }
@@ -321,7 +332,7 @@ void kz_index_remove_contact(kz_index *ix, int64_t id)
 	ix->bytes -= text_weight(c->text);
 	kz_index_clear_events(ix, id);
 	ctc_release(c);
-	ix->live[id >> 6] &= ~((uint64_t)1 << (id & 63));
+	bit_clear(ix->live, id);
 	cols_put(ix, id, NULL);
 }
 
@@ -809,7 +820,7 @@ static void col_set(icol *col, int64_t id, kz_fval f)
 		break;
 	}
 	if (bit_of(col->stale, id)) {
-		col->stale[id >> 6] &= ~((uint64_t)1 << (id & 63));
+		bit_clear(col->stale, id);
 		col->nstale--;
 	}
 }
@@ -941,8 +952,8 @@ static int match_field(const ectx *x, kz_fnode *n, int64_t id, const ictc *c)
 	return r;
 }
 
-/* Make the node's verdict cache (property sets for an event, distinct lists for a list
- * field) hold `want` entries; 0, or -1 out of memory. */
+/* Make the node's verdict cache (property sets for an event, distinct values for a text or
+ * list field) hold `want` entries; 0, or -1 out of memory. */
 static int verdicts_size(kz_fnode *n, size_t want)
 {
 	size_t nn = want + 64;
@@ -1158,8 +1169,8 @@ static void cheapest_first(kz_fnode *n)
 }
 
 /* Everything evaluation would set up lazily, set up before threads share the filter:
- * columns made, sized and taken anew where stale, list verdict caches sized, event names
- * looked up, property caches sized. -1: some could not be (out of memory), so evaluate one
+ * columns made, sized and taken anew where stale, verdict caches sized, event names
+ * looked up. -1: some could not be (out of memory), so evaluate one
  * contact at a time. */
 static int prepare(kz_index *ix, kz_fnode *n)
 {
@@ -1210,22 +1221,16 @@ static int cand_ids(int64_t base, int nw, const uint64_t *cand, int64_t *ids)
 	return k;
 }
 
-static void set_bit(uint64_t *out, int64_t base, int64_t id)
-{
-	out[(id - base) >> 6] |= (uint64_t)1 << ((id - base) & 63);
-}
-
 /* One contact at a time, for what has no faster way (company fields, scores, stages). */
 static void vone(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
 		 uint64_t *out)
 {
+	int64_t ids[MATCH_UNIT];
+	int k = cand_ids(base, nw, cand, ids);
 	memset(out, 0, (size_t)nw * sizeof *out);
-	for (int w = 0; w < nw; w++)
-		for (uint64_t m = cand[w]; m; m &= m - 1) {
-			int64_t id = base + w * 64 + __builtin_ctzll(m);
-			if (eval(x, n, id, &x->ix->ct[id]))
-				set_bit(out, base, id);
-		}
+	for (int i = 0; i < k; i++)
+		if (eval(x, n, ids[i], &x->ix->ct[ids[i]]))
+			bit_set(out, ids[i] - base);
 }
 
 static void vevent(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint64_t *cand,
@@ -1249,7 +1254,7 @@ static void vevent(const ectx *x, kz_fnode *n, int64_t base, int nw, const uint6
 				}
 		}
 		if (match_event(x, n, &ct[ids[i]]))
-			set_bit(out, base, ids[i]);
+			bit_set(out, ids[i] - base);
 	}
 }
 
@@ -1307,6 +1312,7 @@ static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
 	const cval *v = col->v + base;
 	int (*rank)(void *, const char *) = x->h ? x->h->stage_rank : NULL;
 	void *rctx = x->h ? x->h->ctx : NULL;
+	int by_value = n->cmp.type == KZ_FT_LIST || n->cmp.type == KZ_FT_STRING;
 	if (vnumber(n, v, nw, cand, out))
 		return;
 	memset(out, 0, (size_t)nw * sizeof *out);
@@ -1314,8 +1320,8 @@ static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
 		for (uint64_t m = cand[w]; m; m &= m - 1) {
 			int j = w * 64 + __builtin_ctzll(m), ok;
 			const cval *cv = &v[j];
-			if ((cv->t == KZ_V_LIST || cv->t == KZ_V_STR) && cv->lid < n->npmatch &&
-			    (n->cmp.type == KZ_FT_LIST || n->cmp.type == KZ_FT_STRING)) {
+			if (by_value && (cv->t == KZ_V_LIST || cv->t == KZ_V_STR) &&
+			    cv->lid < n->npmatch) {
 				unsigned char vd = __atomic_load_n(&n->pmatch[cv->lid], __ATOMIC_RELAXED);
 				if (!vd) {
 					kz_fval f = col_value(col, base + j);
@@ -1328,7 +1334,7 @@ static void vfield(const ectx *x, kz_fnode *n, icol *col, int64_t base, int nw,
 				ok = kz_fcmp_match(&n->cmp, &f, x->now, rank, rctx);
 			}
 			if (ok)
-				out[w] |= (uint64_t)1 << (j & 63);
+				bit_set(out, j);
 		}
 }
 
@@ -1439,7 +1445,7 @@ int64_t kz_index_match_all(kz_index *ix, kz_fnode *f, int64_t now_ms, const kz_i
 		int64_t n = 0;
 		for (int64_t id = 1; id < ix->nct; id++)
 			if (ix->ct[id].text && eval(&x, f, id, &ix->ct[id])) {
-				bits[id >> 6] |= (uint64_t)1 << (id & 63);
+				bit_set(bits, id);
 				n++;
 			}
 		return n;
