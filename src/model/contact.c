@@ -659,16 +659,17 @@ static const char *kz_jstr_or(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* The members the derived search columns are made of, in derive()'s order. */
+static const char *const search_sources[5] = {"last_name", "first_name", "last_name_kana",
+					      "first_name_kana", "email"};
+
 /* Fill the derived search columns before saving. */
 static void derive(json_t *rec)
 {
 	kz_buf b;
 	char *parts[5];
-	const char *src[5] = {kz_jstr_or(rec, "last_name"), kz_jstr_or(rec, "first_name"),
-			      kz_jstr_or(rec, "last_name_kana"), kz_jstr_or(rec, "first_name_kana"),
-			      kz_jstr_or(rec, "email")};
 	for (int i = 0; i < 5; i++)
-		parts[i] = kz_fold_search(src[i]);
+		parts[i] = kz_fold_search(kz_jstr_or(rec, search_sources[i]));
 	for (int i = 0; i < 5; i++)
 		if (!parts[i])
 			parts[i] = strdup("");
@@ -742,10 +743,26 @@ void kz_company_changed(kz_conn *c, int64_t id, int deleted)
 	kz_tx_after_commit(c, deliver_company, NULL, id, deleted);
 }
 
-static int save(kz_conn *c, json_t *rec, int64_t *id, kz_err *err)
+/* Whether the sources of the search columns have the same values in a and b. */
+static int same_search_sources(const json_t *a, const json_t *b)
+{
+	for (int i = 0; i < 5; i++)
+		if (strcmp(kz_jstr_or(a, search_sources[i]), kz_jstr_or(b, search_sources[i])) != 0)
+			return 0;
+	return 1;
+}
+
+/* Derive the search columns and save. before: the record as read in this transaction (the
+ * store then writes what changed against it, without reading the row again), or NULL. */
+static int save(kz_conn *c, json_t *rec, json_t *before, int64_t *id, kz_err *err)
 {
 	derive(rec);
-	if (kz_store_contact_save(c, rec, id, err) < 0)
+	if (before && same_search_sources(rec, before)) { /* what is stored is what derive made */
+		json_object_set(before, "search", json_object_get(rec, "search"));
+		json_object_set(before, "name_fold", json_object_get(rec, "name_fold"));
+	}
+	if ((before ? kz_store_contact_save_over(c, rec, before, *id, err)
+		    : kz_store_contact_save(c, rec, id, err)) < 0)
 		return -1;
 	changed(c, *id, 0);
 	return 0;
@@ -798,22 +815,11 @@ int kz_contact_upsert(kz_conn *c, const json_t *in, const kz_contact_opts *o, in
 		}
 		*created = 1;
 	}
-	rc = save(c, rec, id, err);
+	rc = save(c, rec, NULL, id, err);
 out:
 	json_decref(probe);
 	json_decref(rec);
 	return rc;
-}
-
-/* Whether the members "search" and "name_fold" are made of have the same values in a and b. */
-static int same_search_sources(const json_t *a, const json_t *b)
-{
-	static const char *const src[] = {"last_name", "first_name", "last_name_kana",
-					  "first_name_kana", "email"};
-	for (int i = 0; i < 5; i++)
-		if (strcmp(kz_jstr_or(a, src[i]), kz_jstr_or(b, src[i])) != 0)
-			return 0;
-	return 1;
 }
 
 int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_opts *o,
@@ -846,15 +852,7 @@ int kz_contact_patch(kz_conn *c, int64_t id, const json_t *in, const kz_contact_
 			goto out;
 		}
 	}
-	derive(rec);
-	if (same_search_sources(rec, before)) { /* then what is stored is what derive made */
-		json_object_set(before, "search", json_object_get(rec, "search"));
-		json_object_set(before, "name_fold", json_object_get(rec, "name_fold"));
-	}
-	if (kz_store_contact_save_over(c, rec, before, id, err) < 0)
-		goto out;
-	changed(c, id, 0);
-	rc = 0;
+	rc = save(c, rec, before, &id, err);
 out:
 	json_decref(rec);
 	json_decref(before);
@@ -900,7 +898,7 @@ int kz_contact_merge(kz_conn *c, int64_t into, int64_t from, kz_err *err)
 		goto out;
 	if (!kz_jstr(a, "email") && kz_jstr(b, "email"))
 		json_object_set(a, "email", json_object_get(b, "email"));
-	rc = save(c, a, &into, err);
+	rc = save(c, a, NULL, &into, err);
 	if (rc == 0)
 		changed(c, into, 2); /* the survivor's events, scores and stage moved in */
 out:

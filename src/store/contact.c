@@ -46,14 +46,17 @@ static json_t *split_tags(const char *agg)
 	return a;
 }
 
+/* The text members of a contact that are columns of the same name, in the column order of
+ * CONTACT_COLS (after the id) and of save_cols. */
+static const char *const text_members[6] = {"email", "first_name", "last_name",
+					    "first_name_kana", "last_name_kana", "phone"};
+
 static json_t *row_to_contact(const kz_rows *r, int i)
 {
 	json_t *o = json_object();
-	static const char *const names[] = {"email", "first_name", "last_name", "first_name_kana",
-					    "last_name_kana", "phone"};
 	json_object_set_new(o, "id", kz_cell_int(r, i, 0));
 	for (int k = 0; k < 6; k++)
-		json_object_set_new(o, names[k], kz_cell_str(r, i, 1 + k));
+		json_object_set_new(o, text_members[k], kz_cell_str(r, i, 1 + k));
 	if (kz_rows_get(r, i, 7)) {
 		json_t *co = json_object();
 		json_object_set_new(co, "id", kz_cell_int(r, i, 7));
@@ -197,11 +200,9 @@ static int val_differs(const kz_val *v, const char *cell)
  * *fields the fields' JSON (malloc'd). */
 static void cells_of(const json_t *before, const char **cell, char num[2][24], char **fields)
 {
-	static const char *const text[] = {"email", "first_name", "last_name", "first_name_kana",
-					   "last_name_kana", "phone"};
 	const json_t *co = json_object_get(before, "company_id"), *ow = json_object_get(before, "owner");
 	for (int i = 0; i < 6; i++)
-		cell[i] = kz_jstr(before, text[i]);
+		cell[i] = kz_jstr(before, text_members[i]);
 	snprintf(num[0], sizeof num[0], "%" PRId64, (int64_t)json_integer_value(co));
 	snprintf(num[1], sizeof num[1], "%" PRId64, (int64_t)json_integer_value(ow));
 	cell[6] = json_is_integer(co) ? num[0] : NULL;
